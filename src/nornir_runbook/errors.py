@@ -1,0 +1,124 @@
+"""Every exception nornir-runbook raises on purpose.
+
+Hierarchy::
+
+    RunbookToolError                  root: catch this to catch everything below
+    ├── InputError                    bad input (exit code 5); carries one or more Problems
+    │   ├── RunbookError              a runbook file is invalid
+    │   ├── ConfigError               config.yaml is invalid
+    │   ├── InventoryError            the inventory is invalid or names an unknown group
+    │   └── UsageError                the command line is invalid
+    ├── LabError                      the fake-device lab cannot start (port busy, not loopback)
+    └── MissingDependencyError        an optional extra is not installed (says what to install)
+
+    TaskTimeoutError                  put in a host's Result when it runs past task_timeout
+    RunInterrupted(KeyboardInterrupt) Ctrl-C during a run; carries what finished
+
+Host failures are data: a device that misbehaves ends up in that host's ``Result``,
+never as an exception out of the runner or the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nornir.core.task import AggregatedResult
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as it can be.
+
+    ``path`` is the key path inside the document, as ``steps[2].args.path``.
+    ``line`` and ``column`` are 1-based; ``source_line`` is the text of that line, for the caret.
+    """
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+    source_line: str | None = None
+
+    def location(self) -> str:
+        parts = [p for p in (self.file, self.line, self.column) if p is not None]
+        return ":".join(str(p) for p in parts)
+
+    def __str__(self) -> str:
+        head = " ".join(p for p in (self.location(), self.path) if p)
+        text = f"{head}: {self.message}" if head else self.message
+        if self.source_line is not None:
+            caret = " " * max((self.column or 1) - 1, 0) + "^"
+            text += f"\n    {self.source_line}\n    {caret}"
+        return text
+
+
+class RunbookToolError(Exception):
+    """Root of nornir-runbook's exceptions."""
+
+
+class InputError(RunbookToolError):
+    """Bad input; ``problems`` lists every problem found, not only the first."""
+
+    exit_code = 5
+
+    def __init__(self, problems: list[Problem] | Problem | str) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(message=problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class RunbookError(InputError):
+    """A runbook file is invalid."""
+
+
+class ConfigError(InputError):
+    """A Nornir config file is invalid."""
+
+
+class InventoryError(InputError):
+    """The inventory is invalid, or a selection names something it does not hold."""
+
+
+class UsageError(InputError):
+    """The command line is invalid."""
+
+
+class LabError(RunbookToolError):
+    """The fake-device lab cannot start."""
+
+
+class MissingDependencyError(RunbookToolError):
+    """An optional dependency is missing; the message names the package to install."""
+
+    def __init__(self, feature: str, package: str, extra: str) -> None:
+        super().__init__(
+            f"{feature} needs the {package!r} package: "
+            f"pip install 'nornir-runbook[{extra}]' (or pip install {package})"
+        )
+
+
+class TaskTimeoutError(Exception):
+    """A host ran past ``task_timeout``; its thread may still be running."""
+
+    def __init__(self, host: str, timeout: float) -> None:
+        self.host = host
+        self.timeout = timeout
+        super().__init__(f"task timed out after {timeout:g}s on host {host!r}")
+
+    def __reduce__(self) -> tuple[type[TaskTimeoutError], tuple[str, float]]:
+        return (type(self), (self.host, self.timeout))
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``FuturesRunner.run``: ``result`` holds every host that finished."""
+
+    def __init__(self, result: AggregatedResult, skipped: list[str]) -> None:
+        self.result = result
+        self.skipped = skipped
+        super().__init__(f"interrupted: {len(result)} hosts finished, {len(skipped)} skipped")

@@ -1,0 +1,147 @@
+"""Typed results of a runbook run, their plain-data form (the json document) and the exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    OK = "ok"
+    FAILED = "failed"  # a step failed
+    UNREACHABLE = "unreachable"  # could not connect or log in, or timed out connecting
+    SKIPPED = "skipped"  # cancelled, or not run
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    BUG = 1
+    FAILED = 2
+    NO_HOSTS = 3
+    UNREACHABLE = 4
+    INVALID_INPUT = 5
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepResult:
+    name: str
+    task: str
+    status: Status
+    changed: bool = False
+    duration_s: float = 0.0
+    error: str | None = None
+    result: Any = None  # commands step: {command: output}; another task: what it returned
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "task": self.task,
+            "status": self.status.value,
+            "changed": self.changed,
+            "duration_s": round(self.duration_s, 3),
+            "error": self.error,
+            "result": self.result,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostReport:
+    name: str
+    status: Status
+    steps: tuple[StepResult, ...] = ()
+    duration_s: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return any(s.changed for s in self.steps)
+
+    @property
+    def error(self) -> str | None:
+        return next((s.error for s in self.steps if s.error), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "changed": self.changed,
+            "duration_s": round(self.duration_s, 3),
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Summary:
+    hosts: int
+    ok: int
+    changed: int
+    failed: int
+    unreachable: int
+    skipped: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "hosts": self.hosts,
+            "ok": self.ok,
+            "changed": self.changed,
+            "failed": self.failed,
+            "unreachable": self.unreachable,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunReport:
+    runbook: str
+    run_id: str
+    started_at: str  # ISO 8601, UTC, "2026-11-25T10:15:00Z"
+    finished_at: str
+    duration_s: float
+    hosts: tuple[HostReport, ...] = field(default_factory=tuple)  # inventory order
+    interrupted: bool = False
+
+    @property
+    def summary(self) -> Summary:
+        statuses = [h.status for h in self.hosts]
+        return Summary(
+            hosts=len(self.hosts),
+            ok=statuses.count(Status.OK),
+            changed=sum(1 for h in self.hosts if h.changed),
+            failed=statuses.count(Status.FAILED),
+            unreachable=statuses.count(Status.UNREACHABLE),
+            skipped=statuses.count(Status.SKIPPED),
+        )
+
+    def failed_hosts(self) -> list[str]:
+        """Failed and unreachable hosts, for failed.txt and ``--limit @file``."""
+        bad = (Status.FAILED, Status.UNREACHABLE)
+        return [h.name for h in self.hosts if h.status in bad]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runbook": self.runbook,
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration_s": round(self.duration_s, 3),
+            "summary": self.summary.to_dict(),
+            "hosts": {h.name: h.to_dict() for h in self.hosts},
+        }
+
+    def exit_code(self) -> ExitCode:
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        if not self.hosts:
+            return ExitCode.NO_HOSTS
+        return exit_code_for(h.status for h in self.hosts)
+
+
+def exit_code_for(statuses: Any) -> ExitCode:
+    """Unreachable wins over failed; skipped hosts alone do not fail a run."""
+    seen = set(statuses)
+    if Status.UNREACHABLE in seen:
+        return ExitCode.UNREACHABLE
+    if Status.FAILED in seen:
+        return ExitCode.FAILED
+    return ExitCode.OK
