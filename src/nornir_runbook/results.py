@@ -145,3 +145,40 @@ def exit_code_for(statuses: Any) -> ExitCode:
     if Status.FAILED in seen:
         return ExitCode.FAILED
     return ExitCode.OK
+
+
+# Events the engine yields while a run goes on, in the caller's thread, for live output.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted:
+    runbook: str
+    run_id: str
+    hosts: tuple[str, ...]  # selected hosts, inventory order
+    steps: tuple[str, ...]  # step names
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepStarted:
+    index: int
+    name: str
+    hosts: tuple[str, ...]  # hosts that run this step (linear strategy only)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepDone:
+    """One host finished one step (linear strategy; under ``free`` only HostDone comes)."""
+
+    index: int
+    host: str
+    result: StepResult
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostDone:
+    """A host has finished all it will run in this run: its final report."""
+
+    report: HostReport
+
+
+Event = RunStarted | StepStarted | StepDone | HostDone
