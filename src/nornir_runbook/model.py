@@ -27,6 +27,7 @@ class Location:
     file: str
     line: int
     column: int
+    source_line: str | None = field(default=None, compare=False, repr=False)  # for the caret
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +80,9 @@ class Step:
     targets: Targets | None = None  # narrows the runbook's hosts for this step
     ignore_errors: bool = False
     location: Location | None = None
+    yaml_path: str = ""  # where the step is in its runbook: "steps[2]"
+    # every value under the step, keyed by full yaml path ("steps[2].args.path")
+    locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,3 +94,6 @@ class Runbook:
     vars: Mapping[str, Any] = field(default_factory=dict)
     options: Options = field(default_factory=Options)
     path: Path | None = None
+    # every value of the document, keyed by yaml path ("steps[2].args.path"); keys of mappings
+    # are under "<path>:key" (where "steps[2].args.pth" was written, for "unknown key" errors)
+    locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from nornir.core.exceptions import NornirSubTaskError
+from nornir.core.task import MultiResult, Result
+
 
 class Status(StrEnum):
     OK = "ok"
@@ -182,3 +185,60 @@ class HostDone:
 
 
 Event = RunStarted | StepStarted | StepDone | HostDone
+
+
+# Which failures mean "could not reach the device" rather than "the device said no".
+
+_CONNECT_TYPE_NAMES = frozenset(
+    {
+        "NetmikoTimeoutException",  # TCP connect or SSH handshake timed out
+        "NetmikoAuthenticationException",
+        "AuthenticationException",  # paramiko, and its subclasses below
+        "BadAuthenticationType",
+        "PasswordRequiredException",
+        "UnableToAuthenticate",
+        "NoValidConnectionsError",
+        "ConnectionRefusedError",
+        "ConnectionResetError",
+        "ConnectionAbortedError",
+        "gaierror",
+        "ConnectionException",  # scrapli and netmiko
+        "ScrapliConnectionNotOpened",
+        "ScrapliAuthenticationFailed",
+        "ScrapliTimeout",
+    }
+)
+_CONNECT_MESSAGES = ("Error reading SSH protocol banner", "No existing session", "Unable to connect")
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the device could not be reached or logged in."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        names = {cls.__name__ for cls in type(current).__mro__}
+        if names & _CONNECT_TYPE_NAMES:
+            return True
+        if isinstance(current, TimeoutError) and "connect" in str(current).lower():
+            return True
+        if any(m in str(current) for m in _CONNECT_MESSAGES):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def connection_error(result: MultiResult | Result) -> BaseException | None:
+    """The first connection-class exception inside a (multi)result, looking into subtasks."""
+    results = result if isinstance(result, MultiResult) else [result]
+    for r in results:
+        exc = r.exception
+        if exc is None:
+            continue
+        if isinstance(exc, NornirSubTaskError):
+            inner = connection_error(exc.result)
+            if inner is not None:
+                return inner
+        elif is_connection_error(exc):
+            return exc
+    return None

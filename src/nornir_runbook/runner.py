@@ -1,0 +1,412 @@
+"""FuturesRunner: a Nornir runner that streams results as each host finishes.
+
+Nornir's ``ThreadedRunner`` submits every host and then reads the futures in submission
+order. This runner keeps the submit side in the caller's thread and feeds completions back
+through a queue filled by ``Future.add_done_callback`` -- the mechanism
+``concurrent.futures.as_completed`` uses inside, kept open so that the loop can also wake up
+for deadlines and retries and submit more work as permits free up. That loop is the only place
+that decides what runs next, so timeouts, retries, the failure threshold, connection and group
+limits and Ctrl-C are all decided in one thread, with no locks around the bookkeeping.
+
+Timeouts cannot kill a thread: a host past ``task_timeout`` gets a failed result and the run
+goes on, while its worker thread keeps running until the device code returns. Netmiko's own
+timeouts bound that (``conn_timeout``, ``auth_timeout``, ``banner_timeout`` while connecting,
+``read_timeout`` per command; set them through the inventory's ``connection_options`` extras).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import queue
+import random
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from nornir.core.inventory import Host
+from nornir.core.task import AggregatedResult, MultiResult, Result, Task
+
+from nornir_runbook.errors import RunInterrupted, TaskTimeoutError
+from nornir_runbook.executors import make_executor
+from nornir_runbook.results import connection_error
+
+logger = logging.getLogger(__name__)
+
+_TICK = 0.05  # seconds between deadline checks while a task_timeout is set
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostCompletion:
+    """What ``on_result`` receives as each host completes."""
+
+    host: str
+    result: MultiResult
+    attempts: int
+    timed_out: bool
+    duration_s: float
+
+
+@dataclass(slots=True, kw_only=True)
+class RunStats:
+    """What the last ``run()`` did beyond its results: attempts, timeouts and skipped hosts."""
+
+    attempts: dict[str, int] = field(default_factory=dict)
+    timed_out: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # never started: cancelled or interrupted
+    aborted: bool = False  # max_fail_percentage was exceeded
+    interrupted: bool = False
+
+
+class FuturesRunner:
+    """Drop-in for Nornir's ``ThreadedRunner`` with streaming, timeouts, retries and limits.
+
+    Arguments:
+        num_workers: hosts running at once.
+        executor: ``thread`` (default); see ``executors.make_executor``.
+        task_timeout: seconds a host may run (per attempt) before it gets a failed result.
+        retries: extra attempts for a host whose failure is a connection error.
+        retry_backoff: first retry delay in seconds; doubles each attempt, with +-50% jitter.
+        max_fail_percentage: once failed hosts exceed this share of the hosts given to the run,
+            hosts not yet started are left out of the result (``last_run.skipped``).
+        connect_limit: at most this many connection set-ups at once.
+        group_limits: ``{group: n}``: at most n hosts of that group (or its child groups) at once.
+        on_result: called in the caller's thread with a ``HostCompletion`` per host.
+        grace_period: seconds to wait for running hosts after Ctrl-C.
+    """
+
+    def __init__(
+        self,
+        num_workers: int = 20,
+        executor: str = "thread",
+        dask_address: str | None = None,
+        task_timeout: float | None = None,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+        max_fail_percentage: float | None = None,
+        connect_limit: int | None = None,
+        group_limits: Mapping[str, int] | None = None,
+        on_result: Callable[[HostCompletion], None] | None = None,
+        grace_period: float = 5.0,
+    ) -> None:
+        if num_workers < 1:
+            raise ValueError(f"num_workers must be at least 1, not {num_workers}")
+        self.num_workers = num_workers
+        self.executor = executor
+        self.dask_address = dask_address
+        self.task_timeout = task_timeout
+        self.retries = retries
+        self.retry_backoff = retry_backoff
+        self.max_fail_percentage = max_fail_percentage
+        self.connect_limit = connect_limit
+        self.group_limits = dict(group_limits or {})
+        self.on_result = on_result
+        self.grace_period = grace_period
+        self.last_run = RunStats()
+        install_connection_guard()
+
+    def run(self, task: Task, hosts: list[Host]) -> AggregatedResult:
+        run = _Run(self, task, hosts)
+        self.last_run = run.stats
+        return run.execute()
+
+
+@dataclass(slots=True)
+class _Job:
+    host: Host
+    attempt: int
+    groups: tuple[str, ...]
+    started: float | None = None  # set by the worker thread when it begins
+
+
+class _Run:
+    """One ``run()`` call: the dispatch loop and its bookkeeping, all in the caller's thread."""
+
+    def __init__(self, runner: FuturesRunner, task: Task, hosts: list[Host]) -> None:
+        self.r = runner
+        self.task = task
+        self.hosts = hosts
+        self.stats = RunStats()
+        self.results: dict[str, MultiResult] = {}
+        self.pending: deque[Host] = deque(hosts)
+        self.delayed: list[tuple[float, int, Host, int]] = []  # (ready_at, seq, host, attempt)
+        self.running: dict[Future[MultiResult], _Job] = {}
+        self.done: queue.SimpleQueue[Future[MultiResult]] = queue.SimpleQueue()
+        self.in_group: dict[str, int] = dict.fromkeys(runner.group_limits, 0)
+        self.first_start: dict[str, float] = {}
+        self.failed = 0
+        self.seq = itertools.count()
+        self.connect_gate = (
+            threading.BoundedSemaphore(runner.connect_limit) if runner.connect_limit else None
+        )
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def execute(self) -> AggregatedResult:
+        pool = make_executor(self.r.executor, self.r.num_workers, self.r.dask_address)
+        try:
+            self._loop(pool)
+        except KeyboardInterrupt:
+            self._interrupt()
+            raise RunInterrupted(self._aggregate(), list(self.stats.skipped)) from None
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return self._aggregate()
+
+    def _loop(self, pool: Any) -> None:
+        next_check = time.monotonic() + _TICK
+        while self.pending or self.delayed or self.running:
+            self._dispatch(pool)
+            try:
+                self._complete(self.done.get(timeout=self._wait_time()))
+                while True:
+                    self._complete(self.done.get_nowait())
+            except queue.Empty:
+                pass
+            if self.r.task_timeout is not None and time.monotonic() >= next_check:
+                self._expire(time.monotonic())
+                next_check = time.monotonic() + _TICK
+
+    def _wait_time(self) -> float | None:
+        waits = []
+        if self.r.task_timeout is not None:
+            waits.append(_TICK)
+        if self.delayed:
+            waits.append(max(0.0, self.delayed[0][0] - time.monotonic()))
+        return min(waits) if waits else None
+
+    # -- starting hosts --------------------------------------------------------------------
+
+    def _dispatch(self, pool: Any) -> None:
+        now = time.monotonic()
+        while self.delayed and self.delayed[0][0] <= now and self._has_room():
+            _, _, host, attempt = heapq.heappop(self.delayed)
+            self._submit(pool, host, attempt)
+        while self.pending and self._has_room():
+            host = self._next_eligible()
+            if host is None:
+                return
+            self._submit(pool, host, 1)
+
+    def _has_room(self) -> bool:
+        return len(self.running) < self.r.num_workers
+
+    def _next_eligible(self) -> Host | None:
+        if not self.in_group:
+            return self.pending.popleft()
+        for i, host in enumerate(self.pending):
+            if self._fits(_limited_groups(host, self.in_group)):
+                del self.pending[i]
+                return host
+        return None
+
+    def _fits(self, groups: tuple[str, ...]) -> bool:
+        return all(self.in_group[g] < self.r.group_limits[g] for g in groups)
+
+    def _submit(self, pool: Any, host: Host, attempt: int) -> None:
+        groups = _limited_groups(host, self.in_group) if self.in_group else ()
+        if attempt > 1 and not self._fits(groups):
+            heapq.heappush(self.delayed, (time.monotonic() + _TICK, next(self.seq), host, attempt))
+            return
+        for g in groups:
+            self.in_group[g] += 1
+        job = _Job(host=host, attempt=attempt, groups=groups)
+        future = pool.submit(_work, self.task, job, self.connect_gate)
+        self.running[future] = job
+        future.add_done_callback(self.done.put)
+
+    # -- finishing hosts -------------------------------------------------------------------
+
+    def _complete(self, future: Future[MultiResult]) -> None:
+        job = self.running.pop(future, None)
+        if job is None:  # it timed out earlier and was already reported
+            return
+        self._release(job)
+        try:
+            result = future.result()
+        except BaseException as exc:  # a cancelled future or an executor failure
+            result = failed_result(self.task, job.host, exc)
+        if self._should_retry(job, result):
+            delay = self.r.retry_backoff * 2 ** (job.attempt - 1) * random.uniform(0.5, 1.5)  # noqa: S311
+            logger.info("host %s: connection failed, retry %d in %.2fs", job.host.name, job.attempt, delay)
+            heapq.heappush(
+                self.delayed, (time.monotonic() + delay, next(self.seq), job.host, job.attempt + 1)
+            )
+            return
+        self._finish(job, result, timed_out=False)
+
+    def _should_retry(self, job: _Job, result: MultiResult) -> bool:
+        return (
+            result.failed
+            and job.attempt <= self.r.retries
+            and not self.stats.aborted
+            and connection_error(result) is not None
+        )
+
+    def _expire(self, now: float) -> None:
+        timeout = self.r.task_timeout
+        assert timeout is not None
+        for future, job in list(self.running.items()):
+            if job.started is not None and now - job.started > timeout:
+                del self.running[future]
+                self._release(job)
+                self.stats.timed_out.append(job.host.name)
+                exc = TaskTimeoutError(job.host.name, timeout)
+                self._finish(job, failed_result(self.task, job.host, exc), timed_out=True)
+
+    def _release(self, job: _Job) -> None:
+        for g in job.groups:
+            self.in_group[g] -= 1
+
+    def _finish(self, job: _Job, result: MultiResult, *, timed_out: bool) -> None:
+        name = job.host.name
+        self.results[name] = result
+        self.stats.attempts[name] = job.attempt
+        if result.failed:
+            self.failed += 1
+            self._check_threshold()
+        if self.r.on_result is not None:
+            started = job.started if job.started is not None else time.monotonic()
+            self.r.on_result(
+                HostCompletion(
+                    host=name,
+                    result=result,
+                    attempts=job.attempt,
+                    timed_out=timed_out,
+                    duration_s=time.monotonic() - started,
+                )
+            )
+
+    def _check_threshold(self) -> None:
+        limit = self.r.max_fail_percentage
+        if limit is None or self.stats.aborted or not self.hosts:
+            return
+        if self.failed * 100 / len(self.hosts) > limit:
+            self.stats.aborted = True
+            self.stats.skipped.extend(h.name for h in self.pending)
+            self.pending.clear()
+
+    # -- Ctrl-C ----------------------------------------------------------------------------
+
+    def _interrupt(self) -> None:
+        """Cancel what has not started, give running hosts a grace period, keep what finished."""
+        self.stats.interrupted = True
+        self.stats.skipped.extend(h.name for h in self.pending)
+        self.pending.clear()
+        self.stats.skipped.extend(host.name for _, _, host, _ in self.delayed)
+        self.delayed.clear()
+        for future, job in list(self.running.items()):
+            if future.cancel():
+                del self.running[future]
+                self.stats.skipped.append(job.host.name)
+        deadline = time.monotonic() + self.r.grace_period
+        try:
+            while self.running and (left := deadline - time.monotonic()) > 0:
+                try:
+                    self._complete(self.done.get(timeout=left))
+                except queue.Empty:
+                    break
+        except KeyboardInterrupt:
+            logger.warning("interrupted again: not waiting for running hosts")
+        self.stats.skipped.extend(job.host.name for job in self.running.values())
+        self.running.clear()
+
+    def _aggregate(self) -> AggregatedResult:
+        aggregated = AggregatedResult(self.task.name)
+        for host in self.hosts:
+            if host.name in self.results:
+                aggregated[host.name] = self.results[host.name]
+        return aggregated
+
+
+def _limited_groups(host: Host, limited: Mapping[str, int]) -> tuple[str, ...]:
+    return tuple(g.name for g in host.extended_groups() if g.name in limited)
+
+
+def _work(task: Task, job: _Job, connect_gate: threading.BoundedSemaphore | None) -> MultiResult:
+    """Runs in a worker thread: one attempt of ``task`` on one host."""
+    job.started = time.monotonic()
+    _local.connect_gate = connect_gate
+    try:
+        if job.attempt > 1:
+            _close_quietly(job.host)
+        return task.copy().start(job.host)
+    except BaseException as exc:  # Task.start lets KeyboardInterrupt and SystemExit escape
+        return failed_result(task, job.host, exc)
+    finally:
+        _local.connect_gate = None
+
+
+def failed_result(task: Task, host: Host, exc: BaseException) -> MultiResult:
+    """A MultiResult holding one failed Result for ``exc``, as ``Task.start`` builds them."""
+    multi = MultiResult(task.name)
+    text = "".join(traceback.format_exception(exc)) if exc.__traceback__ else str(exc)
+    result = Result(host=host, exception=exc, result=text, failed=True, severity_level=logging.ERROR)
+    result.name = task.name
+    multi.append(result)
+    return multi
+
+
+def _close_quietly(host: Host) -> None:
+    """Before a retry: drop whatever half-open connection the failed attempt left."""
+    for name in list(host.connections):
+        try:
+            host.close_connection(name)
+        except Exception:  # noqa: BLE001 -- a broken connection may fail to close; it is gone either way
+            host.connections.pop(name, None)
+
+
+# -- one connection set-up per host at a time, and at most connect_limit at once ----------
+
+_local = threading.local()
+_host_locks: dict[int, threading.RLock] = {}
+_host_locks_guard = threading.Lock()
+_installed = False
+
+
+def _host_lock(host: Host) -> threading.RLock:
+    lock = _host_locks.get(id(host))
+    if lock is None:
+        with _host_locks_guard:
+            lock = _host_locks.setdefault(id(host), threading.RLock())
+    return lock
+
+
+def install_connection_guard() -> None:
+    """Wrap ``Host.get_connection``/``open_connection`` once per process.
+
+    Nornir's ``Host.get_connection`` has no lock: two threads on one host both see no connection
+    and both open one, leaking a session (nornir#325). The wrapper serializes set-up per host and,
+    inside a FuturesRunner worker, takes a permit of that runner's ``connect_limit``.
+    """
+    global _installed  # noqa: PLW0603 -- patched once per process, guarded by this flag
+    with _host_locks_guard:
+        if _installed:
+            return
+        _installed = True
+    original_get = Host.get_connection
+    original_open = Host.open_connection
+
+    def get_connection(self: Host, connection: str, configuration: Any) -> Any:
+        existing = self.connections.get(connection)
+        if existing is not None:
+            return existing.connection
+        with _host_lock(self):
+            return original_get(self, connection, configuration)
+
+    def open_connection(self: Host, *args: Any, **kwargs: Any) -> Any:
+        gate: threading.BoundedSemaphore | None = getattr(_local, "connect_gate", None)
+        with _host_lock(self):
+            if gate is None:
+                return original_open(self, *args, **kwargs)
+            with gate:
+                return original_open(self, *args, **kwargs)
+
+    Host.get_connection = get_connection  # type: ignore[method-assign]
+    Host.open_connection = open_connection  # type: ignore[method-assign]
