@@ -242,3 +242,32 @@ def connection_error(result: MultiResult | Result) -> BaseException | None:
         elif is_connection_error(exc):
             return exc
     return None
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One readable line for an exception: the innermost cause through subtask failures."""
+    if isinstance(exc, NornirSubTaskError):
+        for r in exc.result:
+            if r.exception is not None:
+                return describe_exception(r.exception)
+            if r.failed:
+                return f"subtask {r.name!r} failed: {r.result}"
+    text = str(exc).strip() or type(exc).__name__
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}"
+
+
+def step_status(result: MultiResult) -> Status:
+    if not result.failed:
+        return Status.OK
+    return Status.UNREACHABLE if connection_error(result) is not None else Status.FAILED
+
+
+def step_error(result: MultiResult) -> str | None:
+    """The message of the first failure in ``result``, or None when nothing failed."""
+    for r in result:
+        if r.exception is not None:
+            return describe_exception(r.exception)
+        if r.failed:
+            return str(r.result)
+    return None

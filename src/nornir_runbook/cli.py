@@ -1,0 +1,172 @@
+"""The ``nrb`` command: argument parsing and wiring only."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from nornir_runbook.errors import InputError, LabError, RunbookToolError, UsageError
+from nornir_runbook.model import Serial, Strategy
+from nornir_runbook.redact import Redactor, RedactingFilter, inventory_secrets
+from nornir_runbook.results import ExitCode
+
+log = logging.getLogger("nornir_runbook")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError (exit 5) instead of exiting 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _selection_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", default="config.yaml", type=Path, help="Nornir config file")
+    p.add_argument("-l", "--limit", help="Ansible host pattern: a:b, a:&b, a:!b, r*, ~re, @file")
+    p.add_argument("-t", "--tags", action="append", default=[], help="hosts tagged with any")
+    p.add_argument("--skip-tags", action="append", default=[], help="drop hosts tagged with any")
+    p.add_argument(
+        "-F", "--filter", action="append", default=[], dest="filters", metavar="KEY=VALUE"
+    )
+    p.add_argument("--ask-pass", action="store_true", help="prompt for the SSH password")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nrb", description="Run YAML runbooks of device commands on Nornir.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a runbook")
+    run.add_argument("runbook", type=Path)
+    _selection_args(run)
+    run.add_argument("-w", "--workers", type=int)
+    run.add_argument("--strategy", choices=[s.value for s in Strategy])
+    run.add_argument("--executor", choices=["thread", "process", "dask"])
+    run.add_argument("--dask-address")
+    run.add_argument("--task-timeout", type=float)
+    run.add_argument("--retries", type=int)
+    run.add_argument("--max-fail-percentage", type=float)
+    run.add_argument("--serial", help="rolling batches: a count N or a percentage P%%")
+    run.add_argument("--dry-run", action="store_true", help="render commands, connect nowhere")
+    run.add_argument("--list-hosts", action="store_true")
+    run.add_argument("--list-steps", action="store_true")
+    run.add_argument("-o", "--output", choices=["text", "json", "yaml", "jsonl"])
+    run.add_argument("--save", type=Path, metavar="DIR")
+    run.add_argument("--lab", action="store_true", help="start the inventory's fake devices")
+
+    validate = sub.add_parser("validate", help="check runbooks without connecting")
+    validate.add_argument("runbooks", nargs="+", type=Path)
+    validate.add_argument("-c", "--config", default="config.yaml", type=Path)
+
+    inventory = sub.add_parser("inventory", help="show the inventory")
+    _selection_args(inventory)
+    view = inventory.add_mutually_exclusive_group()
+    view.add_argument("--graph", action="store_true")
+    view.add_argument("--list", action="store_true")
+
+    tasks = sub.add_parser("tasks", help="list available tasks")
+    tasks.add_argument("-c", "--config", default="config.yaml", type=Path)
+
+    lab = sub.add_parser("lab", help="run the inventory's lab devices until Ctrl-C")
+    lab.add_argument("-c", "--config", default="config.yaml", type=Path)
+    lab.add_argument("--processes", type=int, help="device processes (default: automatic)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    out = Console(soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
+    redactor = Redactor()
+    _previous = signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        args = build_parser().parse_args(argv)
+        _setup_logging(args.verbose if hasattr(args, "verbose") else 0, redactor)
+        from nornir_runbook import commands  # noqa: PLC0415 -- keep `nrb --help` fast
+
+        return int(commands.dispatch(args, out, err, redactor))
+    except InputError as exc:
+        err.print(redactor.scrub(str(exc)), markup=False, highlight=False)
+        return ExitCode.INVALID_INPUT
+    except LabError as exc:
+        err.print(f"lab: {redactor.scrub(str(exc))}", markup=False, highlight=False)
+        return ExitCode.INVALID_INPUT
+    except KeyboardInterrupt as exc:
+        err.print("interrupted", markup=False)
+        return ExitCode.TERMINATED if isinstance(exc, _Terminated) else interrupted_code()
+    except (RunbookToolError, Exception) as exc:  # noqa: BLE001 -- exit 1 is "a bug in nrb"
+        text = "".join(traceback.format_exception(exc))
+        err.print(f"nrb: internal error\n{redactor.scrub(text)}", markup=False, highlight=False)
+        return ExitCode.BUG
+    finally:
+        signal.signal(signal.SIGTERM, _previous)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C but ending with exit code 143."""
+
+
+_terminated: list[bool] = []  # non-empty once SIGTERM arrived
+
+
+def _sigterm(signum: int, frame: FrameType | None) -> None:
+    _terminated.append(True)
+    raise _Terminated
+
+
+def interrupted_code() -> ExitCode:
+    """130 after Ctrl-C, 143 after SIGTERM."""
+    return ExitCode.TERMINATED if _terminated else ExitCode.INTERRUPTED
+
+
+def _setup_logging(verbose: int, redactor: Redactor) -> None:
+    level = logging.WARNING if verbose < 2 else logging.INFO if verbose == 2 else logging.DEBUG  # noqa: PLR2004
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter(redactor))
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    if verbose < 4:  # noqa: PLR2004 -- paramiko's own debug lines only at -vvvv
+        logging.getLogger("paramiko").setLevel(max(level, logging.WARNING))
+
+
+def parse_serial(text: str | None) -> Serial | None:
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*", text)
+    if not match:
+        raise UsageError(f"--serial: expected a count N or a percentage P%, not {text!r}")
+    value, percent = match.groups()
+    if percent:
+        if not 0 < float(value) <= 100:  # noqa: PLR2004
+            raise UsageError(f"--serial: a percentage must be in (0, 100], not {text!r}")
+        return Serial(percent=float(value))
+    if "." in value or int(value) < 1:
+        raise UsageError(f"--serial: a count must be a whole number of at least 1, not {text!r}")
+    return Serial(count=int(value))
+
+
+def lab_context(enabled: bool, nr: Any, hosts: Sequence[str], err: Console) -> AbstractContextManager[Any]:
+    """The lab devices for ``hosts`` while the run lasts, or nothing."""
+    if not enabled or not hosts:
+        return nullcontext()
+    from nornir_runbook.lab import Lab, devices_from_nornir  # noqa: PLC0415
+
+    devices = devices_from_nornir(nr, hosts)
+    err.print(f"lab: starting {len(devices)} fake devices", markup=False)
+    return Lab(devices)
+
+
+def collect_secrets(redactor: Redactor, nr: Any) -> None:
+    redactor.add(inventory_secrets(nr))

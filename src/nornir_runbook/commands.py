@@ -1,0 +1,164 @@
+"""What each ``nrb`` subcommand does, once its arguments are parsed."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from nornir_runbook.cli import collect_secrets, interrupted_code, lab_context, parse_serial
+from nornir_runbook.engine import Engine
+from nornir_runbook.errors import InputError, RunbookError
+from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
+from nornir_runbook.loader import check_runbook, load_runbook
+from nornir_runbook.model import Runbook, Strategy
+from nornir_runbook.plan import make_plan, settings_from
+from nornir_runbook.project import Project, load_project
+from nornir_runbook.redact import Redactor
+from nornir_runbook.registry import default_registry
+from nornir_runbook.render import dump_json, make_output
+from nornir_runbook.results import ExitCode, RunReport
+from nornir_runbook.save import prepare_save_dir, save_report
+from nornir_runbook.selection import select_hosts
+
+
+def dispatch(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
+    handler = {
+        "run": cmd_run,
+        "validate": cmd_validate,
+        "inventory": cmd_inventory,
+        "tasks": cmd_tasks,
+        "lab": cmd_lab,
+    }[args.command]
+    return handler(args, out, err, redactor)
+
+
+def _project(args: argparse.Namespace, redactor: Redactor) -> Project:
+    project = load_project(args.config, ask_pass=getattr(args, "ask_pass", False))
+    collect_secrets(redactor, project.nr)
+    return project
+
+
+def _load_checked(path: Path, project: Project | None) -> Runbook:
+    """Load and check a runbook against the tasks and (when known) the inventory."""
+    runbook = load_runbook(path)
+    registry = default_registry(project.directory if project else path.parent)
+    inv = project.nr.inventory if project else None
+    problems = check_runbook(
+        runbook,
+        registry,
+        groups=list(inv.groups) if inv is not None else None,
+        hosts=list(inv.hosts) if inv is not None else None,
+    )
+    if problems:
+        raise RunbookError(problems)
+    return runbook
+
+
+def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
+    serial = parse_serial(args.serial)
+    project = _project(args, redactor)
+    runbook = _load_checked(args.runbook, project)
+    nr = project.nr
+    hosts = select_hosts(
+        nr.inventory,
+        targets=runbook.targets,
+        limit=args.limit,
+        tags=args.tags,
+        skip_tags=args.skip_tags,
+        filters=args.filters,
+    )
+    if args.list_hosts:
+        for name in hosts:
+            out.file.write(f"{name}\n")
+        return ExitCode.OK if hosts else ExitCode.NO_HOSTS
+    if args.list_steps:
+        for i, step in enumerate(runbook.steps, 1):
+            out.file.write(f"{i}. {step.name} ({step.kind.value})\n")
+        return ExitCode.OK
+    registry = default_registry(project.directory)
+    plan = make_plan(nr, runbook, hosts, registry, project.directory)
+    settings = settings_from(project.runner_options, runbook).merged(
+        workers=args.workers,
+        strategy=Strategy(args.strategy) if args.strategy else None,
+        executor=args.executor,
+        dask_address=args.dask_address,
+        task_timeout=args.task_timeout,
+        retries=args.retries,
+        max_fail_percentage=args.max_fail_percentage,
+        serial=serial,
+        dry_run=args.dry_run or None,
+    )
+    if args.save is not None:
+        prepare_save_dir(args.save)
+    fmt = args.output or ("text" if out.is_terminal else "json")
+    output = make_output(fmt, out, verbose=args.verbose, redactor=redactor)
+    if not hosts:
+        err.print("no host matched the selection", markup=False)
+    with lab_context(args.lab and not args.dry_run, nr, hosts, err):
+        report = Engine(nr, settings, redactor).run(plan, output.on_event)
+    output.finish(report)
+    _save(args.save, report, redactor, err)
+    code = report.exit_code()
+    return interrupted_code() if code == ExitCode.INTERRUPTED else code
+
+
+def _save(directory: Path | None, report: RunReport, redactor: Redactor, err: Console) -> None:
+    if directory is None:
+        return
+    path = save_report(report, directory, redactor=redactor)
+    err.print(f"saved: {path}", markup=False, highlight=False)
+
+
+def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
+    project = _project(args, redactor) if args.config.is_file() else None
+    problems: list[Any] = []
+    for path in args.runbooks:
+        try:
+            _load_checked(path, project)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        out.print(f"ok: {path}", markup=False, highlight=False)
+    if problems:
+        raise RunbookError(problems)
+    return ExitCode.OK
+
+
+def cmd_inventory(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
+    project = _project(args, redactor)
+    inv = project.nr.inventory
+    hosts = select_hosts(
+        inv, limit=args.limit, tags=args.tags, skip_tags=args.skip_tags, filters=args.filters
+    )
+    if args.list:
+        out.file.write(dump_json(redactor.scrub_data(inventory_list(inv, hosts))) + "\n")
+    else:
+        out.file.write(inventory_graph_text(inv, hosts) + "\n")
+    return ExitCode.OK if hosts else ExitCode.NO_HOSTS
+
+
+def cmd_tasks(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
+    directory = args.config.resolve().parent
+    registry = default_registry(directory)
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table("task", "signature", "from", box=None, pad_edge=False)
+    for info in registry.infos():
+        table.add_row(info.name, info.signature, info.origin)
+    out.print(table)
+    return ExitCode.OK
+
+
+def cmd_lab(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
+    from nornir_runbook.lab import Lab, devices_from_nornir  # noqa: PLC0415
+
+    project = _project(args, redactor)
+    devices = devices_from_nornir(project.nr)
+    lab = Lab(devices, processes=args.processes)
+    ports = ", ".join(f"{d.name}={d.address}:{d.port}" for d in devices)
+    err.print(f"lab: {len(devices)} devices ({ports}); Ctrl-C to stop", markup=False)
+    lab.serve_forever()
+    return ExitCode.OK

@@ -1,0 +1,336 @@
+"""Runs a plan through FuturesRunner, batch by batch, under the runbook's strategy.
+
+The engine never prints: it hands events to ``on_event`` in the caller's thread as hosts
+finish, and returns the RunReport. Nothing a device does raises out of it; Ctrl-C ends the run
+early with every finished host kept and the rest reported as skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from nornir.core import Nornir
+from nornir.core.exceptions import NornirSubTaskError
+from nornir.core.task import MultiResult, Result, Task
+
+from nornir_runbook.errors import RunInterrupted
+from nornir_runbook.plan import Plan, PlannedStep, Settings, batches
+from nornir_runbook.redact import Redactor
+from nornir_runbook.results import (
+    Event,
+    HostDone,
+    HostReport,
+    RunReport,
+    RunStarted,
+    Status,
+    StepDone,
+    StepResult,
+    StepStarted,
+    step_error,
+    step_status,
+)
+from nornir_runbook.runner import FuturesRunner, HostCompletion
+
+logger = logging.getLogger(__name__)
+
+EventSink = Callable[[Event], None]
+
+# Nornir skips hosts that failed an earlier run unless told otherwise; the engine decides itself
+_EVERY_HOST: dict[str, Any] = {"on_good": True, "on_failed": True, "raise_on_error": False}
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _iso(now: datetime) -> str:
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(slots=True)
+class _HostState:
+    steps: list[StepResult] = field(default_factory=list)
+    status: Status | None = None  # set once the host stops (failed, unreachable, skipped)
+    started: float | None = None
+    finished: float | None = None
+    done: bool = False
+
+
+class Engine:
+    def __init__(self, nr: Nornir, settings: Settings, redactor: Redactor) -> None:
+        self.nr = nr
+        self.settings = settings
+        self.redactor = redactor
+
+    def run(self, plan: Plan, on_event: EventSink, run_id: str | None = None) -> RunReport:
+        started = datetime.now(UTC)
+        t0 = time.monotonic()
+        run = _Run(self, plan, on_event)
+        run_id = run_id or new_run_id(started)
+        on_event(
+            RunStarted(
+                runbook=plan.runbook.name,
+                run_id=run_id,
+                hosts=plan.hosts,
+                steps=tuple(s.step.name for s in plan.steps),
+            )
+        )
+        interrupted = run.execute()
+        return RunReport(
+            runbook=plan.runbook.name,
+            run_id=run_id,
+            started_at=_iso(started),
+            finished_at=_iso(datetime.now(UTC)),
+            duration_s=time.monotonic() - t0,
+            hosts=tuple(run.report(h) for h in plan.hosts),
+            interrupted=interrupted,
+        )
+
+
+class _Run:
+    def __init__(self, engine: Engine, plan: Plan, on_event: EventSink) -> None:
+        self.e = engine
+        self.plan = plan
+        self.emit = on_event
+        self.state = {h: _HostState() for h in plan.hosts}
+
+    def execute(self) -> bool:
+        """Run every batch; True when interrupted."""
+        try:
+            for batch in batches(self.plan.hosts, self.e.settings.serial):
+                if self.e.settings.dry_run:
+                    self._dry_run(batch)
+                    continue
+                nr = self.e.nr.filter(filter_func=lambda h, names=set(batch): h.name in names)
+                try:
+                    aborted = self._batch(nr, batch)
+                finally:
+                    self._close_connections(nr)
+                if aborted:
+                    break
+        except KeyboardInterrupt:
+            self._skip_rest()
+            return True
+        self._skip_rest()
+        return False
+
+    def _batch(self, nr: Nornir, batch: tuple[str, ...]) -> bool:
+        """One batch under the strategy; True when it went past max_fail_percentage."""
+        limit = self.e.settings.max_fail_percentage
+        allowed = math.inf if limit is None else math.floor(limit * len(batch) / 100)
+        if self.e.settings.strategy == "free":
+            self._run_step(nr, None, batch, allowed)
+        else:
+            for planned in self.plan.steps:
+                alive = [h for h in planned.hosts if h in batch and self.state[h].status is None]
+                if not alive:
+                    continue
+                self.emit(StepStarted(index=planned.index, name=planned.step.name, hosts=tuple(alive)))
+                failed_before = self._failed_in(batch)
+                if self._run_step(nr, planned, alive, allowed - failed_before):
+                    return True
+            for h in batch:
+                self._host_done(h)
+        return self._failed_in(batch) > allowed
+
+    def _run_step(
+        self, nr: Nornir, planned: PlannedStep | None, hosts: tuple[str, ...] | list[str], allowed: float
+    ) -> bool:
+        s = self.e.settings
+        pct = None if allowed == math.inf else max(allowed, 0) * 100 / max(len(hosts), 1)
+        runner = FuturesRunner(
+            num_workers=s.workers,
+            executor=s.executor,
+            dask_address=s.dask_address,
+            task_timeout=s.task_timeout,
+            retries=s.retries,
+            retry_backoff=s.retry_backoff,
+            max_fail_percentage=pct,
+            connect_limit=s.connect_limit,
+            group_limits=s.group_limits,
+            on_result=lambda c: self._completed(planned, c),
+        )
+        names = set(hosts)
+        selected = nr.with_runner(runner).filter(filter_func=lambda h: h.name in names)
+        for h in hosts:
+            if self.state[h].started is None:
+                self.state[h].started = time.monotonic()
+        try:
+            if planned is None:
+                selected.run(
+                    task=_host_program, name="runbook", plan=self.plan, progress={}, **_EVERY_HOST
+                )
+            else:
+                selected.run(task=_one_step, name=planned.step.name, planned=planned, **_EVERY_HOST)
+        except RunInterrupted:
+            raise KeyboardInterrupt from None
+        for name in runner.last_run.skipped:
+            self._stop(name, Status.SKIPPED)
+        return runner.last_run.aborted
+
+    def _close_connections(self, nr: Nornir) -> None:
+        """Close every host's sessions at the end of a batch, in parallel, whatever their state."""
+        if any(h.connections for h in nr.inventory.hosts.values()):
+            runner = FuturesRunner(num_workers=self.e.settings.workers, task_timeout=30)
+            nr.with_runner(runner).run(task=_close_host, name="close connections", **_EVERY_HOST)
+
+    # -- results ---------------------------------------------------------------------------
+
+    def _completed(self, planned: PlannedStep | None, c: HostCompletion) -> None:
+        state = self.state[c.host]
+        if planned is None:
+            self._completed_program(c)
+            return
+        step = self._step_result(planned, c.result, c.duration_s, c.timed_out, c.host)
+        state.steps.append(step)
+        self.emit(StepDone(index=planned.index, host=c.host, result=step))
+        if step.status is not Status.OK and not planned.step.ignore_errors:
+            self._stop(c.host, step.status)
+            self._host_done(c.host)
+
+    def _completed_program(self, c: HostCompletion) -> None:
+        outcome = c.result[0].result
+        if isinstance(outcome, list):  # the program ran: one (planned, MultiResult, s) per step
+            for planned, multi, duration in outcome:
+                step = self._step_result(planned, multi, duration, False, c.host)
+                self.state[c.host].steps.append(step)
+                if step.status is not Status.OK and not planned.step.ignore_errors:
+                    self._stop(c.host, step.status)
+        else:  # the program itself failed (timeout, or a failure around the steps)
+            status = step_status(c.result)
+            if c.timed_out and not self.e.nr.inventory.hosts[c.host].connections:
+                status = Status.UNREACHABLE
+            self.state[c.host].steps.append(
+                StepResult(
+                    name="runbook",
+                    task="runbook",
+                    status=status,
+                    duration_s=c.duration_s,
+                    error=self.e.redactor.scrub(step_error(c.result) or "failed"),
+                )
+            )
+            self._stop(c.host, status)
+        self._host_done(c.host)
+
+    def _step_result(
+        self, planned: PlannedStep, multi: MultiResult, duration: float, timed_out: bool, host: str
+    ) -> StepResult:
+        status = step_status(multi)
+        if timed_out and not self.e.nr.inventory.hosts[host].connections:
+            status = Status.UNREACHABLE  # it never got as far as a connection
+        error = step_error(multi)
+        value = multi[0].result if multi and not multi.failed else None
+        return StepResult(
+            name=planned.step.name,
+            task=planned.task_name,
+            status=status,
+            changed=multi.changed,
+            duration_s=duration,
+            error=self.e.redactor.scrub(error) if error else None,
+            result=self.e.redactor.scrub_data(value),
+        )
+
+    def _failed_in(self, batch: tuple[str, ...]) -> int:
+        bad = (Status.FAILED, Status.UNREACHABLE)
+        return sum(1 for h in batch if self.state[h].status in bad)
+
+    def _stop(self, host: str, status: Status) -> None:
+        if self.state[host].status is None:
+            self.state[host].status = status
+
+    def _host_done(self, host: str) -> None:
+        state = self.state[host]
+        if state.done:
+            return
+        state.done = True
+        state.finished = time.monotonic()
+        self.emit(HostDone(report=self.report(host)))
+
+    def _skip_rest(self) -> None:
+        """Hosts the run did not get to the end of are skipped; those that did are done."""
+        for host, state in self.state.items():
+            if state.done:
+                continue
+            if len(state.steps) < len(self.plan.steps_for(host)):
+                self._stop(host, Status.SKIPPED)
+            self._host_done(host)
+
+    def _dry_run(self, batch: tuple[str, ...]) -> None:
+        for host in batch:
+            for planned in self.plan.steps_for(host):
+                self.state[host].steps.append(
+                    StepResult(
+                        name=planned.step.name,
+                        task=planned.task_name,
+                        status=Status.OK,
+                        result=self.e.redactor.scrub_data(dict(planned.args[host])),
+                    )
+                )
+            self._host_done(host)
+
+    def report(self, host: str) -> HostReport:
+        state = self.state[host]
+        skipped = tuple(
+            StepResult(name=p.step.name, task=p.task_name, status=Status.SKIPPED)
+            for p in self.plan.steps_for(host)[len(state.steps) :]
+        )
+        duration = (
+            (state.finished or time.monotonic()) - state.started if state.started is not None else 0.0
+        )
+        return HostReport(
+            name=host,
+            status=state.status or Status.OK,
+            steps=tuple(state.steps) + skipped,
+            duration_s=duration,
+        )
+
+
+# -- the Nornir tasks the engine runs -----------------------------------------------------
+
+
+def _one_step(task: Task, planned: PlannedStep) -> Result:
+    """Linear strategy: one step on one host, with that host's rendered arguments."""
+    result: Result = planned.fn(task, **planned.args[task.host.name])
+    return result
+
+
+def _host_program(task: Task, plan: Plan, progress: dict[str, list[Any]]) -> Result:
+    """Free strategy: a host's whole step list in one future.
+
+    A retry of the whole program (after a connection error) resumes at the step that failed:
+    ``progress`` keeps what each host already finished, so no config step is applied twice.
+    """
+    name = task.host.name
+    done = progress.setdefault(name, [])
+    for planned in plan.steps_for(name)[len(done) :]:
+        t0 = time.monotonic()
+        try:
+            multi = task.run(task=planned.fn, name=planned.step.name, **planned.args[name])
+        except NornirSubTaskError as exc:
+            multi = exc.result
+            if step_status(multi) is Status.UNREACHABLE:
+                raise  # let the runner retry the connection; progress resumes here
+            done.append((planned, multi, time.monotonic() - t0))
+            if not planned.step.ignore_errors:
+                break
+            continue
+        done.append((planned, multi, time.monotonic() - t0))
+    _close_host(task)
+    return Result(host=task.host, result=list(done))
+
+
+def _close_host(task: Task) -> None:
+    for conn in list(task.host.connections):
+        try:
+            task.host.close_connection(conn)
+        except Exception:  # noqa: BLE001 -- closing a dead session may fail; the session is gone
+            task.host.connections.pop(conn, None)
+            logger.debug("host %s: error while closing %s", task.host.name, conn)
+
+
