@@ -1,0 +1,427 @@
+"""What a run shows: ansible-like text with a live progress line, or json / yaml / jsonl.
+
+The engine hands every ``Event`` to ``Output.on_event`` in the caller's thread as the run goes,
+then the CLI calls ``Output.finish`` once with the final (possibly partial) ``RunReport``.
+Implementations write to the rich ``Console`` they are given and never call ``print()``; every
+string on its way out passes the ``Redactor``.
+
+Machine formats bypass rich (``console.file.write``): nothing wraps, colours or highlights them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from .redact import Redactor
+from .results import (
+    Event,
+    HostDone,
+    HostReport,
+    RunReport,
+    RunStarted,
+    Status,
+    StepDone,
+    StepResult,
+    StepStarted,
+)
+from .save import document, dump_json, dump_yaml, host_record, step_outputs, summary_record
+
+Format = Literal["text", "json", "yaml", "jsonl"]
+FORMATS: tuple[Format, ...] = ("text", "json", "yaml", "jsonl")
+
+BAD = (Status.FAILED, Status.UNREACHABLE)
+CHANGED = "yellow"
+STYLES = {
+    Status.OK: "green",
+    Status.FAILED: "red",
+    Status.UNREACHABLE: "bold red",
+    Status.SKIPPED: "cyan",
+}
+RECAP_STYLES = {
+    "ok": "green",
+    "changed": CHANGED,
+    "failed": "red",
+    "unreachable": "bold red",
+    "skipped": "cyan",
+    "ignored": "cyan",
+}
+
+
+class Output(Protocol):
+    """Where a run's events and its final report go."""
+
+    def on_event(self, event: Event) -> None: ...
+
+    def finish(self, report: RunReport) -> None: ...
+
+
+def make_output(
+    fmt: Format,
+    console: Console,
+    *,
+    verbose: int = 0,
+    redactor: Redactor,
+    live: bool | None = None,
+) -> Output:
+    """The output of ``-o FMT``; ``live=None`` shows the progress line only on a terminal."""
+    if fmt == "text":
+        show_live = console.is_interactive if live is None else live
+        return TextOutput(console, redactor=redactor, verbose=verbose, live=show_live)
+    if fmt == "jsonl":
+        return JsonlOutput(console, redactor=redactor)
+    if fmt in ("json", "yaml"):
+        return DocumentOutput(console, redactor=redactor, fmt=fmt)
+    raise ValueError(f"unknown output format {fmt!r}: expected one of {', '.join(FORMATS)}")
+
+
+class Tee:
+    """Several outputs fed the same events, e.g. the chosen format and ``save.SaveOutput``."""
+
+    def __init__(self, *outputs: Output) -> None:
+        self.outputs = outputs
+
+    def on_event(self, event: Event) -> None:
+        for output in self.outputs:
+            output.on_event(event)
+
+    def finish(self, report: RunReport) -> None:
+        for output in self.outputs:
+            output.finish(report)
+
+
+# --- machine formats -------------------------------------------------------------------------
+
+
+def _write(console: Console, text: str) -> None:
+    console.file.write(text)
+    console.file.flush()
+
+
+class DocumentOutput:
+    """``-o json`` / ``-o yaml``: one document at the end, nothing while the run goes."""
+
+    def __init__(
+        self, console: Console, *, redactor: Redactor, fmt: Literal["json", "yaml"]
+    ) -> None:
+        self._console = console
+        self._redactor = redactor
+        self._fmt = fmt
+
+    def on_event(self, event: Event) -> None:
+        pass
+
+    def finish(self, report: RunReport) -> None:
+        doc = document(report, self._redactor)
+        _write(self._console, dump_json(doc) + "\n" if self._fmt == "json" else dump_yaml(doc))
+
+
+class JsonlOutput:
+    """``-o jsonl``: a line per host as it completes; at the end the hosts that never completed
+    (an interrupted run's skipped hosts), then ``{"summary": ...}``."""
+
+    def __init__(self, console: Console, *, redactor: Redactor) -> None:
+        self._console = console
+        self._redactor = redactor
+        self._written: set[str] = set()
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, HostDone):
+            self._host(event.report)
+
+    def finish(self, report: RunReport) -> None:
+        for host in report.hosts:
+            if host.name not in self._written:
+                self._host(host)
+        _write(self._console, dump_json(summary_record(report, self._redactor), indent=None) + "\n")
+
+    def _host(self, host: HostReport) -> None:
+        self._written.add(host.name)
+        _write(self._console, dump_json(host_record(host, self._redactor), indent=None) + "\n")
+
+
+# --- text helpers ----------------------------------------------------------------------------
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 60:  # noqa: PLR2004
+        return f"{seconds:.2f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+def fatal_step(host: HostReport) -> StepResult | None:
+    """The step that stopped a failed or unreachable host (earlier failures were ignored)."""
+    if host.status not in BAD:
+        return None
+    return next((s for s in reversed(host.steps) if s.status in BAD), None)
+
+
+def recap_counts(host: HostReport) -> dict[str, int]:
+    """A host's PLAY RECAP columns: its steps counted by outcome, Ansible style.
+
+    ``ok`` steps that succeeded (changed ones too); ``changed`` steps that changed something;
+    ``failed`` / ``unreachable`` 1 for the failure that stopped the host (even when it came before
+    any step); ``skipped`` skipped steps; ``ignored`` failures let through by ``ignore_errors``.
+    """
+    counts = dict.fromkeys(RECAP_STYLES, 0)
+    fatal = fatal_step(host)
+    for step in host.steps:
+        if step.status is Status.OK:
+            counts["ok"] += 1
+        elif step.status is Status.SKIPPED:
+            counts["skipped"] += 1
+        elif step is not fatal:
+            counts["ignored"] += 1
+        counts["changed"] += step.changed
+    if host.status in BAD:
+        counts[host.status.value] = 1
+    return counts
+
+
+def step_positions(names: Sequence[str], steps: Sequence[StepResult]) -> list[int]:
+    """Where each of a host's steps sits in the runbook (``targets`` may leave some out)."""
+    positions: list[int] = []
+    start = 0
+    for step in steps:
+        try:
+            position = names.index(step.name, start)
+        except ValueError:
+            position = len(names) + len(positions)
+        positions.append(position)
+        start = position + 1
+    return positions
+
+
+Groups = list[tuple[str, list[tuple[list[str], str]]]]
+
+
+def collapse(results: dict[str, StepResult], order: Sequence[str]) -> Groups:
+    """Per output label (command), the hosts whose output is identical, in inventory order."""
+    rank = {name: i for i, name in enumerate(order)}
+    labels: dict[str, dict[str, list[str]]] = {}
+    for host in sorted(results, key=lambda h: rank.get(h, len(rank))):
+        for label, text in step_outputs(results[host].result):
+            labels.setdefault(label, {}).setdefault(text, []).append(host)
+    return [
+        (label, [(hosts, text) for text, hosts in by_text.items()])
+        for label, by_text in labels.items()
+    ]
+
+
+def hosts_label(hosts: Sequence[str]) -> str:
+    names = ", ".join(hosts)
+    return f"{names} ({len(hosts)} hosts):" if len(hosts) > 1 else f"{names}:"
+
+
+class _ProgressLine:
+    """The transient live line: spinner, what runs, hosts done, failures, elapsed time."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}", markup=False),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task = self._progress.add_task("starting", total=None)
+        self._progress.start()
+
+    def show(self, description: str) -> None:
+        self._progress.update(self._task, description=description, refresh=True)
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+class TextOutput:
+    """``-o text``: Ansible-like lines as hosts complete, step outputs with ``-v``, then a recap.
+
+    Under ``linear`` a line per host per step, under a ``STEP`` banner; under ``free`` a line per
+    host. With ``-v`` each step's outputs come at the end of the step, hosts with identical output
+    collapsed (under ``free``, all at the end), and errors in full; ``-vv`` adds durations.
+    """
+
+    def __init__(
+        self, console: Console, *, redactor: Redactor, verbose: int = 0, live: bool = False
+    ) -> None:
+        self._console = console
+        self._redactor = redactor
+        self._verbose = verbose
+        self._want_live = live
+        self._live: _ProgressLine | None = None  # started by the first event, stopped by finish
+        self._run = RunStarted(runbook="", run_id="", hosts=(), steps=())
+        self._step: StepStarted | None = None
+        self._step_done: set[str] = set()
+        self._done: set[str] = set()
+        self._bad: set[str] = set()
+        self._shown: set[str] = set()  # hosts that have had an outcome line
+        self._pending: dict[tuple[int, str], dict[str, StepResult]] = {}  # -v outputs to show
+
+    def on_event(self, event: Event) -> None:
+        if self._want_live and self._live is None:
+            self._live = _ProgressLine(self._console)
+        if isinstance(event, RunStarted):
+            self._run = event
+            self._banner(
+                f"RUNBOOK [{event.runbook}] {len(event.hosts)} hosts, {len(event.steps)} steps"
+            )
+        elif isinstance(event, StepStarted):
+            self._flush_outputs(upto=event.index)
+            self._step, self._step_done = event, set()
+            self._banner(self._step_title(event.index, event.name))
+        elif isinstance(event, StepDone):
+            self._step_done.add(event.host)
+            self._keep(event.index, event.host, event.result)
+            self._step_line(event.host, event.result)
+        else:
+            self._host_done(event.report)
+        self._show_progress()
+
+    def finish(self, report: RunReport) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._want_live, self._live = False, None
+        late = [host for host in report.hosts if host.name not in self._shown]
+        if self._step is not None:  # linear: the last step's outputs, then hosts that ran none
+            self._flush_outputs()
+            if late:
+                self._banner("OTHER HOSTS")
+        for host in late:
+            self._host_done(host, final=True)
+        self._flush_outputs()
+        self._recap(report)
+
+    def _step_title(self, index: int, name: str) -> str:
+        return f"STEP {index + 1}/{max(len(self._run.steps), index + 1)} [{name}]"
+
+    def _host_done(self, host: HostReport, *, final: bool = False) -> None:
+        self._done.add(host.name)
+        if host.status in BAD:
+            self._bad.add(host.name)
+        if host.name in self._shown or (self._step is not None and not final):
+            return  # linear: its step lines said it all, or it ran no step: shown by finish()
+        positions = step_positions(self._run.steps, host.steps)
+        for position, step in zip(positions, host.steps, strict=True):
+            self._keep(position, host.name, step)
+        fatal = fatal_step(host)
+        error = f"{fatal.name}: {fatal.error}" if fatal is not None and fatal.error else None
+        self._outcome(host.name, host.status, host.changed, error, host.duration_s)
+
+    def _keep(self, index: int, host: str, step: StepResult) -> None:
+        if self._verbose >= 1:
+            self._pending.setdefault((index, step.name), {})[host] = step
+
+    def _step_line(self, host: str, step: StepResult) -> None:
+        if step.status in BAD:
+            self._bad.add(host)
+        self._outcome(host, step.status, step.changed, step.error, step.duration_s)
+
+    def _show_progress(self) -> None:
+        if self._live is None:
+            return
+        step, parts = self._step, []
+        if step is not None:
+            total = max(len(self._run.steps), step.index + 1)
+            parts.append(f"step {step.index + 1}/{total} {step.name}")
+            parts.append(f"{len(self._step_done)}/{len(step.hosts)} hosts")
+        else:
+            parts.append(f"{len(self._done)}/{len(self._run.hosts)} hosts")
+        parts.append(f"{len(self._bad)} failed")
+        self._live.show(self._scrub("  ".join(parts)))
+
+    # printing
+
+    def _scrub(self, text: str) -> str:
+        return self._redactor.scrub(text)
+
+    def _print(self, text: Text) -> None:
+        self._console.print(text, soft_wrap=True, highlight=False)
+
+    def _banner(self, title: str) -> None:
+        title = self._scrub(title)
+        stars = "*" * max(3, self._console.width - len(title) - 1)
+        self._print(Text())
+        self._print(Text(f"{title} {stars}"))
+
+    def _outcome(
+        self, host: str, status: Status, changed: bool, error: str | None, duration: float
+    ) -> None:
+        """``ok: [r1]``, ``changed: [r1]``, ``failed: [r2] <first line of the error>``..."""
+        self._shown.add(host)
+        label, style = (
+            ("changed", CHANGED)
+            if status is Status.OK and changed
+            else (status.value, STYLES[status])
+        )
+        line = Text(f"{label}: [{self._scrub(host)}]", style=style)
+        if self._verbose >= 2:  # noqa: PLR2004
+            line.append(f" ({format_duration(duration)})")
+        lines = self._scrub(error or "").strip().splitlines() if status in BAD else []
+        if lines:
+            line.append(f" {lines[0]}", style=style)
+        self._print(line)
+        if self._verbose >= 1 and len(lines) > 1:
+            self._print(Text("\n".join(f"    {extra}" for extra in lines[1:]), style=style))
+
+    def _flush_outputs(self, upto: int | None = None) -> None:
+        keys = sorted(k for k in self._pending if upto is None or k[0] < upto)
+        for index, name in keys:
+            results = self._pending.pop((index, name))
+            groups = collapse(results, self._run.hosts)
+            if not groups:
+                continue
+            if self._step is None:  # free strategy: no STEP banner came before the outputs
+                self._banner(self._step_title(index, name))
+            for label, outputs in groups:
+                self._print_outputs(label, outputs)
+
+    def _print_outputs(self, label: str, outputs: list[tuple[list[str], str]]) -> None:
+        indent = "  "
+        if label:
+            self._print(Text(f"  {self._scrub(label)}", style="bold"))
+            indent = "    "
+        for hosts, text in outputs:
+            self._print(Text(indent + self._scrub(hosts_label(hosts)), style="dim"))
+            body = self._scrub(text).splitlines() or [""]
+            self._print(Text("\n".join(f"{indent}  {line}" for line in body)))
+
+    def _recap(self, report: RunReport) -> None:
+        self._banner("RECAP")
+        width = max((len(self._scrub(h.name)) for h in report.hosts), default=0)
+        for host in report.hosts:
+            self._print(self._recap_line(host, width))
+        s = report.summary
+        self._print(Text())
+        self._print(
+            Text(
+                f"{s.hosts} hosts: {s.ok} ok ({s.changed} changed), {s.failed} failed, "
+                f"{s.unreachable} unreachable, {s.skipped} skipped "
+                f"in {format_duration(report.duration_s)} (run {self._scrub(report.run_id)})",
+                style="bold",
+            )
+        )
+        if report.interrupted:
+            self._print(Text("Interrupted: hosts that had not finished are skipped.", style="red"))
+
+    def _recap_line(self, host: HostReport, width: int) -> Text:
+        """``r1   : ok=3    changed=1    failed=0    unreachable=0    skipped=0    ignored=0``"""
+        line = Text()
+        line.append(self._scrub(host.name).ljust(width), style=STYLES[host.status])
+        line.append(" :")
+        for key, count in recap_counts(host).items():
+            line.append(" ")
+            line.append(f"{key}={count}".ljust(len(key) + 5), style=RECAP_STYLES[key] * bool(count))
+        if host.status is Status.SKIPPED and not host.steps:
+            line.append("(not run)", style="cyan")
+        line.rstrip()
+        return line

@@ -1,0 +1,430 @@
+"""Output formats: text (golden files), json, yaml, jsonl; secrets masked in all of them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rich.console import Console
+
+from nornir_runbook.redact import MASK, Redactor
+from nornir_runbook.render import (
+    Output,
+    Tee,
+    TextOutput,
+    collapse,
+    format_duration,
+    make_output,
+    recap_counts,
+    step_positions,
+)
+from nornir_runbook.results import (
+    Event,
+    HostDone,
+    HostReport,
+    RunReport,
+    RunStarted,
+    Status,
+    StepDone,
+    StepResult,
+    StepStarted,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+SECRET = "hunter2-secret"
+STEPS = ("Clock and version", "NTP", "Backup")
+CLOCK = "*10:15:01.123 UTC Wed Nov 25 2026"
+VERSION = "Cisco IOS Software, Version 15.2(4)M7\nr1 uptime is 1 day, 2 hours"
+LONG = "x" * 150  # longer than the console: must not wrap
+
+
+def step(name: str, status: Status = Status.OK, **kw: Any) -> StepResult:
+    task = {"Clock and version": "send_commands", "NTP": "send_config"}.get(name, "backup_config")
+    return StepResult(name=name, task=task, status=status, duration_s=0.25, **kw)
+
+
+def commands(clock: str = CLOCK, version: str = VERSION) -> dict[str, str]:
+    return {"show clock": clock, "show version": version}
+
+
+HOSTS = (
+    HostReport(
+        name="r1",
+        status=Status.OK,
+        duration_s=0.8,
+        steps=(
+            step("Clock and version", result=commands()),
+            step("NTP", changed=True, result=f"ntp server 192.0.2.1 key {SECRET}"),
+            step("Backup", result={"path": "backups/r1.cfg", "bytes": 1200}),
+        ),
+    ),
+    HostReport(
+        name="r2",
+        status=Status.OK,
+        duration_s=0.9,
+        steps=(
+            step("Clock and version", result=commands()),
+            step("NTP", changed=True, result="ntp server 192.0.2.1 key [bold]x[/bold]"),
+            step("Backup", Status.FAILED, error="PermissionError: backups/r2.cfg\nline two"),
+        ),
+    ),
+    HostReport(
+        name="core-router-03",
+        status=Status.FAILED,
+        duration_s=0.5,
+        steps=(
+            step("Clock and version", result=commands(version=LONG)),
+            step("NTP", Status.FAILED, error=f"% Invalid input: password {SECRET}\nat line 2"),
+        ),
+    ),
+    HostReport(
+        name="r4",
+        status=Status.UNREACHABLE,
+        duration_s=5.0,
+        steps=(
+            step(
+                "Clock and version",
+                Status.UNREACHABLE,
+                error="NetmikoTimeoutException: TCP connection to device failed",
+            ),
+        ),
+    ),
+    HostReport(name="r5", status=Status.SKIPPED),
+)
+NAMES = tuple(h.name for h in HOSTS)
+
+
+def make_report(hosts: tuple[HostReport, ...] = HOSTS, **kw: Any) -> RunReport:
+    return RunReport(
+        runbook="Health check",
+        run_id="20261125T101500Z",
+        started_at="2026-11-25T10:15:00Z",
+        finished_at="2026-11-25T10:15:03Z",
+        duration_s=3.2,
+        hosts=hosts,
+        **kw,
+    )
+
+
+def linear_events() -> list[Event]:
+    """As the engine yields them under ``linear``: steps in order, hosts done at the end."""
+    events: list[Event] = [
+        RunStarted(runbook="Health check", run_id="20261125T101500Z", hosts=NAMES, steps=STEPS)
+    ]
+    for index, name in enumerate(STEPS):
+        ran = [(h.name, s) for h in HOSTS for s in h.steps if s.name == name]
+        events.append(StepStarted(index=index, name=name, hosts=tuple(n for n, _ in ran)))
+        events += [StepDone(index=index, host=n, result=s) for n, s in reversed(ran)]
+    events += [HostDone(report=h) for h in HOSTS]
+    return events
+
+
+def free_events() -> list[Event]:
+    """As under ``free``: only HostDone, in completion order; r5 never started."""
+    start = RunStarted(runbook="Health check", run_id="20261125T101500Z", hosts=NAMES, steps=STEPS)
+    return [start, *(HostDone(report=HOSTS[i]) for i in (2, 0, 3, 1))]
+
+
+def console(**kw: Any) -> Console:
+    return Console(file=StringIO(), width=100, color_system=None, **kw)
+
+
+def run(output: Output, events: Iterable[Event], report: RunReport) -> None:
+    for event in events:
+        output.on_event(event)
+    output.finish(report)
+
+
+def render(fmt: Any, events: Iterable[Event], report: RunReport | None = None, **kw: Any) -> str:
+    out = console()
+    run(make_output(fmt, out, redactor=Redactor([SECRET]), **kw), events, report or make_report())
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    assert isinstance(text, str)
+    return text
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    update = request.config.getoption("--update-golden", default=False)
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text)
+        assert path.exists(), f"{path} missing: run pytest --update-golden and review it"
+        assert text == path.read_text()
+
+    return check
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "events", "verbose"),
+    [
+        ("text_linear.txt", linear_events, 0),
+        ("text_linear_v.txt", linear_events, 1),
+        ("text_free.txt", free_events, 0),
+        ("text_free_vv.txt", free_events, 2),
+        ("text_report_only.txt", list, 0),
+    ],
+)
+def test_text_matches_golden(
+    golden: Callable[[str, str], None], name: str, events: Callable[[], list[Event]], verbose: int
+) -> None:
+    text = render("text", events(), verbose=verbose)
+    assert SECRET not in text
+    golden(name, text)
+
+
+def test_text_linear_lines() -> None:
+    text = render("text", linear_events())
+    lines = text.splitlines()
+    assert "STEP 2/3 [NTP] " + "*" * 85 in lines
+    assert "changed: [r1]" in lines
+    assert f"failed: [core-router-03] % Invalid input: password {MASK}" in lines
+    assert "unreachable: [r4] NetmikoTimeoutException: TCP connection to device failed" in lines
+    assert "at line 2" not in text  # only the first line of an error without -v
+    assert CLOCK not in text  # outputs only with -v
+    recap = lines[lines.index("RECAP " + "*" * 94) + 1 :]
+    counts = "ok=3    changed=1    failed=0    unreachable=0    skipped=0    ignored=0"
+    assert recap[0] == f"r1             : {counts}"
+    assert recap[1].startswith("r2             : ok=2    changed=1    failed=0    unreachable=0")
+    assert recap[1].endswith("ignored=1")
+    assert recap[4].endswith("(not run)")
+    assert recap[6] == (
+        "5 hosts: 2 ok (2 changed), 1 failed, 1 unreachable, 1 skipped in 3.20s "
+        "(run 20261125T101500Z)"
+    )
+
+
+def test_verbose_collapses_identical_output_and_keeps_long_lines() -> None:
+    text = render("text", linear_events(), verbose=1)
+    assert f"    r1, r2, core-router-03 (3 hosts):\n      {CLOCK}\n" in text
+    assert "    r1, r2 (2 hosts):\n      Cisco IOS Software" in text
+    assert f"    core-router-03:\n      {LONG}\n" in text
+    assert "ntp server 192.0.2.1 key [bold]x[/bold]" in text  # rich markup printed literally
+    assert "    at line 2" in text  # -v: errors in full
+
+
+def test_free_verbose_outputs_under_step_banners_before_recap() -> None:
+    text = render("text", free_events(), verbose=1)
+    assert text.index("changed: [r2]") < text.index("STEP 1/3 [Clock and version]")
+    assert text.index("STEP 3/3 [Backup]") < text.index("RECAP")
+    assert "failed: [core-router-03] NTP: % Invalid input" in text
+
+
+def test_interrupted_run_says_so() -> None:
+    report = make_report(interrupted=True)
+    text = render("text", free_events()[:2], report)
+    assert "skipped: [r5]" in text
+    assert text.endswith("Interrupted: hosts that had not finished are skipped.\n")
+
+
+def test_no_live_line_when_not_a_terminal() -> None:
+    out = console()
+    output = make_output("text", out, redactor=Redactor())
+    assert isinstance(output, TextOutput)
+    run(output, linear_events(), make_report())
+    assert "hosts  " not in out.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_live_line_on_a_terminal() -> None:
+    out = Console(file=StringIO(), width=100, force_terminal=True, color_system="standard")
+    run(make_output("text", out, redactor=Redactor([SECRET])), linear_events(), make_report())
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    assert "step 2/3 NTP  3/3 hosts  2 failed" in text
+    assert "step 1/3 Clock and version  4/4 hosts  1 failed" in text
+    assert "\x1b[32mok: [r1]" in text  # colored outcome
+    assert text.endswith("\x1b[0m\n")
+    assert SECRET not in text
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        (HOSTS[0], {"ok": 3, "changed": 1}),
+        (HOSTS[1], {"ok": 2, "changed": 1, "ignored": 1}),  # failed step, host ok: ignored
+        (HOSTS[2], {"ok": 1, "failed": 1}),
+        (HOSTS[3], {"unreachable": 1}),
+        (HostReport(name="x", status=Status.UNREACHABLE), {"unreachable": 1}),
+        (
+            HostReport(name="x", status=Status.SKIPPED, steps=(step("NTP", Status.SKIPPED),)),
+            {"skipped": 1},
+        ),
+    ],
+)
+def test_recap_counts(host: HostReport, expected: dict[str, int]) -> None:
+    zero = dict.fromkeys(("ok", "changed", "failed", "unreachable", "skipped", "ignored"), 0)
+    assert recap_counts(host) == zero | expected
+
+
+def test_collapse_groups_in_inventory_order() -> None:
+    results = {
+        "b": step("NTP", result={"show x": "1"}),
+        "a": step("NTP", result={"show x": "2"}),
+        "c": step("NTP", result={"show x": "2", "show y": ""}),
+    }
+    assert collapse(results, ["a", "b", "c"]) == [
+        ("show x", [(["a", "c"], "2"), (["b"], "1")]),
+        ("show y", [(["c"], "(no output)")]),
+    ]
+
+
+def test_step_positions_skip_untargeted_steps() -> None:
+    names = ["A", "B", "A", "C"]
+    assert step_positions(names, [step("A"), step("A"), step("C")]) == [0, 2, 3]
+    assert step_positions(names, [step("Z")]) == [4]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(3.2, "3.20s"), (65, "1m 05s"), (3723.4, "1h 02m 03s")]
+)
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+# --- machine formats ---------------------------------------------------------------------------
+
+
+def expected_document() -> dict[str, Any]:
+    doc = make_report().to_dict()
+    doc["hosts"]["r1"]["steps"][1]["result"] = f"ntp server 192.0.2.1 key {MASK}"
+    doc["hosts"]["core-router-03"]["steps"][1]["error"] = (
+        f"% Invalid input: password {MASK}\nat line 2"
+    )
+    return json.loads(json.dumps(doc))  # type: ignore[no-any-return]
+
+
+def test_json_is_the_spec_document() -> None:
+    text = render("json", linear_events())
+    doc = json.loads(text)
+    assert doc == expected_document()
+    assert list(doc) == [
+        "runbook",
+        "run_id",
+        "started_at",
+        "finished_at",
+        "duration_s",
+        "summary",
+        "hosts",
+    ]
+    assert list(doc["hosts"]) == list(NAMES)
+    assert doc["summary"] == {
+        "hosts": 5,
+        "ok": 2,
+        "changed": 2,
+        "failed": 1,
+        "unreachable": 1,
+        "skipped": 1,
+    }
+    assert doc["hosts"]["r1"]["steps"][0] == {
+        "name": "Clock and version", "task": "send_commands", "status": "ok", "changed": False,
+        "duration_s": 0.25, "error": None, "result": {"show clock": CLOCK, "show version": VERSION},
+    }  # fmt: skip
+    assert SECRET not in text
+    assert text.endswith("}\n")
+
+
+def test_json_on_a_color_terminal_is_raw() -> None:
+    out = Console(file=StringIO(), width=40, force_terminal=True, color_system="truecolor")
+    run(make_output("json", out, redactor=Redactor([SECRET])), linear_events(), make_report())
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b" not in text
+    assert json.loads(text) == expected_document()
+
+
+def test_yaml_is_the_same_document() -> None:
+    text = render("yaml", linear_events())
+    assert yaml.safe_load(text) == expected_document()
+    assert text.startswith("runbook: Health check\nrun_id: 20261125T101500Z\n")
+    assert "show version: |-\n" in text  # device output as a readable block
+    assert SECRET not in text
+
+
+def test_jsonl_streams_hosts_then_summary() -> None:
+    out = console()
+    output = make_output("jsonl", out, redactor=Redactor([SECRET]))
+    events = free_events()
+    for event in events[:2]:
+        output.on_event(event)
+    first = out.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert [json.loads(line)["host"] for line in first] == ["core-router-03"]  # as it completes
+    for event in events[2:]:
+        output.on_event(event)
+    output.finish(make_report())
+    lines = [json.loads(line) for line in out.file.getvalue().splitlines()]  # type: ignore[attr-defined]
+    assert [line.get("host") for line in lines] == ["core-router-03", "r1", "r4", "r2", "r5", None]
+    doc = expected_document()
+    for line in lines[:-1]:
+        assert line == {"host": line["host"], **doc["hosts"][line["host"]]}
+    assert lines[-1] == {
+        "summary": doc["summary"], "runbook": "Health check", "run_id": "20261125T101500Z",
+        "started_at": "2026-11-25T10:15:00Z", "finished_at": "2026-11-25T10:15:03Z",
+        "duration_s": 3.2, "interrupted": False, "failed_hosts": ["core-router-03", "r4"],
+    }  # fmt: skip
+
+
+def test_jsonl_interrupted_run_lists_every_host_once() -> None:
+    report = make_report(interrupted=True)
+    text = render("jsonl", free_events()[:2], report)
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [line.get("host") for line in lines] == ["core-router-03", "r1", "r2", "r4", "r5", None]
+    assert lines[-1]["interrupted"] is True
+
+
+def test_results_that_are_not_plain_data_still_serialize() -> None:
+    class Thing:
+        def __str__(self) -> str:
+            return f"Thing({SECRET})"
+
+    odd = {"set": {3, 1}, "obj": Thing(), "nan": float("nan"), "status": Status.OK, (1, 2): b"xy"}
+    host = HostReport(name="r1", status=Status.OK, steps=(step("Backup", result=odd),))
+    for fmt in ("json", "yaml"):
+        text = render(fmt, [], make_report((host,)))
+        doc = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+        assert doc["hosts"]["r1"]["steps"][0]["result"] == {
+            "set": [1, 3], "obj": f"Thing({MASK})", "nan": "nan", "status": "ok", "(1, 2)": "xy"
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "yaml", "jsonl"])
+def test_secrets_never_leave(fmt: str) -> None:
+    for verbose in (0, 1, 2):
+        text = render(fmt, linear_events(), verbose=verbose)
+        assert SECRET not in text
+        assert MASK in text
+
+
+def test_unknown_format() -> None:
+    with pytest.raises(ValueError, match="unknown output format 'xml'"):
+        make_output("xml", console(), redactor=Redactor())  # type: ignore[arg-type]
+
+
+def test_tee_feeds_every_output() -> None:
+    a, b = console(), console()
+    tee = Tee(
+        make_output("jsonl", a, redactor=Redactor()), make_output("json", b, redactor=Redactor())
+    )
+    run(tee, free_events(), make_report())
+    assert len(a.file.getvalue().splitlines()) == 6  # type: ignore[attr-defined]
+    assert json.loads(b.file.getvalue())["runbook"] == "Health check"  # type: ignore[attr-defined]
+
+
+def test_live_line_starts_with_the_run_and_stops_at_finish() -> None:
+    out = Console(file=StringIO(), width=100, force_terminal=True)
+    output = make_output("text", out, redactor=Redactor())
+    assert out.file.getvalue() == ""  # type: ignore[attr-defined]  # nothing before the run
+    output.on_event(free_events()[0])
+    assert "0/5 hosts  0 failed" in out.file.getvalue()  # type: ignore[attr-defined]
+    output.finish(make_report())
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    assert text.count("\x1b[?25l") == text.count("\x1b[?25h") == 1  # cursor hidden, then shown
+    assert "RECAP" in text.split("\x1b[?25h")[1]

@@ -1,0 +1,223 @@
+"""--save DIR: report.json, one file per host, failed.txt; written whole; DIR checked up front."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nornir_runbook.errors import UsageError
+from nornir_runbook.redact import MASK, Redactor
+from nornir_runbook.render import Tee
+from nornir_runbook.results import HostDone, HostReport, RunReport, RunStarted, Status, StepResult
+from nornir_runbook.save import (
+    SaveOutput,
+    atomic_write,
+    document,
+    host_filenames,
+    prepare_save_dir,
+    safe_name,
+    save_report,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+SECRET = "s3cr3t-pass"
+REDACTOR = Redactor([SECRET])
+
+
+def step(name: str, status: Status = Status.OK, **kw: Any) -> StepResult:
+    return StepResult(name=name, task="send_commands", status=status, duration_s=0.5, **kw)
+
+
+HOSTS = (
+    HostReport(
+        name="r1",
+        status=Status.OK,
+        duration_s=1.25,
+        steps=(
+            step("Clock", result={"show clock": "*10:15:01 UTC", "show users": ""}),
+            step("NTP", changed=True, result=f"ntp server 192.0.2.1 key {SECRET}\n"),
+        ),
+    ),
+    HostReport(
+        name="r2",
+        status=Status.FAILED,
+        duration_s=0.75,
+        steps=(
+            step("Clock", result={"show clock": "*10:15:02 UTC"}),
+            step("NTP", Status.FAILED, error=f"% Invalid input, login {SECRET}\nsecond line"),
+        ),
+    ),
+    HostReport(
+        name="r3",
+        status=Status.UNREACHABLE,
+        steps=(
+            step(
+                "Clock",
+                Status.UNREACHABLE,
+                error="NetmikoTimeoutException: TCP connection to device failed",
+            ),
+        ),
+    ),
+    HostReport(name="site-a/r4", status=Status.SKIPPED),
+)
+
+
+def make_report(hosts: tuple[HostReport, ...] = HOSTS) -> RunReport:
+    return RunReport(
+        runbook="Health check",
+        run_id="20261125T101500Z",
+        started_at="2026-11-25T10:15:00Z",
+        finished_at="2026-11-25T10:15:03Z",
+        duration_s=3.2,
+        hosts=hosts,
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    update = request.config.getoption("--update-golden", default=False)
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text)
+        assert path.exists(), f"{path} missing: run pytest --update-golden and review it"
+        assert text == path.read_text()
+
+    return check
+
+
+def all_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_save_report_writes_every_file(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
+    target = save_report(make_report(), tmp_path / "out", redactor=REDACTOR)
+    assert target == tmp_path / "out" / "20261125T101500Z"
+    assert all_files(target) == [
+        "failed.txt",
+        "hosts/r1.txt",
+        "hosts/r2.txt",
+        "hosts/r3.txt",
+        "hosts/site-a_r4.txt",
+        "report.json",
+    ]
+    assert (target / "failed.txt").read_text() == "r2\nr3\n"
+    report_json = json.loads((target / "report.json").read_text())
+    assert report_json == document(make_report(), REDACTOR)
+    assert (
+        report_json["hosts"]["r2"]["steps"][1]["error"]
+        == f"% Invalid input, login {MASK}\nsecond line"
+    )
+    golden("save_host_r1.txt", (target / "hosts" / "r1.txt").read_text())
+    golden("save_host_r2.txt", (target / "hosts" / "r2.txt").read_text())
+    assert "(no step ran on this host)" in (target / "hosts" / "site-a_r4.txt").read_text()
+    for name in all_files(target):
+        assert SECRET not in (target / name).read_text()
+
+
+def test_failed_txt_is_empty_when_all_ok(tmp_path: Path) -> None:
+    target = save_report(make_report(HOSTS[:1]), tmp_path, redactor=REDACTOR)
+    assert (target / "failed.txt").read_bytes() == b""
+
+
+def test_saving_twice_overwrites_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+    save_report(make_report(), tmp_path, redactor=REDACTOR)
+    target = save_report(make_report(HOSTS[:1]), tmp_path, redactor=REDACTOR)
+    assert (target / "failed.txt").read_text() == ""
+    assert not list(tmp_path.rglob(".*"))
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "report.json"
+    path.write_text("old")
+
+    def fail(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", fail)
+    with pytest.raises(OSError, match="No space left"):
+        atomic_write(path, "new")
+    assert path.read_text() == "old"
+    assert os.listdir(tmp_path) == ["report.json"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("r1", "r1"), ("core/r1", "core_r1"), ("..", "_"), ("a b:c", "a_b_c"), ("fe80::1", "fe80__1")],
+)
+def test_safe_name(name: str, expected: str) -> None:
+    assert safe_name(name) == expected
+
+
+def test_host_filenames_are_unique() -> None:
+    files = host_filenames(["a/b", "a_b", "A_B", SECRET], REDACTOR)
+    assert files == {
+        "a/b": "a_b.txt",
+        "a_b": "a_b~2.txt",
+        "A_B": "A_B~3.txt",
+        SECRET: "________.txt",
+    }
+
+
+def test_save_output_writes_hosts_as_they_complete(tmp_path: Path) -> None:
+    saver = SaveOutput(tmp_path, redactor=REDACTOR)
+    tee = Tee(saver)
+    names = tuple(h.name for h in HOSTS)
+    tee.on_event(
+        RunStarted(runbook="Health check", run_id="20261125T101500Z", hosts=names, steps=())
+    )
+    tee.on_event(HostDone(report=HOSTS[1]))
+    target = tmp_path / "20261125T101500Z"
+    assert all_files(target) == ["hosts/r2.txt"]
+    tee.finish(make_report())
+    assert saver.saved_to == target
+    assert len(all_files(target)) == 6
+
+
+# --- prepare_save_dir ------------------------------------------------------------------------
+
+
+def test_prepare_creates_nested_directories(tmp_path: Path) -> None:
+    directory = tmp_path / "a" / "b"
+    prepare_save_dir(directory)
+    assert directory.is_dir()
+    assert os.listdir(directory) == []  # the write probe is gone
+    prepare_save_dir(directory)  # an existing directory is fine
+
+
+def test_prepare_rejects_a_file(tmp_path: Path) -> None:
+    file = tmp_path / "out"
+    file.write_text("")
+    with pytest.raises(UsageError, match=r"out: exists and is not a directory") as info:
+        prepare_save_dir(file)
+    assert info.value.exit_code == 5
+
+
+def test_prepare_rejects_a_file_as_parent(tmp_path: Path) -> None:
+    file = tmp_path / "out"
+    file.write_text("")
+    with pytest.raises(
+        UsageError, match=r"cannot be created: .*/out exists and is not a directory"
+    ):
+        prepare_save_dir(file / "runs" / "today")
+    assert file.is_file()
+
+
+def test_prepare_rejects_an_unwritable_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def denied(**kw: Any) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkstemp", denied)
+    with pytest.raises(UsageError, match="cannot create or write to it: Permission denied"):
+        prepare_save_dir(tmp_path)
