@@ -1,0 +1,153 @@
+"""Fixtures shared by every test tier: the lab inventory and its running devices.
+
+- ``lab_inventory`` (session): a copy of the shipped ``inventory/`` in a temporary folder, with
+  ports picked free at run time (so a running ``nrb lab`` on the shipped ports cannot collide),
+  its devices running for the whole session. Yields a :class:`LabInventory`.
+- ``make_nornir`` (function): ``make_nornir(runner_plugin=LAB_RUNNER, **runner_options)`` returns
+  ``InitNornir`` for that inventory; its connections are closed when the test ends.
+- ``free_ports``: ``free_ports(count, address="127.0.0.1")`` picks ports free right now.
+- ``update_golden``: True when pytest runs with ``--update-golden`` (rewrite golden files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from nornir import InitNornir
+from nornir.core import Nornir
+
+from nornir_runbook.lab import Device, Lab
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_INVENTORY = REPO / "inventory"
+# The runner plugin make_nornir uses unless told otherwise.
+LAB_RUNNER = "futures"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabInventory:
+    """A runbook project folder (``config.yaml`` + ``inventory/``) whose devices are running."""
+
+    directory: Path
+    config_file: Path
+    hosts: tuple[str, ...]  # inventory order
+    username: str
+    password: str
+    ports: dict[str, int]
+    lab: Lab
+
+    def __repr__(self) -> str:  # keep the password out of assertion messages
+        return f"LabInventory({self.config_file}, {len(self.hosts)} hosts)"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite golden files from the current output instead of comparing with them",
+    )
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def pick_free_ports(count: int, address: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct ports the kernel reports free right now."""
+    with contextlib.ExitStack() as stack:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        socks = [stack.enter_context(socket.socket(family)) for _ in range(count)]
+        for sock in socks:
+            sock.bind((address, 0))
+        return [sock.getsockname()[1] for sock in socks]
+
+
+def _load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def write_lab_project(directory: Path, ports: list[int] | None = None) -> LabInventory:
+    """Copy the shipped inventory into ``directory`` with new ports; returns a stopped lab."""
+    hosts: dict[str, dict[str, Any]] = _load(SHIPPED_INVENTORY / "hosts.yaml")
+    defaults: dict[str, Any] = _load(SHIPPED_INVENTORY / "defaults.yaml")
+    ports = ports or pick_free_ports(len(hosts))
+    for host, port in zip(hosts.values(), ports, strict=True):
+        host["port"] = port
+    inventory = directory / "inventory"
+    inventory.mkdir(parents=True, exist_ok=True)
+    (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    for name in ("groups.yaml", "defaults.yaml"):
+        (inventory / name).write_text((SHIPPED_INVENTORY / name).read_text())
+    config = {
+        "inventory": {
+            "plugin": "SimpleInventory",
+            "options": {  # absolute: Nornir opens these relative to the current directory
+                "host_file": str(inventory / "hosts.yaml"),
+                "group_file": str(inventory / "groups.yaml"),
+                "defaults_file": str(inventory / "defaults.yaml"),
+            },
+        },
+        "runner": {"plugin": "futures", "options": {"num_workers": 20}},
+        "logging": {"enabled": False},
+        "user_defined": {},
+    }
+    config_file = directory / "config.yaml"
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    devices = [
+        Device(
+            name=name,
+            address=host["hostname"],
+            port=host["port"],
+            username=defaults["username"],
+            password=defaults["password"],
+        )
+        for name, host in hosts.items()
+    ]
+    return LabInventory(
+        directory=directory,
+        config_file=config_file,
+        hosts=tuple(hosts),
+        username=defaults["username"],
+        password=defaults["password"],
+        ports={name: host["port"] for name, host in hosts.items()},
+        lab=Lab(devices),
+    )
+
+
+@pytest.fixture(scope="session")
+def free_ports() -> Callable[..., list[int]]:
+    """``free_ports(count, address="127.0.0.1")``: distinct ports free right now."""
+    return pick_free_ports
+
+
+@pytest.fixture(scope="session")
+def lab_inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabInventory]:
+    project = write_lab_project(tmp_path_factory.mktemp("lab"))
+    with project.lab:
+        yield project
+
+
+@pytest.fixture
+def make_nornir(lab_inventory: LabInventory) -> Iterator[Callable[..., Nornir]]:
+    made: list[Nornir] = []
+
+    def make(runner_plugin: str = LAB_RUNNER, **runner_options: Any) -> Nornir:
+        nr = InitNornir(
+            config_file=str(lab_inventory.config_file),
+            runner={"plugin": runner_plugin, "options": runner_options},
+        )
+        made.append(nr)
+        return nr
+
+    yield make
+    for nr in made:
+        nr.close_connections(on_good=True, on_failed=True)
