@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 from nornir.core import Nornir
+from nornir.core.inventory import ConnectionOptions
 from nornir.core.task import Result, Task
 from nornir_netmiko.tasks import netmiko_send_command, netmiko_send_config
 
@@ -28,14 +29,8 @@ FAST_FAIL = {"conn_timeout": 3, "auth_timeout": 5, "banner_timeout": 5}
 
 def _with_fast_fail(nr: Nornir) -> Nornir:
     for host in nr.inventory.hosts.values():
-        host.connection_options["netmiko"] = _netmiko_options(FAST_FAIL)
+        host.connection_options["netmiko"] = ConnectionOptions(extras=dict(FAST_FAIL))
     return nr
-
-
-def _netmiko_options(extras: dict[str, int]) -> object:
-    from nornir.core.inventory import ConnectionOptions
-
-    return ConnectionOptions(extras=dict(extras))
 
 
 def test_the_config_file_runner_is_futures(make_nornir: Callable[..., Nornir]) -> None:
@@ -51,7 +46,8 @@ def test_show_clock_and_show_version_on_every_host(
     version = nr.run(task=netmiko_send_command, command_string="show version", enable=True)
 
     assert list(clock) == list(lab_inventory.hosts)
-    assert not clock.failed and not version.failed
+    assert not clock.failed
+    assert not version.failed
     for name in lab_inventory.hosts:
         assert "UTC" in clock[name][0].result
         assert "Cisco IOS Software" in version[name][0].result
@@ -75,7 +71,9 @@ def test_config_set_then_running_config_shows_it(make_nornir: Callable[..., Norn
 
 
 def test_a_wrong_password_and_a_closed_port_fail_alone(
-    make_nornir: Callable[..., Nornir], lab_inventory: LabInventory, free_ports: Callable[..., list[int]]
+    make_nornir: Callable[..., Nornir],
+    lab_inventory: LabInventory,
+    free_ports: Callable[..., list[int]],
 ) -> None:
     nr = _with_fast_fail(make_nornir(num_workers=12))
     bad_password, closed_port = lab_inventory.hosts[1], lab_inventory.hosts[4]
