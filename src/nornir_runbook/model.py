@@ -81,7 +81,8 @@ class Step:
     ignore_errors: bool = False
     location: Location | None = None
     yaml_path: str = ""  # where the step is in its runbook: "steps[2]"
-    # every value under the step, keyed by full yaml path ("steps[2].args.path")
+    # where its values were written, keyed by full yaml path ("steps[2].args.path"); the
+    # loader gives every step the runbook's own mapping (see Runbook.locations)
     locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
 
 

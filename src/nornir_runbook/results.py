@@ -208,6 +208,7 @@ _CONNECT_TYPE_NAMES = frozenset(
         "ScrapliTimeout",
     }
 )
+CONNECT_NOTE = "nornir-runbook: raised while opening the connection"
 _CONNECT_MESSAGES = ("Error reading SSH protocol banner", "No existing session", "Unable to connect")
 
 
@@ -217,6 +218,8 @@ def is_connection_error(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if CONNECT_NOTE in getattr(current, "__notes__", ()):
+            return True
         names = {cls.__name__ for cls in type(current).__mro__}
         if names & _CONNECT_TYPE_NAMES:
             return True

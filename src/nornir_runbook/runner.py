@@ -26,7 +26,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
 from nornir_runbook.errors import RunInterrupted, TaskTimeoutError
 from nornir_runbook.executors import make_executor
-from nornir_runbook.results import connection_error
+from nornir_runbook.results import CONNECT_NOTE, connection_error
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,9 @@ class FuturesRunner:
         self.max_fail_percentage = max_fail_percentage
         self.connect_limit = connect_limit
         self.group_limits = dict(group_limits or {})
+        for group, limit in self.group_limits.items():
+            if limit < 1:  # its hosts would stay pending forever
+                raise ValueError(f"group_limits[{group!r}] must be at least 1, not {limit}")
         self.on_result = on_result
         self.grace_period = grace_period
         self.last_run = RunStats()
@@ -170,14 +173,14 @@ class _Run:
             except queue.Empty:
                 pass
             if self.r.task_timeout is not None and time.monotonic() >= next_check:
-                self._expire(time.monotonic())
+                self._expire(time.monotonic(), pool)
                 next_check = time.monotonic() + _TICK
 
     def _wait_time(self) -> float | None:
         waits = []
         if self.r.task_timeout is not None:
             waits.append(_TICK)
-        if self.delayed:
+        if self.delayed and self._has_room():  # with no room, the next completion wakes us
             waits.append(max(0.0, self.delayed[0][0] - time.monotonic()))
         return min(waits) if waits else None
 
@@ -246,16 +249,18 @@ class _Run:
             result.failed
             and job.attempt <= self.r.retries
             and not self.stats.aborted
+            and not self.stats.interrupted
             and connection_error(result) is not None
         )
 
-    def _expire(self, now: float) -> None:
+    def _expire(self, now: float, pool: Any) -> None:
         timeout = self.r.task_timeout
         assert timeout is not None
         for future, job in list(self.running.items()):
             if job.started is not None and now - job.started > timeout:
                 del self.running[future]
                 self._release(job)
+                _add_thread(pool)
                 self.stats.timed_out.append(job.host.name)
                 exc = TaskTimeoutError(job.host.name, timeout)
                 self._finish(job, failed_result(self.task, job.host, exc), timed_out=True)
@@ -307,6 +312,8 @@ class _Run:
                 self.stats.skipped.append(job.host.name)
         deadline = time.monotonic() + self.r.grace_period
         try:
+            for future in [f for f in self.running if f.done()]:
+                self._complete(future)  # Ctrl-C came between dequeuing it and recording it
             while self.running and (left := deadline - time.monotonic()) > 0:
                 try:
                     self._complete(self.done.get(timeout=left))
@@ -323,6 +330,13 @@ class _Run:
             if host.name in self.results:
                 aggregated[host.name] = self.results[host.name]
         return aggregated
+
+
+def _add_thread(pool: Any) -> None:
+    """A timed-out attempt keeps its pool thread until the device code returns: give the pool
+    one more so the hosts after it still start (the loop keeps num_workers hosts running)."""
+    if isinstance(pool, ThreadPoolExecutor):
+        pool._max_workers += 1
 
 
 def _limited_groups(host: Host, limited: Mapping[str, int]) -> tuple[str, ...]:
@@ -402,11 +416,17 @@ def install_connection_guard() -> None:
 
     def open_connection(self: Host, *args: Any, **kwargs: Any) -> Any:
         gate: threading.BoundedSemaphore | None = getattr(_local, "connect_gate", None)
-        with _host_lock(self):
-            if gate is None:
-                return original_open(self, *args, **kwargs)
-            with gate:
-                return original_open(self, *args, **kwargs)
+        try:
+            with _host_lock(self):
+                if gate is None:
+                    return original_open(self, *args, **kwargs)
+                with gate:
+                    return original_open(self, *args, **kwargs)
+        except Exception as exc:
+            # whatever went wrong while connecting (a login prompt that never came, say)
+            # makes the host unreachable and worth a retry, whatever its type
+            exc.add_note(CONNECT_NOTE)
+            raise
 
     Host.get_connection = get_connection  # type: ignore[method-assign]
     Host.open_connection = open_connection  # type: ignore[method-assign]

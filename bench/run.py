@@ -1,0 +1,16 @@
+"""All benchmarks in one command: ``python bench/run.py``; figures go to bench/results.json."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bench_runner  # noqa: E402 -- after the path set-up above
+import bench_ssh  # noqa: E402
+
+if __name__ == "__main__":
+    bench_runner.main()
+    bench_ssh.main()
+    print(f"figures written to {bench_runner.save.__globals__['RESULTS']}")

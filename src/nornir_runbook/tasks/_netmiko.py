@@ -1,0 +1,37 @@
+"""The host's Netmiko connection, shared by the built-in tasks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nornir.core.task import Task
+
+logger = logging.getLogger(__name__)
+
+# nornir_netmiko's CONNECTION_NAME, without importing netmiko when no device task runs
+CONNECTION_NAME = "netmiko"
+
+
+def netmiko_connection(task: Task) -> Any:
+    """The host's open Netmiko connection, opened on first use and reused across steps.
+
+    Never closed here: the engine closes every connection at the end of the run.
+    """
+    return task.host.get_connection(CONNECTION_NAME, task.nornir.config)
+
+
+def privileged_connection(task: Task) -> Any:
+    """The connection, in enable mode when the device lets us in, as Ansible's ``become``.
+
+    Enable is tried once, when the session opens (the session stays privileged across steps);
+    a login that may not enable keeps its user level, where show commands still work.
+    """
+    fresh = CONNECTION_NAME not in task.host.connections
+    connection = netmiko_connection(task)
+    if fresh:
+        try:
+            connection.enable()
+        except Exception as exc:  # noqa: BLE001 -- Netmiko raises ValueError or ReadTimeout
+            logger.info("host %s: staying at user level, enable failed: %s", task.host.name, exc)
+    return connection

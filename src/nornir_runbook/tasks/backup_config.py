@@ -1,0 +1,53 @@
+"""Save the running configuration to a file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from nornir.core.task import Result, Task
+
+from nornir_runbook.tasks._netmiko import netmiko_connection
+
+COMMAND = "show running-config"
+
+
+def backup_config(task: Task, path: str) -> Result:
+    """Write the output of ``show running-config`` to ``path``.
+
+    A relative path is relative to the current directory; missing parent folders are made.
+    The file is written to a temporary file beside it and renamed, so a reader never sees half
+    a configuration; it is readable by its owner only. ``changed`` is True when the content
+    differs from what the file held (an identical file is left untouched).
+    ``result`` is ``{"path": path, "bytes": size}``.
+    """
+    connection = netmiko_connection(task)
+    connection.enable()
+    text = connection.send_command(COMMAND)
+    target = Path(path)
+    changed = write_if_changed(target, text)
+    size = len(text.encode("utf-8"))
+    return Result(host=task.host, result={"path": str(target), "bytes": size}, changed=changed)
+
+
+def write_if_changed(target: Path, text: str) -> bool:
+    """Atomically replace ``target`` with ``text`` unless it holds exactly that already."""
+    try:
+        with target.open(encoding="utf-8", newline="") as existing:
+            if existing.read() == text:
+                return False
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return True

@@ -1,0 +1,24 @@
+"""Run show commands, one Netmiko ``send_command`` each."""
+
+from __future__ import annotations
+
+from nornir.core.task import Result, Task
+
+from nornir_runbook.tasks._netmiko import privileged_connection
+
+
+def send_commands(task: Task, commands: list[str]) -> Result:
+    """Send each command in turn, in enable mode where the device allows it.
+
+    ``result`` maps each command to its output.
+
+    A single string is one command.
+    """
+    if isinstance(commands, str):
+        commands = [commands]
+    outputs: dict[str, str] = {}
+    if commands:
+        connection = privileged_connection(task)
+        for command in commands:
+            outputs[command] = connection.send_command(command)
+    return Result(host=task.host, result=outputs)
