@@ -137,8 +137,10 @@ def _setup_logging(verbose: int, redactor: Redactor) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    if verbose < 4:  # noqa: PLR2004 -- paramiko's own debug lines only at -vvvv
-        logging.getLogger("paramiko").setLevel(max(level, logging.WARNING))
+    # host failures are in the report; Nornir's and paramiko's tracebacks of them only at -vvv
+    quiet = logging.DEBUG if verbose >= 3 else logging.CRITICAL  # noqa: PLR2004
+    for noisy in ("nornir.core.task", "paramiko", "fakenos"):
+        logging.getLogger(noisy).setLevel(quiet)
 
 
 def parse_serial(text: str | None) -> Serial | None:

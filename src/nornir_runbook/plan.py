@@ -13,6 +13,7 @@ from typing import Any
 
 from nornir.core import Nornir
 
+from nornir_runbook.errors import Problem, RunbookError
 from nornir_runbook.model import Runbook, Serial, Step, StepKind, Strategy
 from nornir_runbook.registry import TaskRegistry
 from nornir_runbook.selection import narrow
@@ -20,6 +21,7 @@ from nornir_runbook.templating import render_step
 
 COMMANDS_TASK = "send_commands"
 CONFIG_TASK = "send_config"
+MAX_PROBLEMS = 10  # template errors shown when many hosts fail to render
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,16 +100,27 @@ def make_plan(
     """Render every step for every host it applies to; raises RunbookError on a bad template."""
     inventory = nr.inventory
     planned = []
+    problems: dict[str, Problem] = {}  # every template error of every host, each said once
     for index, step in enumerate(runbook.steps):
         step_hosts = tuple(narrow(inventory, hosts, step.targets) if step.targets else hosts)
         task_name, fn = _task_for(step, registry, project_dir)
-        args = {
-            name: _arguments(step, render_step(step, inventory.hosts[name], runbook.vars))
-            for name in step_hosts
-        }
+        args = {}
+        for name in step_hosts:
+            try:
+                rendered = render_step(step, inventory.hosts[name], runbook.vars)
+            except RunbookError as exc:
+                problems.update((str(p), p) for p in exc.problems)
+                continue
+            args[name] = _arguments(step, rendered)
         planned.append(
             PlannedStep(index=index, step=step, task_name=task_name, fn=fn, hosts=step_hosts, args=args)
         )
+    if problems:
+        shown = list(problems.values())[:MAX_PROBLEMS]
+        if len(problems) > MAX_PROBLEMS:
+            more = len(problems) - MAX_PROBLEMS
+            shown.append(Problem(message=f"... and {more} more template errors like these"))
+        raise RunbookError(shown)
     return Plan(runbook=runbook, hosts=tuple(hosts), steps=tuple(planned))
 
 
