@@ -18,7 +18,7 @@ from rich.console import Console
 
 from nornir_runbook.errors import InputError, LabError, RunbookToolError, UsageError
 from nornir_runbook.model import Serial, Strategy
-from nornir_runbook.redact import Redactor, RedactingFilter, inventory_secrets
+from nornir_runbook.redact import RedactingFilter, Redactor, inventory_secrets
 from nornir_runbook.results import ExitCode
 
 log = logging.getLogger("nornir_runbook")
@@ -27,7 +27,7 @@ log = logging.getLogger("nornir_runbook")
 class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError (exit 5) instead of exiting 2."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -159,7 +159,9 @@ def parse_serial(text: str | None) -> Serial | None:
     return Serial(count=int(value))
 
 
-def lab_context(enabled: bool, nr: Any, hosts: Sequence[str], err: Console) -> AbstractContextManager[Any]:
+def lab_context(
+    enabled: bool, nr: Any, hosts: Sequence[str], err: Console
+) -> AbstractContextManager[Any]:
     """The lab devices for ``hosts`` while the run lasts, or nothing."""
     if not enabled or not hosts:
         return nullcontext()

@@ -18,9 +18,9 @@ from nornir_runbook.plan import make_plan, settings_from
 from nornir_runbook.project import Project, load_project
 from nornir_runbook.redact import Redactor
 from nornir_runbook.registry import default_registry
-from nornir_runbook.render import dump_json, make_output
+from nornir_runbook.render import Format, make_output
 from nornir_runbook.results import ExitCode, RunReport
-from nornir_runbook.save import prepare_save_dir, save_report
+from nornir_runbook.save import dump_json, prepare_save_dir, save_report
 from nornir_runbook.selection import select_hosts
 
 
@@ -93,7 +93,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     )
     if args.save is not None:
         prepare_save_dir(args.save)
-    fmt = args.output or ("text" if out.is_terminal else "json")
+    fmt: Format = args.output or ("text" if out.is_terminal else "json")
     output = make_output(fmt, out, verbose=args.verbose, redactor=redactor)
     if not hosts:
         err.print("no host matched the selection", markup=False)

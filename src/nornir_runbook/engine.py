@@ -131,7 +131,9 @@ class _Run:
                 alive = [h for h in planned.hosts if h in batch and self.state[h].status is None]
                 if not alive:
                     continue
-                self.emit(StepStarted(index=planned.index, name=planned.step.name, hosts=tuple(alive)))
+                self.emit(
+                    StepStarted(index=planned.index, name=planned.step.name, hosts=tuple(alive))
+                )
                 failed_before = self._failed_in(batch)
                 if self._run_step(nr, planned, alive, allowed - failed_before):
                     return True
@@ -140,7 +142,11 @@ class _Run:
         return self._failed_in(batch) > allowed
 
     def _run_step(
-        self, nr: Nornir, planned: PlannedStep | None, hosts: tuple[str, ...] | list[str], allowed: float
+        self,
+        nr: Nornir,
+        planned: PlannedStep | None,
+        hosts: tuple[str, ...] | list[str],
+        allowed: float,
     ) -> bool:
         s = self.e.settings
         pct = None if allowed == math.inf else max(allowed, 0) * 100 / max(len(hosts), 1)
@@ -281,7 +287,9 @@ class _Run:
             for p in self.plan.steps_for(host)[len(state.steps) :]
         )
         duration = (
-            (state.finished or time.monotonic()) - state.started if state.started is not None else 0.0
+            (state.finished or time.monotonic()) - state.started
+            if state.started is not None
+            else 0.0
         )
         return HostReport(
             name=host,
@@ -332,5 +340,3 @@ def _close_host(task: Task) -> None:
         except Exception:  # noqa: BLE001 -- closing a dead session may fail; the session is gone
             task.host.connections.pop(conn, None)
             logger.debug("host %s: error while closing %s", task.host.name, conn)
-
-

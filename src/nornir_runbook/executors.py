@@ -17,6 +17,5 @@ def make_executor(kind: str, num_workers: int, dask_address: str | None = None) 
     """
     if kind == "thread":
         return ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="nrb-host")
-    raise ConfigError(
-        f"executor {kind!r} is not available in this release (choose one of: {', '.join(EXECUTORS)})"
-    )
+    choices = ", ".join(EXECUTORS)
+    raise ConfigError(f"executor {kind!r} is not available in this release (choose: {choices})")

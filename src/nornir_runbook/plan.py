@@ -113,7 +113,9 @@ def make_plan(
                 continue
             args[name] = _arguments(step, rendered)
         planned.append(
-            PlannedStep(index=index, step=step, task_name=task_name, fn=fn, hosts=step_hosts, args=args)
+            PlannedStep(
+                index=index, step=step, task_name=task_name, fn=fn, hosts=step_hosts, args=args
+            )
         )
     if problems:
         shown = list(problems.values())[:MAX_PROBLEMS]

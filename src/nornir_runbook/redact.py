@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 MASK = "********"
+MIN_SECRET_LENGTH = 3
 
 
 class Redactor:
@@ -18,7 +19,7 @@ class Redactor:
 
     def add(self, secrets: Iterable[str | None]) -> None:
         # very short values would mask ordinary words; passwords that short are not worth hiding
-        self._secrets.update(s for s in secrets if s and len(s) >= 3)
+        self._secrets.update(s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH)
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"
@@ -51,7 +52,9 @@ class RedactingFilter(logging.Filter):
         record.msg = self.redactor.scrub(record.getMessage())
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self.redactor.scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = self.redactor.scrub(
+                logging.Formatter().formatException(record.exc_info)
+            )
             record.exc_info = None
         return True
 

@@ -209,7 +209,11 @@ _CONNECT_TYPE_NAMES = frozenset(
     }
 )
 CONNECT_NOTE = "nornir-runbook: raised while opening the connection"
-_CONNECT_MESSAGES = ("Error reading SSH protocol banner", "No existing session", "Unable to connect")
+_CONNECT_MESSAGES = (
+    "Error reading SSH protocol banner",
+    "No existing session",
+    "Unable to connect",
+)
 
 
 def is_connection_error(exc: BaseException) -> bool:
