@@ -43,6 +43,9 @@ class FakeNetmiko:
     def disconnect(self) -> None:
         self.closed = True
 
+    def is_alive(self) -> bool:
+        return not self.closed
+
 
 class FakePlugin:
     """Stands in for nornir_netmiko's connection plugin, already open."""

@@ -16,9 +16,26 @@ CONNECTION_NAME = "netmiko"
 def netmiko_connection(task: Task) -> Any:
     """The host's open Netmiko connection, opened on first use and reused across steps.
 
-    Never closed here: the engine closes every connection at the end of the run.
+    A session the device dropped since the last step is noticed here and opened again, once;
+    if that fails the step fails with the connection error. Never closed here: the engine
+    closes every connection at the end of the run.
     """
-    return task.host.get_connection(CONNECTION_NAME, task.nornir.config)
+    host = task.host
+    existing = host.connections.get(CONNECTION_NAME)
+    if existing is not None and not _alive(existing.connection):
+        logger.info("host %s: the session was dropped, connecting again", host.name)
+        try:
+            host.close_connection(CONNECTION_NAME)
+        except Exception:  # noqa: BLE001 -- a dead session may fail to close; it is gone anyway
+            host.connections.pop(CONNECTION_NAME, None)
+    return host.get_connection(CONNECTION_NAME, task.nornir.config)
+
+
+def _alive(connection: Any) -> bool:
+    try:
+        return bool(connection.is_alive())
+    except Exception:  # noqa: BLE001 -- any error asking means the session is unusable
+        return False
 
 
 def privileged_connection(task: Task) -> Any:
