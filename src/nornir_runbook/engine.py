@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from nornir.core.task import MultiResult, Result, Task
 
 from nornir_runbook.errors import RunInterrupted
 from nornir_runbook.plan import Plan, PlannedStep, Settings, batches
+from nornir_runbook.remote import PerHost
 from nornir_runbook.redact import Redactor
 from nornir_runbook.results import (
     Event,
@@ -33,6 +35,7 @@ from nornir_runbook.results import (
     StepResult,
     StepStarted,
     step_error,
+    step_result,
     step_status,
 )
 from nornir_runbook.runner import FuturesRunner, HostCompletion
@@ -99,9 +102,26 @@ class _Run:
         self.plan = plan
         self.emit = on_event
         self.state = {h: _HostState() for h in plan.hosts}
+        s = engine.settings
+        self.runner = FuturesRunner(
+            num_workers=s.workers,
+            executor=s.executor,
+            dask_address=s.dask_address,
+            task_timeout=s.task_timeout,
+            retries=s.retries,
+            retry_backoff=s.retry_backoff,
+            connect_limit=s.connect_limit,
+            group_limits=s.group_limits,
+        )
 
     def execute(self) -> bool:
         """Run every batch; True when interrupted."""
+        try:
+            return self._batches()
+        finally:
+            self.runner.close()
+
+    def _batches(self) -> bool:
         try:
             for batch in batches(self.plan.hosts, self.e.settings.serial):
                 if self.e.settings.dry_run:
@@ -148,20 +168,11 @@ class _Run:
         hosts: tuple[str, ...] | list[str],
         allowed: float,
     ) -> bool:
-        s = self.e.settings
-        pct = None if allowed == math.inf else max(allowed, 0) * 100 / max(len(hosts), 1)
-        runner = FuturesRunner(
-            num_workers=s.workers,
-            executor=s.executor,
-            dask_address=s.dask_address,
-            task_timeout=s.task_timeout,
-            retries=s.retries,
-            retry_backoff=s.retry_backoff,
-            max_fail_percentage=pct,
-            connect_limit=s.connect_limit,
-            group_limits=s.group_limits,
-            on_result=lambda c: self._completed(planned, c),
+        runner = self.runner
+        runner.max_fail_percentage = (
+            None if allowed == math.inf else max(allowed, 0) * 100 / max(len(hosts), 1)
         )
+        runner.on_result = lambda c: self._completed(planned, c)
         names = set(hosts)
         selected = nr.with_runner(runner).filter(filter_func=lambda h: h.name in names)
         for h in hosts:
@@ -169,11 +180,22 @@ class _Run:
                 self.state[h].started = time.monotonic()
         try:
             if planned is None:
+                programs = PerHost({h: _program_for(self.plan, h) for h in hosts})
                 selected.run(
-                    task=_host_program, name="runbook", plan=self.plan, progress={}, **_EVERY_HOST
+                    task=_host_program,
+                    name="runbook",
+                    steps=programs,
+                    token=uuid.uuid4().hex,
+                    **_EVERY_HOST,
                 )
             else:
-                selected.run(task=_one_step, name=planned.step.name, planned=planned, **_EVERY_HOST)
+                selected.run(
+                    task=_one_step,
+                    name=planned.step.name,
+                    fn=planned.fn,
+                    args=PerHost(planned.args),
+                    **_EVERY_HOST,
+                )
         except RunInterrupted:
             raise KeyboardInterrupt from None
         for name in runner.last_run.skipped:
@@ -201,17 +223,17 @@ class _Run:
             self._host_done(c.host)
 
     def _completed_program(self, c: HostCompletion) -> None:
-        outcome = c.result[0].result
-        if isinstance(outcome, list):  # the program ran: one (planned, MultiResult, s) per step
-            for planned, multi, duration in outcome:
-                step = self._step_result(planned, multi, duration, False, c.host)
+        program = c.result[0]  # its own Result; the steps' results follow it in the MultiResult
+        outcome = program.result if program.exception is None else None
+        if isinstance(outcome, list):  # the program ran: a StepResult per step it got to
+            by_index = {p.index: p for p in self.plan.steps}
+            for index, step in outcome:
+                step = self._redacted(step)
                 self.state[c.host].steps.append(step)
-                if step.status is not Status.OK and not planned.step.ignore_errors:
+                if step.status is not Status.OK and not by_index[index].step.ignore_errors:
                     self._stop(c.host, step.status)
         else:  # the program itself failed (timeout, or a failure around the steps)
-            status = step_status(c.result)
-            if c.timed_out and not self.e.nr.inventory.hosts[c.host].connections:
-                status = Status.UNREACHABLE
+            status = self._timeout_status(c) or step_status(c.result)
             self.state[c.host].steps.append(
                 StepResult(
                     name="runbook",
@@ -224,23 +246,29 @@ class _Run:
             self._stop(c.host, status)
         self._host_done(c.host)
 
+    def _timeout_status(self, c: HostCompletion) -> Status | None:
+        """A host that timed out before it had a session (threads only can tell) is unreachable."""
+        local = self.runner.executor == "thread"
+        if c.timed_out and local and not self.e.nr.inventory.hosts[c.host].connections:
+            return Status.UNREACHABLE
+        return None
+
+    def _redacted(self, step: StepResult) -> StepResult:
+        return replace(
+            step,
+            error=self.e.redactor.scrub(step.error) if step.error else None,
+            result=self.e.redactor.scrub_data(step.result),
+        )
+
     def _step_result(
         self, planned: PlannedStep, multi: MultiResult, duration: float, timed_out: bool, host: str
     ) -> StepResult:
-        status = step_status(multi)
-        if timed_out and not self.e.nr.inventory.hosts[host].connections:
-            status = Status.UNREACHABLE  # it never got as far as a connection
-        error = step_error(multi)
-        value = multi[0].result if multi and not multi.failed else None
-        return StepResult(
-            name=planned.step.name,
-            task=planned.task_name,
-            status=status,
-            changed=multi.changed,
-            duration_s=duration,
-            error=self.e.redactor.scrub(error) if error else None,
-            result=self.e.redactor.scrub_data(value),
-        )
+        step = step_result(planned.step.name, planned.task_name, multi, duration)
+        c = HostCompletion(host=host, result=multi, attempts=1, timed_out=timed_out, duration_s=0)
+        status = self._timeout_status(c)
+        if status is not None:
+            step = replace(step, status=status)
+        return self._redacted(step)
 
     def _failed_in(self, batch: tuple[str, ...]) -> int:
         bad = (Status.FAILED, Status.UNREACHABLE)
@@ -302,35 +330,54 @@ class _Run:
 # -- the Nornir tasks the engine runs -----------------------------------------------------
 
 
-def _one_step(task: Task, planned: PlannedStep) -> Result:
+def _one_step(task: Task, fn: Callable[..., Result], args: PerHost) -> Result:
     """Linear strategy: one step on one host, with that host's rendered arguments."""
-    result: Result = planned.fn(task, **planned.args[task.host.name])
-    return result
+    return fn(task, **args.of(task.host.name))
 
 
-def _host_program(task: Task, plan: Plan, progress: dict[str, list[Any]]) -> Result:
-    """Free strategy: a host's whole step list in one future.
+@dataclass(frozen=True, slots=True)
+class _StepCall:
+    """One step of a host's program under the free strategy; plain data, so it can travel."""
 
-    A retry of the whole program (after a connection error) resumes at the step that failed:
-    ``progress`` keeps what each host already finished, so no config step is applied twice.
-    """
+    index: int
+    name: str
+    task_name: str
+    fn: Callable[..., Any]
+    args: Mapping[str, Any]
+    ignore_errors: bool
+
+
+def _program_for(plan: Plan, host: str) -> list[_StepCall]:
+    return [
+        _StepCall(p.index, p.step.name, p.task_name, p.fn, p.args[host], p.step.ignore_errors)
+        for p in plan.steps_for(host)
+    ]
+
+
+# what each host finished so far, per run, in the process that runs it: a retry after a
+# connection error resumes at the step that failed, so no config step is applied twice
+_progress: dict[tuple[str, str], list[tuple[int, StepResult]]] = {}
+
+
+def _host_program(task: Task, steps: PerHost, token: str) -> Result:
+    """Free strategy: a host's whole step list in one future."""
     name = task.host.name
-    done = progress.setdefault(name, [])
-    for planned in plan.steps_for(name)[len(done) :]:
+    done = _progress.setdefault((token, name), [])
+    for call in steps.of(name)[len(done) :]:
         t0 = time.monotonic()
         try:
-            multi = task.run(task=planned.fn, name=planned.step.name, **planned.args[name])
+            multi = task.run(task=call.fn, name=call.name, **call.args)
         except NornirSubTaskError as exc:
-            multi = exc.result
-            if step_status(multi) is Status.UNREACHABLE:
+            step = step_result(call.name, call.task_name, exc.result, time.monotonic() - t0)
+            if step.status is Status.UNREACHABLE:
                 raise  # let the runner retry the connection; progress resumes here
-            done.append((planned, multi, time.monotonic() - t0))
-            if not planned.step.ignore_errors:
+            done.append((call.index, step))
+            if not call.ignore_errors:
                 break
             continue
-        done.append((planned, multi, time.monotonic() - t0))
+        done.append((call.index, step_result(call.name, call.task_name, multi, time.monotonic() - t0)))
     _close_host(task)
-    return Result(host=task.host, result=list(done))
+    return Result(host=task.host, result=list(_progress.pop((token, name))))
 
 
 def _close_host(task: Task) -> None:

@@ -1,21 +1,234 @@
-"""The pools FuturesRunner submits to, behind one small factory."""
+"""Where FuturesRunner's host attempts run: threads, processes, or a dask.distributed cluster.
+
+Every executor here takes one host attempt at a time and hands back a
+``concurrent.futures.Future`` of that host's ``MultiResult``; the runner's loop is the same
+on all three. The thread executor runs ``Task.start`` on the caller's own ``Host``; the
+process and dask executors send a ``remote.HostSpec`` and rebuild the result on return.
+
+- ``thread``: a ThreadPoolExecutor per run.
+- ``process``: ``num_workers`` worker processes (forkserver), each host pinned to one of them
+  so that its session is reused across steps and runs; made on first use, kept until
+  ``close()``.
+- ``dask``: a ``distributed.Client`` to ``dask_address``; each host pinned to one worker
+  (with ``allow_other_workers`` as the fallback when that worker is gone).
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import Executor, ThreadPoolExecutor
+import multiprocessing
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
 
-from nornir_runbook.errors import ConfigError
+from nornir.core.inventory import Host
+from nornir.core.task import MultiResult, Task
 
-EXECUTORS = ("thread",)
+from nornir_runbook.errors import ConfigError, MissingDependencyError
+from nornir_runbook.remote import (
+    RemoteResult,
+    close_on_worker,
+    host_spec,
+    params_for,
+    rebuild,
+    run_on_worker,
+)
+
+EXECUTORS = ("thread", "process", "dask")
+
+LocalWork = Callable[..., MultiResult]
 
 
-def make_executor(kind: str, num_workers: int, dask_address: str | None = None) -> Executor:
-    """A fresh executor for one run.
+class HostExecutor(Protocol):
+    remote: bool  # results come back rebuilt, from another process
 
-    ``thread`` is the only executor in this release; ``process`` and ``dask`` are refused
-    with a clear error rather than silently running on threads.
-    """
+    def submit(
+        self, task: Task, host: Host, attempt: int, local: Callable[[], MultiResult]
+    ) -> Future[MultiResult]: ...
+
+    def end_run(self) -> None:
+        """The run is over: let go of what only this run needed."""
+
+    def add_worker(self) -> None:
+        """One worker is stuck past its timeout: run the next hosts beside it."""
+
+    def close(self) -> None:
+        """Close every session the workers hold and stop them."""
+
+
+def make_executor(kind: str, num_workers: int, dask_address: str | None = None) -> HostExecutor:
     if kind == "thread":
-        return ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="nrb-host")
-    choices = ", ".join(EXECUTORS)
-    raise ConfigError(f"executor {kind!r} is not available in this release (choose: {choices})")
+        return ThreadExecutor(num_workers)
+    if kind == "process":
+        return ProcessExecutor(num_workers)
+    if kind == "dask":
+        if not dask_address:
+            raise ConfigError("executor 'dask' needs dask_address (--dask-address HOST:PORT)")
+        return DaskExecutor(dask_address)
+    raise ConfigError(f"unknown executor {kind!r} (choose one of: {', '.join(EXECUTORS)})")
+
+
+class ThreadExecutor:
+    """Threads in this process, a fresh pool per run (a timed-out thread cannot be reused)."""
+
+    remote = False
+
+    def __init__(self, num_workers: int) -> None:
+        self.num_workers = num_workers
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.num_workers, thread_name_prefix="nrb-host")
+        return self._pool
+
+    def submit(
+        self, task: Task, host: Host, attempt: int, local: Callable[[], MultiResult]
+    ) -> Future[MultiResult]:
+        return self.pool.submit(local)
+
+    def add_worker(self) -> None:
+        if self._pool is not None:
+            self._pool._max_workers += 1  # noqa: SLF001 -- the stuck thread cannot be reclaimed
+
+    def end_run(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self.end_run()
+
+
+def _chain(source: Any, task: Task, host: Host) -> Future[MultiResult]:
+    """A Future of the rebuilt MultiResult, done when ``source`` (a list of RemoteResult) is."""
+    target: Future[MultiResult] = Future()
+    target.set_running_or_notify_cancel()
+
+    def done(f: Any) -> None:
+        try:
+            results: list[RemoteResult] = f.result()
+            target.set_result(rebuild(task, host, results))
+        except BaseException as exc:  # noqa: BLE001 -- handed to the runner as this host's failure
+            target.set_exception(exc)
+
+    source.add_done_callback(done)
+    return target
+
+
+class ProcessExecutor:
+    """``num_workers`` single-process pools: a host always runs in the same process."""
+
+    remote = True
+
+    def __init__(self, num_workers: int) -> None:
+        self.num_workers = num_workers
+        self._slots: list[ProcessPoolExecutor] = []
+        self._assigned: dict[str, int] = {}
+        self._guard = threading.Lock()
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["nornir_runbook.remote"])
+
+    def _slot(self, name: str) -> ProcessPoolExecutor:
+        with self._guard:
+            if not self._slots:
+                self._slots = [
+                    ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+                    for _ in range(self.num_workers)
+                ]
+            index = self._assigned.setdefault(name, len(self._assigned) % self.num_workers)
+            return self._slots[index]
+
+    def submit(
+        self, task: Task, host: Host, attempt: int, local: Callable[[], MultiResult]
+    ) -> Future[MultiResult]:
+        args = (task.task, task.name, params_for(task.params, host.name), host_spec(host), attempt)
+        try:
+            source = self._slot(host.name).submit(run_on_worker, *args)
+        except BrokenProcessPool:  # its process died (with the host it ran): start a new one
+            source = self._replace(host.name).submit(run_on_worker, *args)
+        return _chain(source, task, host)
+
+    def _replace(self, name: str) -> ProcessPoolExecutor:
+        with self._guard:
+            index = self._assigned[name]
+            self._slots[index].shutdown(wait=False, cancel_futures=True)
+            self._slots[index] = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+            return self._slots[index]
+
+    def end_run(self) -> None:
+        """Workers and their sessions outlive a run; ``close()`` ends them."""
+
+    def add_worker(self) -> None:
+        """A process stays busy with its timed-out host; its other hosts wait for it."""
+
+    def close(self) -> None:
+        slots, self._slots = self._slots, []
+        for slot in slots:
+            try:
+                slot.submit(close_on_worker).result(timeout=30)
+            except Exception:  # noqa: BLE001, S110 -- a broken worker has no sessions left to close
+                pass
+            slot.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Submits to a dask.distributed cluster; each device goes to the same worker each time."""
+
+    remote = True
+
+    def __init__(self, address: str) -> None:
+        try:
+            from distributed import Client  # noqa: PLC0415 -- optional dependency
+        except ImportError:
+            raise MissingDependencyError("executor 'dask'", "distributed", "dask") from None
+        self.client = Client(address, set_as_default=False)
+        self._assigned: dict[str, str] = {}
+        self._running: set[Any] = set()
+
+    def _worker_for(self, name: str) -> list[str]:
+        workers = sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+        if not workers:
+            return []
+        current = self._assigned.get(name)
+        if current not in workers:
+            current = workers[len(self._assigned) % len(workers)]
+            self._assigned[name] = current
+        return [current]
+
+    def submit(
+        self, task: Task, host: Host, attempt: int, local: Callable[[], MultiResult]
+    ) -> Future[MultiResult]:
+        source = self.client.submit(
+            run_on_worker,
+            task.task,
+            task.name,
+            params_for(task.params, host.name),
+            host_spec(host),
+            attempt,
+            key=f"nrb-{host.name}-{uuid.uuid4().hex}",
+            pure=False,
+            workers=self._worker_for(host.name),
+            allow_other_workers=True,
+        )
+        self._running.add(source)
+        source.add_done_callback(self._running.discard)
+        return _chain(source, task, host)
+
+    def add_worker(self) -> None:
+        """The cluster's threads are the cluster's: nothing to add from here."""
+
+    def end_run(self) -> None:
+        """Cancel what this run left queued (an interrupted run); sessions stay for the next."""
+        left = list(self._running)
+        if left:
+            self.client.cancel(left)
+
+    def close(self) -> None:
+        try:
+            self.client.run(close_on_worker)
+        finally:
+            self.client.close()

@@ -278,3 +278,17 @@ def step_error(result: MultiResult) -> str | None:
         if r.failed:
             return str(r.result)
     return None
+
+
+def step_result(name: str, task: str, result: MultiResult, duration: float) -> StepResult:
+    """A step's outcome on one host from Nornir's MultiResult (not yet redacted)."""
+    value = result[0].result if result and not result.failed else None
+    return StepResult(
+        name=name,
+        task=task,
+        status=step_status(result),
+        changed=result.changed,
+        duration_s=duration,
+        error=step_error(result),
+        result=value,
+    )

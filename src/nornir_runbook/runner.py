@@ -16,6 +16,7 @@ timeouts bound that (``conn_timeout``, ``auth_timeout``, ``banner_timeout`` whil
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
@@ -26,7 +27,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +35,15 @@ from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
 from nornir_runbook.errors import RunInterrupted, TaskTimeoutError
-from nornir_runbook.executors import make_executor
+from nornir_runbook.executors import HostExecutor, make_executor
 from nornir_runbook.results import CONNECT_NOTE, connection_error
 
 logger = logging.getLogger(__name__)
 
 _TICK = 0.05  # seconds between deadline checks while a task_timeout is set
+# The loop never blocks longer than this: a Ctrl-C that lands just before a wait starts (or any
+# Ctrl-C on Windows) does not wake a blocked queue.get, and must not wait for the next host.
+_MAX_WAIT = 0.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,12 +116,26 @@ class FuturesRunner:
         self.on_result = on_result
         self.grace_period = grace_period
         self.last_run = RunStats()
+        self._executor: HostExecutor | None = None
         install_connection_guard()
 
     def run(self, task: Task, hosts: list[Host]) -> AggregatedResult:
         run = _Run(self, task, hosts)
         self.last_run = run.stats
         return run.execute()
+
+    def pool(self) -> HostExecutor:
+        """The executor runs go through: made on first use; process and dask ones are kept
+        (with their workers' sessions) until ``close()``."""
+        if self._executor is None:
+            self._executor = make_executor(self.executor, self.num_workers, self.dask_address)
+        return self._executor
+
+    def close(self) -> None:
+        """Close the sessions workers hold and stop them (process and dask executors)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.close()
 
 
 @dataclass(slots=True)
@@ -152,14 +170,14 @@ class _Run:
     # -- the loop -------------------------------------------------------------------------
 
     def execute(self) -> AggregatedResult:
-        pool = make_executor(self.r.executor, self.r.num_workers, self.r.dask_address)
+        pool = self.r.pool()
         try:
             self._loop(pool)
         except KeyboardInterrupt:
             self._interrupt()
             raise RunInterrupted(self._aggregate(), list(self.stats.skipped)) from None
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.end_run()
         return self._aggregate()
 
     def _loop(self, pool: Any) -> None:
@@ -176,13 +194,13 @@ class _Run:
                 self._expire(time.monotonic(), pool)
                 next_check = time.monotonic() + _TICK
 
-    def _wait_time(self) -> float | None:
-        waits = []
+    def _wait_time(self) -> float:
+        waits = [_MAX_WAIT]
         if self.r.task_timeout is not None:
             waits.append(_TICK)
         if self.delayed and self._has_room():  # with no room, the next completion wakes us
             waits.append(max(0.0, self.delayed[0][0] - time.monotonic()))
-        return min(waits) if waits else None
+        return min(waits)
 
     # -- starting hosts --------------------------------------------------------------------
 
@@ -220,7 +238,11 @@ class _Run:
         for g in groups:
             self.in_group[g] += 1
         job = _Job(host=host, attempt=attempt, groups=groups)
-        future = pool.submit(_work, self.task, job, self.connect_gate)
+        if pool.remote:  # no thread here to say when it starts: count from submission
+            job.started = time.monotonic()
+        future = pool.submit(
+            self.task, host, attempt, functools.partial(_work, self.task, job, self.connect_gate)
+        )
         self.running[future] = job
         future.add_done_callback(self.done.put)
 
@@ -332,11 +354,10 @@ class _Run:
         return aggregated
 
 
-def _add_thread(pool: Any) -> None:
+def _add_thread(pool: HostExecutor) -> None:
     """A timed-out attempt keeps its pool thread until the device code returns: give the pool
     one more so the hosts after it still start (the loop keeps num_workers hosts running)."""
-    if isinstance(pool, ThreadPoolExecutor):
-        pool._max_workers += 1
+    pool.add_worker()
 
 
 def _limited_groups(host: Host, limited: Mapping[str, int]) -> tuple[str, ...]:
