@@ -33,6 +33,7 @@ from nornir_runbook.remote import (
     host_spec,
     params_for,
     rebuild,
+    release_claim,
     run_on_worker,
 )
 
@@ -103,14 +104,19 @@ class ThreadExecutor:
         self.end_run()
 
 
-def _chain(source: Any, task: Task, host: Host) -> Future[MultiResult]:
-    """A Future of the rebuilt MultiResult, done when ``source`` (a list of RemoteResult) is."""
+def _chain(
+    source: Any, task: Task, host: Host, gathered: Callable[[], None] | None = None
+) -> Future[MultiResult]:
+    """A Future of the rebuilt MultiResult, done when ``source`` (a list of RemoteResult) is;
+    ``gathered`` is called once the result is safely here."""
     target: Future[MultiResult] = Future()
     target.set_running_or_notify_cancel()
 
     def done(f: Any) -> None:
         try:
             results: list[RemoteResult] = f.result()
+            if gathered is not None:
+                gathered()
             target.set_result(rebuild(task, host, results))
         except BaseException as exc:  # noqa: BLE001 -- handed to the runner as this host's failure
             target.set_exception(exc)
@@ -202,6 +208,7 @@ class DaskExecutor:
     def submit(
         self, task: Task, host: Host, attempt: int, local: Callable[[], MultiResult]
     ) -> Future[MultiResult]:
+        key = f"nrb-{host.name}-{uuid.uuid4().hex}"
         source = self.client.submit(
             run_on_worker,
             task.task,
@@ -209,14 +216,17 @@ class DaskExecutor:
             params_for(task.params, host.name),
             host_spec(host),
             attempt,
-            key=f"nrb-{host.name}-{uuid.uuid4().hex}",
+            f"{key}-claim",
+            key=key,
             pure=False,
             workers=self._worker_for(host.name),
             allow_other_workers=True,
         )
         self._running.add(source)
         source.add_done_callback(self._running.discard)
-        return _chain(source, task, host)
+        # the claim is let go only once the result is here: a result lost with its worker
+        # makes dask run the task again, and then the claim must still be held
+        return _chain(source, task, host, lambda: release_claim(f"{key}-claim", self.client))
 
     def add_worker(self) -> None:
         """The cluster's threads are the cluster's: nothing to add from here."""

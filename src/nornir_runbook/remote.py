@@ -45,7 +45,9 @@ logger = logging.getLogger(__name__)
 class RemoteTaskError(Exception):
     """A host's failure that could not travel as itself; keeps its type name and message."""
 
-    def __init__(self, type_name: str, message: str, remote_traceback: str, connection: bool) -> None:
+    def __init__(
+        self, type_name: str, message: str, remote_traceback: str, connection: bool
+    ) -> None:
         self.type_name = type_name
         self.message = message
         self.remote_traceback = remote_traceback
@@ -229,9 +231,39 @@ def _close(host: Host) -> None:
 
 
 def run_on_worker(
-    fn: Callable[..., Any], name: str, params: Mapping[str, Any], spec: HostSpec, attempt: int
+    fn: Callable[..., Any],
+    name: str,
+    params: Mapping[str, Any],
+    spec: HostSpec,
+    attempt: int,
+    once: str | None = None,
 ) -> list[RemoteResult]:
-    """One attempt of ``fn`` on one host, in a worker; never raises for a host failure."""
+    """One attempt of ``fn`` on one host, in a worker; never raises for a host failure.
+
+    ``once`` (dask): a cluster-wide name this attempt claims before it starts. When a worker
+    dies after an attempt finished but before its result was fetched, dask computes the task
+    again elsewhere; the claim makes that second run refuse, so a config change is never
+    applied twice.
+    """
+    if once is not None and not _claim(once):
+        error = RemoteTaskError(
+            "AlreadyRan",
+            "this attempt already ran on a worker that died before its result came back; "
+            "not running it a second time",
+            "",
+            False,
+        )
+        return [
+            RemoteResult(
+                name=name,
+                result=str(error),
+                failed=True,
+                changed=False,
+                diff="",
+                severity_level=logging.ERROR,
+                exception=error,
+            )
+        ]
     state = _worker_state()
     host, lock = state.host(spec)
     with lock:
@@ -245,6 +277,22 @@ def run_on_worker(
             multi = MultiResult(name)
             multi.append(Result(host=host, exception=exc, result=str(exc), failed=True))
     return [_plain_result(r) for r in multi]
+
+
+def _claim(name: str) -> bool:
+    from distributed import Event  # noqa: PLC0415 -- only on dask workers
+
+    event = Event(name)
+    if event.is_set():
+        return False
+    event.set()
+    return True
+
+
+def release_claim(name: str, client: Any) -> None:
+    from distributed import Event  # noqa: PLC0415 -- only with the dask executor
+
+    Event(name, client=client).clear()
 
 
 def close_on_worker(names: list[str] | None = None) -> int:

@@ -1,0 +1,54 @@
+"""Task functions for the executor tests: importable by name in worker processes."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from nornir.core.task import Result, Task
+
+from nornir_runbook.tasks.send_commands import send_commands
+
+
+class UnpicklableError(Exception):
+    """Holds a lock, so pickling it fails."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.lock = threading.Lock()
+
+
+def where(task: Task) -> Result:
+    """Which process serves the host, and which session object it uses."""
+    send_commands(task, commands=["show clock"])
+    session = task.host.connections["netmiko"].connection
+    return Result(host=task.host, result={"pid": os.getpid(), "session": id(session)})
+
+
+def raise_value_error(task: Task) -> Result:
+    raise ValueError(f"boom on {task.host.name}")
+
+
+def raise_unpicklable(task: Task) -> Result:
+    raise UnpicklableError(f"cannot travel from {task.host.name}")
+
+
+def _inner(task: Task) -> Result:
+    raise RuntimeError(f"inner failure on {task.host.name}")
+
+
+def fail_through_subtask(task: Task) -> Result:
+    task.run(task=_inner)
+    return Result(host=task.host, result="not reached")
+
+
+def mark_once(task: Task, directory: str, kill: str = "") -> Result:
+    """Append the host's name to its marker file (a stand-in for a config change); the host
+    named ``kill`` kills the worker process running it."""
+    marker = Path(directory) / f"{task.host.name}.applied"
+    with marker.open("a") as f:
+        f.write("applied\n")
+    if task.host.name == kill:
+        os._exit(1)
+    return Result(host=task.host, result="applied", changed=True)

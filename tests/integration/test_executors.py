@@ -1,0 +1,191 @@
+"""The process and dask executors against the thread executor, over SSH to the lab.
+
+The dask cluster is real: a ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1,
+started from the command line as a user would.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from netmiko.exceptions import NetmikoAuthenticationException
+from nornir.core import Nornir
+from nornir.core.task import AggregatedResult
+
+import remote_tasks
+from nornir_runbook import FuturesRunner
+from nornir_runbook.remote import RemoteTaskError
+from nornir_runbook.results import connection_error
+from nornir_runbook.tasks.send_commands import send_commands
+
+if TYPE_CHECKING:
+    from conftest import LabInventory
+
+pytestmark = pytest.mark.integration
+
+HERE = Path(__file__).resolve().parent
+DASK = Path(sys.executable).with_name("dask")
+SHOW = ["show version", "show ip interface brief", "show running-config"]
+
+
+@pytest.fixture(scope="module")
+def dask_address(free_ports: Callable[..., list[int]]) -> Iterator[str]:
+    port = free_ports(1)[0]
+    address = f"tcp://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        # a task on a worker that dies is failed, never run a second time somewhere else
+        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    }
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    scheduler = subprocess.Popen(
+        [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
+    )
+    workers = [
+        subprocess.Popen(
+            [DASK, "worker", address, "--host", "127.0.0.1", "--nthreads", "6", "--no-dashboard"],
+            **quiet,
+        )
+        for _ in range(2)
+    ]
+    try:
+        _wait_for_workers(address, 2)
+        yield address
+    finally:
+        for proc in [*workers, scheduler]:
+            proc.terminate()
+        for proc in [*workers, scheduler]:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _wait_for_workers(address: str, count: int) -> None:
+    from distributed import Client
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with Client(address, timeout=5) as client:
+                client.wait_for_workers(count, timeout=max(1.0, deadline - time.monotonic()))
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+@pytest.fixture(params=["process", "dask"])
+def executor(request: pytest.FixtureRequest) -> dict[str, object]:
+    if request.param == "dask":
+        return {"executor": "dask", "dask_address": request.getfixturevalue("dask_address")}
+    return {"executor": "process"}
+
+
+def _outputs(result: AggregatedResult) -> dict[str, object]:
+    return {host: multi[0].result for host, multi in result.items()}
+
+
+def test_same_results_as_threads(
+    make_nornir: Callable[..., Nornir], executor: dict[str, object], lab_inventory: LabInventory
+) -> None:
+    nr = make_nornir()
+    threads = FuturesRunner(num_workers=6)
+    remote = FuturesRunner(num_workers=4, **executor)
+    try:
+        expected = nr.with_runner(threads).run(task=send_commands, on_failed=True, commands=SHOW)
+        got = nr.with_runner(remote).run(task=send_commands, on_failed=True, commands=SHOW)
+    finally:
+        remote.close()
+    assert list(got) == list(lab_inventory.hosts)
+    assert not got.failed
+    assert _outputs(got) == _outputs(expected)
+    assert all("Cisco IOS" in out["show version"] for out in _outputs(got).values())
+
+
+def test_failures_keep_their_type_and_message(
+    make_nornir: Callable[..., Nornir], executor: dict[str, object], lab_inventory: LabInventory
+) -> None:
+    nr = make_nornir()
+    bad = lab_inventory.hosts[2]
+    nr.inventory.hosts[bad].password = "wrong-for-this-test"
+    runner = FuturesRunner(num_workers=4, **executor)
+    try:
+        boom = nr.with_runner(runner).run(task=remote_tasks.raise_value_error, on_failed=True)
+        login = nr.with_runner(runner).run(task=send_commands, on_failed=True, commands=["show clock"])
+    finally:
+        runner.close()
+    first = lab_inventory.hosts[0]
+    assert isinstance(boom[first][0].exception, ValueError)
+    assert str(boom[first][0].exception) == f"boom on {first}"
+    assert list(login.failed_hosts) == [bad]
+    assert isinstance(connection_error(login[bad]), NetmikoAuthenticationException)
+    assert all("UTC" in login[h][0].result["show clock"] for h in lab_inventory.hosts if h != bad)
+
+
+def test_unpicklable_and_subtask_failures_do_not_break_the_pool(
+    make_nornir: Callable[..., Nornir], executor: dict[str, object], lab_inventory: LabInventory
+) -> None:
+    nr = make_nornir()
+    runner = FuturesRunner(num_workers=4, **executor)
+    try:
+        unpicklable = nr.with_runner(runner).run(task=remote_tasks.raise_unpicklable, on_failed=True)
+        subtask = nr.with_runner(runner).run(task=remote_tasks.fail_through_subtask, on_failed=True)
+        after = nr.with_runner(runner).run(task=send_commands, on_failed=True, commands=["show clock"])
+    finally:
+        runner.close()
+    host = lab_inventory.hosts[0]
+    exc = unpicklable[host][0].exception
+    assert isinstance(exc, RemoteTaskError)
+    assert exc.type_name == "UnpicklableError"
+    assert exc.message == f"cannot travel from {host}"
+    sub = subtask[host][0].exception
+    assert isinstance(sub, RemoteTaskError)
+    assert (sub.type_name, sub.message) == ("RuntimeError", f"inner failure on {host}")
+    assert len(unpicklable.failed_hosts) == len(lab_inventory.hosts)
+    assert not after.failed
+
+
+def test_each_device_keeps_one_session_in_one_worker_across_runs(
+    make_nornir: Callable[..., Nornir], executor: dict[str, object]
+) -> None:
+    nr = make_nornir()
+    runner = FuturesRunner(num_workers=4, **executor)
+    try:
+        first = _outputs(nr.with_runner(runner).run(task=remote_tasks.where, on_failed=True))
+        second = _outputs(nr.with_runner(runner).run(task=remote_tasks.where, on_failed=True))
+    finally:
+        runner.close()
+    assert first == second  # same worker process, same session object, for every host
+    assert len({out["pid"] for out in first.values()}) > 1  # spread over several workers
+
+
+def test_a_killed_dask_worker_fails_its_hosts_and_applies_nothing_twice(
+    make_nornir: Callable[..., Nornir], dask_address: str, tmp_path: Path, lab_inventory: LabInventory
+) -> None:
+    nr = make_nornir()
+    victim = lab_inventory.hosts[0]
+    runner = FuturesRunner(num_workers=4, executor="dask", dask_address=dask_address)
+    try:
+        result = nr.with_runner(runner).run(
+            task=remote_tasks.mark_once, directory=str(tmp_path), kill=victim
+        )
+    finally:
+        runner.close()
+    assert list(result) == list(lab_inventory.hosts)
+    assert result[victim].failed
+    assert "KilledWorker" in f"{type(result[victim][0].exception).__name__}{result[victim][0].exception}"
+    for host in lab_inventory.hosts:
+        marker = tmp_path / f"{host}.applied"
+        applied = marker.read_text().count("applied") if marker.exists() else 0
+        assert applied == (0 if result[host].failed and applied == 0 else 1), host
