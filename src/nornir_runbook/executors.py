@@ -15,6 +15,7 @@ process and dask executors send a ``remote.HostSpec`` and rebuild the result on 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 import uuid
@@ -29,6 +30,7 @@ from nornir.core.task import MultiResult, Task
 from nornir_runbook.errors import ConfigError, MissingDependencyError
 from nornir_runbook.remote import (
     RemoteResult,
+    RemoteTaskError,
     close_on_worker,
     host_spec,
     params_for,
@@ -93,7 +95,7 @@ class ThreadExecutor:
 
     def add_worker(self) -> None:
         if self._pool is not None:
-            self._pool._max_workers += 1  # noqa: SLF001 -- the stuck thread cannot be reclaimed
+            self._pool._max_workers += 1
 
     def end_run(self) -> None:
         pool, self._pool = self._pool, None
@@ -119,10 +121,26 @@ def _chain(
                 gathered()
             target.set_result(rebuild(task, host, results))
         except BaseException as exc:  # noqa: BLE001 -- handed to the runner as this host's failure
-            target.set_exception(exc)
+            unimportable = isinstance(exc, ImportError) or "deserializ" in str(exc)
+            target.set_exception(_not_importable(task, exc) if unimportable else exc)
 
     source.add_done_callback(done)
     return target
+
+
+def _not_importable(task: Task, exc: BaseException) -> RemoteTaskError:
+    """The scheduler or a worker could not unpickle the task function (dask's scheduler
+    unpickles tasks too, so it needs the same code as the workers)."""
+    fn = task.task
+    where = f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', '?')}"
+    return RemoteTaskError(
+        type(exc).__name__,
+        f"a worker cannot import task {where} ({str(exc).splitlines()[0]}): install its "
+        "package on the scheduler and workers, or start them with the runbook project's "
+        "folder on PYTHONPATH",
+        "",
+        False,
+    )
 
 
 class ProcessExecutor:
@@ -174,10 +192,9 @@ class ProcessExecutor:
     def close(self) -> None:
         slots, self._slots = self._slots, []
         for slot in slots:
-            try:
+            # a broken worker has no sessions left to close
+            with contextlib.suppress(Exception):
                 slot.submit(close_on_worker).result(timeout=30)
-            except Exception:  # noqa: BLE001, S110 -- a broken worker has no sessions left to close
-                pass
             slot.shutdown(wait=True, cancel_futures=True)
 
 
@@ -216,7 +233,7 @@ class DaskExecutor:
             params_for(task.params, host.name),
             host_spec(host),
             attempt,
-            f"{key}-claim",
+            once=f"{key}-claim",
             key=key,
             pure=False,
             workers=self._worker_for(host.name),

@@ -236,6 +236,7 @@ def run_on_worker(
     params: Mapping[str, Any],
     spec: HostSpec,
     attempt: int,
+    *,
     once: str | None = None,
 ) -> list[RemoteResult]:
     """One attempt of ``fn`` on one host, in a worker; never raises for a host failure.
@@ -273,7 +274,7 @@ def run_on_worker(
         task.params = dict(params)
         try:
             multi = task.start(host)
-        except BaseException as exc:  # Task.start lets KeyboardInterrupt and SystemExit out
+        except BaseException as exc:  # noqa: BLE001 -- Task.start lets KeyboardInterrupt/SystemExit out
             multi = MultiResult(name)
             multi.append(Result(host=host, exception=exc, result=str(exc), failed=True))
     return [_plain_result(r) for r in multi]

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import remote_tasks
+from distributed import Client
 from netmiko.exceptions import NetmikoAuthenticationException
 from nornir.core import Nornir
 from nornir.core.task import AggregatedResult
 
-import remote_tasks
-from nornir_runbook import FuturesRunner
+from nornir_runbook import FuturesRunner, RunInterrupted
 from nornir_runbook.remote import RemoteTaskError
 from nornir_runbook.results import connection_error
 from nornir_runbook.tasks.send_commands import send_commands
@@ -43,6 +44,8 @@ def dask_address(free_ports: Callable[..., list[int]]) -> Iterator[str]:
         **os.environ,
         # a task on a worker that dies is failed, never run a second time somewhere else
         "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+        # a device stays on its worker: no stealing its task for an idle worker (a new session)
+        "DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING": "False",
         "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
     }
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
@@ -71,8 +74,6 @@ def dask_address(free_ports: Callable[..., list[int]]) -> Iterator[str]:
 
 
 def _wait_for_workers(address: str, count: int) -> None:
-    from distributed import Client
-
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -122,7 +123,9 @@ def test_failures_keep_their_type_and_message(
     runner = FuturesRunner(num_workers=4, **executor)
     try:
         boom = nr.with_runner(runner).run(task=remote_tasks.raise_value_error, on_failed=True)
-        login = nr.with_runner(runner).run(task=send_commands, on_failed=True, commands=["show clock"])
+        login = nr.with_runner(runner).run(
+            task=send_commands, on_failed=True, commands=["show clock"]
+        )
     finally:
         runner.close()
     first = lab_inventory.hosts[0]
@@ -139,9 +142,13 @@ def test_unpicklable_and_subtask_failures_do_not_break_the_pool(
     nr = make_nornir()
     runner = FuturesRunner(num_workers=4, **executor)
     try:
-        unpicklable = nr.with_runner(runner).run(task=remote_tasks.raise_unpicklable, on_failed=True)
+        unpicklable = nr.with_runner(runner).run(
+            task=remote_tasks.raise_unpicklable, on_failed=True
+        )
         subtask = nr.with_runner(runner).run(task=remote_tasks.fail_through_subtask, on_failed=True)
-        after = nr.with_runner(runner).run(task=send_commands, on_failed=True, commands=["show clock"])
+        after = nr.with_runner(runner).run(
+            task=send_commands, on_failed=True, commands=["show clock"]
+        )
     finally:
         runner.close()
     host = lab_inventory.hosts[0]
@@ -171,7 +178,10 @@ def test_each_device_keeps_one_session_in_one_worker_across_runs(
 
 
 def test_a_killed_dask_worker_fails_its_hosts_and_applies_nothing_twice(
-    make_nornir: Callable[..., Nornir], dask_address: str, tmp_path: Path, lab_inventory: LabInventory
+    make_nornir: Callable[..., Nornir],
+    dask_address: str,
+    tmp_path: Path,
+    lab_inventory: LabInventory,
 ) -> None:
     nr = make_nornir()
     victim = lab_inventory.hosts[0]
@@ -184,8 +194,75 @@ def test_a_killed_dask_worker_fails_its_hosts_and_applies_nothing_twice(
         runner.close()
     assert list(result) == list(lab_inventory.hosts)
     assert result[victim].failed
-    assert "KilledWorker" in f"{type(result[victim][0].exception).__name__}{result[victim][0].exception}"
+    assert (
+        "KilledWorker"
+        in f"{type(result[victim][0].exception).__name__}{result[victim][0].exception}"
+    )
     for host in lab_inventory.hosts:
         marker = tmp_path / f"{host}.applied"
         applied = marker.read_text().count("applied") if marker.exists() else 0
         assert applied == (0 if result[host].failed and applied == 0 else 1), host
+
+
+def test_a_task_the_workers_cannot_import_fails_with_a_clear_message(
+    make_nornir: Callable[..., Nornir],
+    dask_address: str,
+    tmp_path: Path,
+    lab_inventory: LabInventory,
+) -> None:
+    """Only this process can import the task: its module lives in a folder the workers lack."""
+    (tmp_path / "only_here.py").write_text(
+        "from nornir.core.task import Result\n"
+        "def local_task(task):\n"
+        "    return Result(host=task.host, result='ran')\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import only_here  # noqa: PLC0415 -- importable only once its folder is on the path
+
+        nr = make_nornir()
+        runner = FuturesRunner(num_workers=4, executor="dask", dask_address=dask_address)
+        try:
+            result = nr.with_runner(runner).run(task=only_here.local_task, on_failed=True)
+        finally:
+            runner.close()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("only_here", None)
+    assert set(result.failed_hosts) == set(lab_inventory.hosts)
+    message = str(result[lab_inventory.hosts[0]][0].exception)
+    assert "cannot import task only_here:local_task" in message
+    assert "PYTHONPATH" in message
+
+
+def test_ctrl_c_cancels_queued_dask_work(
+    make_nornir: Callable[..., Nornir],
+    dask_address: str,
+    tmp_path: Path,
+    lab_inventory: LabInventory,
+) -> None:
+    """A Ctrl-C after the first host: hosts not started never run; finished ones are kept."""
+
+    def interrupt(completion: object) -> None:
+        raise KeyboardInterrupt
+
+    nr = make_nornir()
+    runner = FuturesRunner(
+        num_workers=2,
+        executor="dask",
+        dask_address=dask_address,
+        on_result=interrupt,
+        grace_period=30,
+    )
+    try:
+        with pytest.raises(RunInterrupted) as caught:
+            nr.with_runner(runner).run(task=remote_tasks.mark_once, directory=str(tmp_path))
+    finally:
+        runner.close()
+    finished, skipped = set(caught.value.result), set(caught.value.skipped)
+    assert finished
+    assert finished | skipped == set(lab_inventory.hosts)
+    assert len(skipped) >= len(lab_inventory.hosts) - 2
+    applied = {p.name.removesuffix(".applied") for p in tmp_path.glob("*.applied")}
+    assert applied <= finished | (set(lab_inventory.hosts[:2]))
+    assert not applied & (skipped - set(lab_inventory.hosts[:2]))
