@@ -16,7 +16,9 @@ process and dask executors send a ``remote.HostSpec`` and rebuild the result on 
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
+import time
 import threading
 import uuid
 from collections.abc import Callable
@@ -211,9 +213,20 @@ class DaskExecutor:
         self.client = Client(address, set_as_default=False)
         self._assigned: dict[str, str] = {}
         self._running: set[Any] = set()
+        self._workers_list: list[str] = []
+        self._workers_at = -math.inf
+
+    def _workers(self) -> list[str]:
+        """The cluster's workers, asked of the scheduler at most once a second."""
+        now = time.monotonic()
+        if now - self._workers_at > 1.0:
+            info = self.client.scheduler_info(n_workers=-1)
+            self._workers_list = sorted(info["workers"])
+            self._workers_at = now
+        return self._workers_list
 
     def _worker_for(self, name: str) -> list[str]:
-        workers = sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+        workers = self._workers()
         if not workers:
             return []
         current = self._assigned.get(name)
