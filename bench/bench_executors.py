@@ -19,12 +19,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench_runner import sleep_50ms
-from bench_ssh import SETTLE_S, USERNAME, lab_devices, lab_nornir
-from common import describe, memory_nornir, save, timed
 from distributed import Client
 from nornir_netmiko.tasks import netmiko_send_command
 
+from bench_runner import sleep_50ms
+from bench_ssh import SETTLE_S, USERNAME, lab_devices, lab_nornir
+from common import describe, memory_nornir, save, timed
 from nornir_runbook.lab import Lab
 from nornir_runbook.runner import FuturesRunner
 
@@ -51,7 +51,8 @@ def dask_cluster(threads_per_worker: int) -> Iterator[str]:
     ]
     worker = [DASK, "worker", address, "--host", "127.0.0.1", "--no-dashboard"]
     procs += [
-        subprocess.Popen([*worker, "--nthreads", str(threads_per_worker)], **quiet) for _ in range(2)
+        subprocess.Popen([*worker, "--nthreads", str(threads_per_worker)], **quiet)
+        for _ in range(2)
     ]
     try:
         time.sleep(2)

@@ -10,13 +10,13 @@ import resource
 import time
 from typing import Any
 
-from bench_ssh import PASSWORD, USERNAME, close_all
-from common import save
 from nornir.core import Nornir
 from nornir.core.inventory import Defaults, Groups, Host, Hosts, Inventory
 from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir_netmiko.tasks import netmiko_send_command
 
+from bench_ssh import PASSWORD, USERNAME, close_all
+from common import save
 from nornir_runbook.lab import Device, Lab
 from nornir_runbook.runner import FuturesRunner
 
@@ -42,9 +42,14 @@ def nornir_for(devs: list[Device], runner: FuturesRunner) -> Nornir:
     ConnectionPluginRegister.auto_register()
     defaults = Defaults(username=USERNAME, password=PASSWORD, platform="cisco_ios")
     hosts = Hosts(
-        {d.name: Host(name=d.name, hostname=d.address, port=d.port, defaults=defaults) for d in devs}
+        {
+            d.name: Host(name=d.name, hostname=d.address, port=d.port, defaults=defaults)
+            for d in devs
+        }
     )
-    return Nornir(inventory=Inventory(hosts=hosts, groups=Groups(), defaults=defaults), runner=runner)
+    return Nornir(
+        inventory=Inventory(hosts=hosts, groups=Groups(), defaults=defaults), runner=runner
+    )
 
 
 def main(runs: int = 2) -> None:

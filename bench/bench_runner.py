@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import time
 
-from common import describe, memory_nornir, save, timed
 from nornir.core.task import Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
+from common import describe, memory_nornir, save, timed
 from nornir_runbook.runner import FuturesRunner
 
 

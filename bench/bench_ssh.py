@@ -13,7 +13,6 @@ import statistics
 import time
 from typing import Any
 
-from common import save
 from nornir.core import Nornir
 from nornir.core.inventory import Defaults, Groups, Host, Hosts, Inventory
 from nornir.core.plugins.connections import ConnectionPluginRegister
@@ -22,6 +21,7 @@ from nornir.core.task import Task
 from nornir.plugins.runners import ThreadedRunner
 from nornir_netmiko.tasks import netmiko_send_command
 
+from common import save
 from nornir_runbook.lab import Device, Lab
 from nornir_runbook.runner import FuturesRunner
 
@@ -31,7 +31,13 @@ SETTLE_S = 2.0  # the lab ends a closed session's threads within about a second
 
 def lab_devices(n: int, first_port: int = 63000) -> list[Device]:
     return [
-        Device(name=f"r{i:03d}", address="127.0.0.1", port=first_port + i, username=USERNAME, password=PASSWORD)
+        Device(
+            name=f"r{i:03d}",
+            address="127.0.0.1",
+            port=first_port + i,
+            username=USERNAME,
+            password=PASSWORD,
+        )
         for i in range(n)
     ]
 
@@ -40,9 +46,14 @@ def lab_nornir(devices: list[Device], runner: RunnerPlugin) -> Nornir:
     ConnectionPluginRegister.auto_register()
     defaults = Defaults(username=USERNAME, password=PASSWORD, platform="cisco_ios")
     hosts = Hosts(
-        {d.name: Host(name=d.name, hostname=d.address, port=d.port, defaults=defaults) for d in devices}
+        {
+            d.name: Host(name=d.name, hostname=d.address, port=d.port, defaults=defaults)
+            for d in devices
+        }
     )
-    return Nornir(inventory=Inventory(hosts=hosts, groups=Groups(), defaults=defaults), runner=runner)
+    return Nornir(
+        inventory=Inventory(hosts=hosts, groups=Groups(), defaults=defaults), runner=runner
+    )
 
 
 def close_all(nr: Nornir) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import bench_runner  # noqa: E402 -- after the path set-up above
-import bench_ssh  # noqa: E402
+import bench_runner
+import bench_ssh
 
 if __name__ == "__main__":
     bench_runner.main()

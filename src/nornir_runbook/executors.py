@@ -18,8 +18,8 @@ from __future__ import annotations
 import contextlib
 import math
 import multiprocessing
-import time
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
