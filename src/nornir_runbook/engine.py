@@ -75,6 +75,8 @@ class Engine:
         started = datetime.now(UTC)
         t0 = time.monotonic()
         run = _Run(self, plan, on_event)
+        if not self.settings.dry_run and plan.hosts:
+            run.runner.pool()  # a dask scheduler out of reach is an input error, before any event
         run_id = run_id or new_run_id(started)
         on_event(
             RunStarted(
@@ -102,6 +104,7 @@ class _Run:
         self.plan = plan
         self.emit = on_event
         self.state = {h: _HostState() for h in plan.hosts}
+        self._token = ""  # the free strategy's current program run, for _progress
         s = engine.settings
         self.runner = FuturesRunner(
             num_workers=s.workers,
@@ -181,11 +184,12 @@ class _Run:
         try:
             if planned is None:
                 programs = PerHost({h: _program_for(self.plan, h) for h in hosts})
+                self._token = uuid.uuid4().hex
                 selected.run(
                     task=_host_program,
                     name="runbook",
                     steps=programs,
-                    token=uuid.uuid4().hex,
+                    token=self._token,
                     **_EVERY_HOST,
                 )
             else:
@@ -234,10 +238,17 @@ class _Run:
                     self._stop(c.host, step.status)
         else:  # the program itself failed (timeout, or a failure around the steps)
             status = self._timeout_status(c) or step_status(c.result)
+            name, task = "runbook", "runbook"
+            if self.runner.executor == "thread":  # its progress is in this process: keep it
+                for _, step in _progress.pop((self._token, c.host), []):
+                    self.state[c.host].steps.append(self._redacted(step))
+                todo = self.plan.steps_for(c.host)[len(self.state[c.host].steps) :]
+                if todo:  # the step it was at when it failed
+                    name, task = todo[0].step.name, todo[0].task_name
             self.state[c.host].steps.append(
                 StepResult(
-                    name="runbook",
-                    task="runbook",
+                    name=name,
+                    task=task,
                     status=status,
                     duration_s=c.duration_s,
                     error=self.e.redactor.scrub(step_error(c.result) or "failed"),
@@ -366,7 +377,7 @@ def _host_program(task: Task, steps: PerHost, token: str) -> Result:
     for call in steps.of(name)[len(done) :]:
         t0 = time.monotonic()
         try:
-            multi = task.run(task=call.fn, name=call.name, **call.args)
+            multi = task.run(task=_call_step, name=call.name, call=call)
         except NornirSubTaskError as exc:
             step = step_result(call.name, call.task_name, exc.result, time.monotonic() - t0)
             if step.status is Status.UNREACHABLE:
@@ -377,7 +388,12 @@ def _host_program(task: Task, steps: PerHost, token: str) -> Result:
             continue
         done.append((call.index, step_result(call.name, call.task_name, multi, time.monotonic() - t0)))
     _close_host(task)
-    return Result(host=task.host, result=list(_progress.pop((token, name))))
+    return Result(host=task.host, result=list(_progress.pop((token, name), done)))
+
+
+def _call_step(task: Task, call: _StepCall) -> Result:
+    """One step of a program: its arguments may be named as Task.run's own (``name``...)."""
+    return call.fn(task, **call.args)  # type: ignore[no-any-return]
 
 
 def _close_host(task: Task) -> None:

@@ -210,7 +210,10 @@ class DaskExecutor:
             from distributed import Client  # noqa: PLC0415 -- optional dependency
         except ImportError:
             raise MissingDependencyError("executor 'dask'", "distributed", "dask") from None
-        self.client = Client(address, set_as_default=False)
+        try:
+            self.client = Client(address, set_as_default=False, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the dask scheduler at {address}: {exc}") from None
         self._assigned: dict[str, str] = {}
         self._running: set[Any] = set()
         self._workers_list: list[str] = []

@@ -36,15 +36,19 @@ class FakeNetmiko:
         self.calls.append(("enable", None))
         return ""
 
-    def send_config_set(self, config_commands: list[str]) -> str:
+    def send_config_set(self, config_commands: list[str], **options: Any) -> str:
         self.calls.append(("send_config_set", list(config_commands)))
         return "config term\n" + "\n".join(config_commands) + "\nend"
 
     def disconnect(self) -> None:
         self.closed = True
 
-    def is_alive(self) -> bool:
-        return not self.closed
+    @property
+    def remote_conn(self) -> Any:
+        """The SSH channel, as far as the tasks look at it: open while not disconnected."""
+        alive = not self.closed
+        transport = type("Transport", (), {"is_active": lambda _self: alive})()
+        return type("Channel", (), {"closed": not alive, "get_transport": lambda _self: transport})()
 
 
 class FakePlugin:
@@ -186,3 +190,15 @@ def test_fail_fails_as_data(nr: Nornir) -> None:
     result = only(nr.run(task=fail, message="nope"))
     assert (result.failed, result.exception, result.result) == (True, None, "nope")
     assert only(nr.run(task=fail, on_failed=True)).result == "failed on purpose"
+
+
+def test_a_rejected_command_fails_the_step(nr: Nornir, device: FakeNetmiko) -> None:
+    def refuse(command: str) -> str:
+        return "        ^\n% Invalid input detected at '^' marker.\n"
+
+    device.send_command = refuse  # type: ignore[method-assign]
+    result = only(nr.run(task=send_commands, commands=["show bogus"]))
+    assert result.failed
+    assert str(result.exception) == (
+        "'show bogus' rejected by the device: % Invalid input"
+    )

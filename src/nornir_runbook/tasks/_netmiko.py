@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from nornir.core.task import Task
@@ -32,8 +33,12 @@ def netmiko_connection(task: Task) -> Any:
 
 
 def _alive(connection: Any) -> bool:
+    """Whether the SSH session is still up, asked of the transport: Netmiko's ``is_alive()``
+    writes a NUL byte that a device may echo into the next command's output."""
     try:
-        return bool(connection.is_alive())
+        channel = connection.remote_conn
+        transport = channel.get_transport()
+        return bool(not channel.closed and transport is not None and transport.is_active())
     except Exception:  # noqa: BLE001 -- any error asking means the session is unusable
         return False
 
@@ -52,3 +57,21 @@ def privileged_connection(task: Task) -> Any:
         except Exception as exc:  # noqa: BLE001 -- Netmiko raises ValueError or ReadTimeout
             logger.info("host %s: staying at user level, enable failed: %s", task.host.name, exc)
     return connection
+
+
+# What Cisco-style CLIs print when they refuse a line, as Ansible's ios_command checks
+REJECTED = re.compile(
+    r"^\s*% ?(Invalid input|Incomplete command|Ambiguous command|Unknown command|Invalid command)",
+    re.MULTILINE,
+)
+
+
+class CommandRejected(Exception):
+    """The device refused a command: its output starts with an IOS-style ``%`` error."""
+
+    def __init__(self, command: str, output: str) -> None:
+        match = REJECTED.search(output)
+        said = match.group(0).strip() if match else output.strip().splitlines()[0]
+        super().__init__(f"{command!r} rejected by the device: {said}")
+        self.command = command
+        self.output = output

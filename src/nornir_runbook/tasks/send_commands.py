@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
-from nornir_runbook.tasks._netmiko import privileged_connection
+from nornir_runbook.tasks._netmiko import REJECTED, CommandRejected, privileged_connection
 
 
 def send_commands(task: Task, commands: list[str]) -> Result:
     """Send each command in turn, in enable mode where the device allows it.
 
-    ``result`` maps each command to its output.
+    ``result`` maps each command to its output. A command the device refuses (``% Invalid
+    input`` and the like) fails the step, as Ansible's ``ios_command`` does.
 
     A single string is one command.
     """
@@ -20,5 +21,8 @@ def send_commands(task: Task, commands: list[str]) -> Result:
     if commands:
         connection = privileged_connection(task)
         for command in commands:
-            outputs[command] = connection.send_command(command)
+            output = connection.send_command(command)
+            if REJECTED.search(output):
+                raise CommandRejected(command, output)
+            outputs[command] = output
     return Result(host=task.host, result=outputs)

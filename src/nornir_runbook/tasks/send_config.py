@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
-from nornir_runbook.tasks._netmiko import netmiko_connection
+from nornir_runbook.tasks._netmiko import REJECTED, netmiko_connection
 
 
 def send_config(task: Task, config: list[str]) -> Result:
@@ -18,5 +18,5 @@ def send_config(task: Task, config: list[str]) -> Result:
         return Result(host=task.host, result="", changed=False)
     connection = netmiko_connection(task)
     connection.enable()
-    output = connection.send_config_set(config_commands=lines)
+    output = connection.send_config_set(config_commands=lines, error_pattern=REJECTED.pattern)
     return Result(host=task.host, result=output, changed=True)
