@@ -7,11 +7,15 @@
   ``InitNornir`` for that inventory; its connections are closed when the test ends.
 - ``free_ports``: ``free_ports(count, address="127.0.0.1")`` picks ports free right now.
 - ``update_golden``: True when pytest runs with ``--update-golden`` (rewrite golden files).
+- ``lab_runbooks`` (session): the shipped ``runbooks/`` copied into the ``lab_inventory`` project
+  folder, beside its ``config.yaml``, so ``module:function`` tasks resolve from there. Returns
+  the copy's path.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +31,7 @@ from nornir_runbook.lab import Device, Lab
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_INVENTORY = REPO / "inventory"
+SHIPPED_RUNBOOKS = REPO / "runbooks"
 # The runner plugin make_nornir uses unless told otherwise.
 LAB_RUNNER = "futures"
 
@@ -134,6 +139,15 @@ def lab_inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabInven
     project = write_lab_project(tmp_path_factory.mktemp("lab"))
     with project.lab:
         yield project
+
+
+@pytest.fixture(scope="session")
+def lab_runbooks(lab_inventory: LabInventory) -> Path:
+    """A copy of the shipped ``runbooks/`` in the lab project folder (where ``config.yaml`` is)."""
+    target = lab_inventory.directory / "runbooks"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(SHIPPED_RUNBOOKS, target, ignore=ignore, dirs_exist_ok=True)
+    return target
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The example runbooks; a package so that ``runbooks.plugins.<module>:<function>`` imports."""

@@ -1,0 +1,1 @@
+"""Custom tasks of the example runbooks, named ``runbooks.plugins.<module>:<function>``."""
