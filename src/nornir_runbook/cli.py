@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import re
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import FrameType
@@ -16,7 +17,13 @@ from typing import Any
 
 from rich.console import Console
 
-from nornir_runbook.errors import InputError, LabError, RunbookToolError, UsageError
+from nornir_runbook.errors import (
+    InputError,
+    LabError,
+    MissingDependencyError,
+    RunbookToolError,
+    UsageError,
+)
 from nornir_runbook.model import Serial, Strategy
 from nornir_runbook.redact import RedactingFilter, Redactor, inventory_secrets
 from nornir_runbook.results import ExitCode
@@ -43,6 +50,41 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="count", default=0)
 
 
+def _whole(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum`` (as the runbook's options)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            message = f"expected a whole number of {minimum} or more, not {text!r}"
+            raise argparse.ArgumentTypeError(message)
+        return value
+
+    return parse
+
+
+def _number(text: str, low: float, high: float, *, low_open: bool, expected: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    in_range = (low < value if low_open else low <= value) and value <= high
+    if not (math.isfinite(value) and in_range):
+        raise argparse.ArgumentTypeError(f"expected {expected}, not {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    return _number(text, 0, math.inf, low_open=True, expected="a number of seconds greater than 0")
+
+
+def _percentage(text: str) -> float:
+    return _number(text, 0, 100, low_open=False, expected="a number from 0 to 100")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nrb", description="Run YAML runbooks of device commands on Nornir.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -50,13 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a runbook")
     run.add_argument("runbook", type=Path)
     _selection_args(run)
-    run.add_argument("-w", "--workers", type=int)
+    run.add_argument("-w", "--workers", type=_whole(1))
     run.add_argument("--strategy", choices=[s.value for s in Strategy])
     run.add_argument("--executor", choices=["thread", "process", "dask"])
     run.add_argument("--dask-address")
-    run.add_argument("--task-timeout", type=float)
-    run.add_argument("--retries", type=int)
-    run.add_argument("--max-fail-percentage", type=float)
+    run.add_argument("--task-timeout", type=_seconds)
+    run.add_argument("--retries", type=_whole(0))
+    run.add_argument("--max-fail-percentage", type=_percentage)
     run.add_argument("--serial", help="rolling batches: a count N or a percentage P%%")
     run.add_argument("--dry-run", action="store_true", help="render commands, connect nowhere")
     run.add_argument("--list-hosts", action="store_true")
@@ -100,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INVALID_INPUT
     except LabError as exc:
         err.print(f"lab: {redactor.scrub(str(exc))}", markup=False, highlight=False)
+        return ExitCode.INVALID_INPUT
+    except MissingDependencyError as exc:
+        err.print(str(exc), markup=False, highlight=False)
         return ExitCode.INVALID_INPUT
     except KeyboardInterrupt as exc:
         err.print("interrupted", markup=False)

@@ -1,0 +1,149 @@
+"""``--save DIR``: DIR/<run_id>/report.json (the json document), a file per host, failed.txt
+(failed and unreachable hosts) usable as ``--limit @file``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_kit import RUN_ID, Nrb, Ran, WriteRunbook, copy_project, run_many, write_text
+
+pytestmark = pytest.mark.cli
+
+RUNBOOK = """
+    name: Saved
+    steps:
+      - name: Facts
+        commands: [show version, show clock]
+      - name: Refuse
+        targets: {hosts: [ams-core-01]}
+        task: fail
+        args: {message: "refused on {{ host.name }}"}
+      - name: After
+        task: echo
+        args: {site: "{{ host.data.site }}"}
+    """
+HOSTS = ("ams-core-01", "ams-core-02", "ams-edge-02", "fra-edge-01")
+DOWN = "ams-edge-02"
+
+
+def saved_run(out: Path) -> Path:
+    """The one run folder under ``out``."""
+    runs = [p for p in out.iterdir() if not p.name.startswith(".")]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+@pytest.fixture(scope="module")
+def saved(
+    lab_inventory: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    free_ports: Callable[..., list[int]],
+) -> tuple[Nrb, Ran]:
+    """RUNBOOK on HOSTS (DOWN on a closed port) with ``-o json --save out``."""
+    folder = tmp_path_factory.mktemp("saved")
+    nrb = Nrb(config=copy_project(lab_inventory, folder, free_ports, closed=[DOWN]), cwd=folder)
+    write_text(folder, RUNBOOK, "saved.yaml")
+    return nrb, nrb.run("saved.yaml", "-l", ":".join(HOSTS), "-o", "json", "--save", "out")
+
+
+def test_save_writes_report_host_files_and_failed_list(saved: tuple[Nrb, Ran]) -> None:
+    nrb, ran = saved
+
+    assert ran.code == 4, ran
+    run = saved_run(nrb.cwd / "out")
+    doc = ran.json()
+    assert re.fullmatch(RUN_ID, run.name)
+    assert run.name == doc["run_id"]
+    assert f"saved: {Path('out') / run.name}" in ran.err
+    report = json.loads((run / "report.json").read_text())
+    assert report == doc  # the json document, as -o json printed it
+    assert {n: h["status"] for n, h in report["hosts"].items()} == {
+        "ams-core-01": "failed",
+        "ams-core-02": "ok",
+        "ams-edge-02": "unreachable",
+        "fra-edge-01": "ok",
+    }
+    assert (run / "failed.txt").read_text() == "ams-core-01\nams-edge-02\n"  # inventory order
+
+    host_files = sorted(
+        p for p in run.rglob("*") if p.is_file() and p.name not in ("report.json", "failed.txt")
+    )
+    assert [p.stem for p in host_files] == sorted(HOSTS)  # one file per host
+    files = {p.stem: p.read_text() for p in host_files}
+    for name in ("ams-core-02", "fra-edge-01"):
+        assert f"{name} uptime is" in files[name]  # the show version output
+        assert doc["hosts"][name]["steps"][0]["result"]["show clock"] in files[name]
+        assert doc["hosts"][name]["steps"][-1]["result"] == {"site": name[:3]}
+    assert "refused on ams-core-01" in files["ams-core-01"]
+    assert "failed" in files["ams-core-01"]
+    assert "unreachable" in files[DOWN]
+    assert doc["hosts"][DOWN]["steps"][0]["error"] in files[DOWN]
+
+
+def test_failed_list_selects_exactly_the_failed_hosts_again(saved: tuple[Nrb, Ran]) -> None:
+    nrb, _ = saved
+    failed = saved_run(nrb.cwd / "out") / "failed.txt"
+
+    listed, again = run_many(
+        nrb,
+        {
+            "list": (
+                "run",
+                "saved.yaml",
+                "-c",
+                nrb.config,
+                "--limit",
+                f"@{failed}",
+                "--list-hosts",
+            ),
+            "run": ("run", "saved.yaml", "-c", nrb.config, "--limit", f"@{failed}", "-o", "json"),
+        },
+    ).values()
+
+    assert (listed.code, listed.out) == (0, "ams-core-01\nams-edge-02\n"), listed
+    assert again.code == 4, again
+    assert {n: h["status"] for n, h in again.json()["hosts"].items()} == {
+        "ams-core-01": "failed",
+        "ams-edge-02": "unreachable",
+    }
+
+
+def test_failed_list_is_empty_when_every_host_is_ok(
+    nrb: Nrb, write_runbook: WriteRunbook, tmp_path: Path
+) -> None:
+    runbook = write_runbook("name: Fine\nsteps: [{name: E, task: echo, args: {x: y}}]\n")
+
+    ran = nrb.run(runbook, "-l", "fra", "-o", "yaml", "--save", "out")
+
+    assert ran.code == 0, ran
+    run = saved_run(tmp_path / "out")
+    assert (run / "failed.txt").read_text() == ""
+    report = json.loads((run / "report.json").read_text())
+    assert list(report["hosts"]) == [
+        "fra-core-01",
+        "fra-core-02",
+        "fra-edge-01",
+        "fra-edge-02",
+        "fra-edge-03",
+        "fra-edge-04",
+    ]
+    assert report["summary"]["ok"] == 6
+
+
+def test_save_into_a_file_is_invalid_input(
+    nrb: Nrb, write_runbook: WriteRunbook, tmp_path: Path
+) -> None:
+    runbook = write_runbook("name: Fine\nsteps: [{name: E, task: echo, args: {x: y}}]\n")
+    (tmp_path / "taken").write_text("not a folder")
+
+    ran = nrb.run(runbook, "-l", "fra-core-01", "--save", "taken")
+
+    assert ran.code == 5, ran
+    assert "--save taken" in ran.err
+    assert ran.out == ""
+    assert (tmp_path / "taken").read_text() == "not a folder"

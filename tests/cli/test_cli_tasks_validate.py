@@ -1,0 +1,132 @@
+"""``nrb tasks`` (name, signature, origin) and ``nrb validate`` (exit 0 / 5, located messages)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from cli_kit import MakeProject, Nrb, Ran, WriteRunbook, clean_env
+
+pytestmark = pytest.mark.cli
+
+ROW = re.compile(r"^(?P<name>\S+)\s+(?P<signature>\(.*\))\s+(?P<origin>\S.*?)\s*$")
+
+
+def task_rows(ran: Ran) -> dict[str, tuple[str, str]]:
+    rows = {}
+    for line in ran.lines()[1:]:
+        match = ROW.match(line)
+        assert match, f"not a task row: {line!r}"
+        rows[match["name"]] = (match["signature"], match["origin"])
+    return rows
+
+
+WIDE = clean_env(COLUMNS="400")  # rich wraps the table to the terminal width, even in a pipe
+
+
+def test_tasks_lists_name_signature_and_origin(nrb: Nrb) -> None:
+    ran = nrb("tasks", "-c", nrb.config, env=WIDE)
+
+    assert ran.code == 0, ran
+    assert ran.lines()[0].split() == ["task", "signature", "from"]
+    rows = task_rows(ran)
+    assert rows["send_commands"] == ("(commands: list)", "builtin")
+    assert rows["send_config"] == ("(config: list)", "builtin")
+    assert rows["echo"] == ("(**data: Any)", "builtin")
+    assert rows["fail"] == ("(message: str = 'failed on purpose')", "builtin")
+    assert rows["echo_data"] == ("(**kwargs: Any)", "nornir_utils")
+    assert rows["netmiko_send_command"] == (
+        "(command_string: str, use_timing: bool = False, enable: bool = False, **kwargs: Any)",
+        "nornir_netmiko",
+    )
+    for name in ("netmiko_send_config", "netmiko_save_config", "tcp_ping", "write_file"):
+        assert name in rows
+    assert list(rows) == sorted(rows)
+
+
+def test_tasks_needs_no_config(nrb: Nrb) -> None:
+    ran = nrb("tasks", env=WIDE)  # no config.yaml in the current folder
+
+    assert ran.code == 0, ran
+    assert "send_commands" in task_rows(ran)
+
+
+GOOD = """
+    name: Good
+    targets: {groups: [core]}
+    vars: {ntp: 192.0.2.1}
+    steps:
+      - name: Clock
+        commands: [show clock]
+      - name: NTP
+        config: ["ntp server {{ vars.ntp }}"]
+      - name: Send
+        task: netmiko_send_command
+        args: {command_string: "show version", use_timing: true}
+      - name: Echo
+        targets: {tags: [rr]}
+        task: echo_data
+        args: {site: "{{ host.data.site }}"}
+        ignore_errors: true
+    """
+BAD_TASK = """
+    name: Bad task
+    steps:
+      - name: Clock
+        commands: [show clock]
+      - name: Typo
+        task: echo_dat
+    """
+BAD_GROUP = """
+    name: Bad group
+    steps:
+      - name: Clock
+        targets: {groups: [edges]}
+        commands: [show clock]
+    """
+
+
+@pytest.fixture
+def runbooks(write_runbook: WriteRunbook) -> Path:
+    write_runbook(GOOD, "good.yaml")
+    write_runbook(BAD_TASK, "bad_task.yaml")
+    return write_runbook(BAD_GROUP, "bad_group.yaml").parent
+
+
+def test_validate_a_good_runbook(nrb: Nrb, runbooks: Path) -> None:
+    ran = nrb("validate", "-c", nrb.config, "good.yaml")
+
+    assert (ran.code, ran.out, ran.err) == (0, "ok: good.yaml\n", ""), ran
+
+
+def test_validate_reports_every_bad_runbook_located(nrb: Nrb, runbooks: Path) -> None:
+    ran = nrb("validate", "-c", nrb.config, "bad_task.yaml", "good.yaml", "bad_group.yaml")
+
+    assert ran.code == 5, ran
+    assert ran.out == "ok: good.yaml\n"
+    assert ran.err.splitlines() == [
+        "bad_task.yaml:6:11 steps[1].task: unknown task 'echo_dat' (did you mean 'echo_data'?)",
+        "        task: echo_dat",
+        " " * 14 + "^",
+        "bad_group.yaml:4:24 steps[0].targets.groups[0]: "
+        "unknown group 'edges' (did you mean 'edge'?)",
+        "        targets: {groups: [edges]}",
+        " " * 27 + "^",
+    ]
+
+
+def test_validate_connects_to_nothing(nrb: Nrb, runbooks: Path, make_project: MakeProject) -> None:
+    dark = make_project(closed=("*",))
+
+    ran = nrb("validate", "-c", dark, "good.yaml")
+
+    assert (ran.code, ran.out) == (0, "ok: good.yaml\n"), ran
+
+
+def test_validate_a_missing_file(nrb: Nrb) -> None:
+    ran = nrb("validate", "-c", nrb.config, "nowhere.yaml")
+
+    assert ran.code == 5, ran
+    assert ran.err.startswith("nowhere.yaml: cannot read")
+    assert "Traceback" not in ran.err
