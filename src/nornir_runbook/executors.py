@@ -192,8 +192,13 @@ class ProcessExecutor:
         """A process stays busy with its timed-out host; its other hosts wait for it."""
 
     def close(self) -> None:
+        used = set(self._assigned.values())
         slots, self._slots = self._slots, []
-        for slot in slots:
+        self._assigned = {}
+        for index, slot in enumerate(slots):
+            if index not in used:  # never started: nothing to close, no process to start
+                slot.shutdown(wait=False)
+                continue
             # a broken worker has no sessions left to close
             with contextlib.suppress(Exception):
                 slot.submit(close_on_worker).result(timeout=30)

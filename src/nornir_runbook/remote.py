@@ -153,6 +153,10 @@ class _WorkerState:
 
     def __init__(self) -> None:
         ConnectionPluginRegister.auto_register()
+        # a host's failure travels back in its result; the libraries' own tracebacks of it would
+        # reach the worker's stderr unredacted (Netmiko quotes connection arguments)
+        for noisy in ("nornir.core.task", "paramiko", "netmiko"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
         from nornir_runbook.runner import install_connection_guard  # noqa: PLC0415 -- cycle
 
         install_connection_guard()

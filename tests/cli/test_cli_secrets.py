@@ -110,20 +110,9 @@ EXPECTED_CODES = {
     "exception-thread": 2,
     "exception-process": 2,
 }
-KNOWN_LEAKS = {
-    "exception-process": "process workers log a failed task's traceback to stderr unscrubbed "
-    "(their logging is not set up with the redactor), at any verbosity",
-}
-
-
 @pytest.mark.parametrize(
     "case",
-    [
-        pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=KNOWN_LEAKS[case]))
-        if case in KNOWN_LEAKS
-        else case
-        for case in EXPECTED_CODES
-    ],
+    list(EXPECTED_CODES),
 )
 def test_no_password_anywhere(
     runs: dict[str, tuple[Ran, Path]], lab_inventory: Any, case: str
