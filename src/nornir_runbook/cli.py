@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import re
 import signal
 import sys
@@ -146,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MissingDependencyError as exc:
         err.print(str(exc), markup=False, highlight=False)
         return ExitCode.INVALID_INPUT
+    except BrokenPipeError:  # stdout closed early (`nrb ... | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.BROKEN_PIPE
     except KeyboardInterrupt as exc:
         err.print("interrupted", markup=False)
         return ExitCode.TERMINATED if isinstance(exc, _Terminated) else interrupted_code()

@@ -73,6 +73,8 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     if args.list_hosts:
         for name in hosts:
             out.file.write(f"{name}\n")
+        if not hosts:
+            err.print("no host matched the selection", markup=False)
         return ExitCode.OK if hosts else ExitCode.NO_HOSTS
     if args.list_steps:
         for i, step in enumerate(runbook.steps, 1):
@@ -94,7 +96,9 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     if args.save is not None:
         prepare_save_dir(args.save)
     fmt: Format = args.output or ("text" if out.is_terminal else "json")
-    output = make_output(fmt, out, verbose=args.verbose, redactor=redactor)
+    # a dry run is for reading what would be sent: text shows it without asking for -v
+    verbose = max(args.verbose, 1) if args.dry_run else args.verbose
+    output = make_output(fmt, out, verbose=verbose, redactor=redactor)
     if not hosts:
         err.print("no host matched the selection", markup=False)
     with lab_context(args.lab and not args.dry_run, nr, hosts, err):
@@ -114,6 +118,12 @@ def _save(directory: Path | None, report: RunReport, redactor: Redactor, err: Co
 
 def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
     project = _project(args, redactor) if args.config.is_file() else None
+    if project is None:
+        err.print(
+            f"note: no {args.config}: host and group names are not checked (use -c)",
+            markup=False,
+            highlight=False,
+        )
     problems: list[Any] = []
     for path in args.runbooks:
         try:
@@ -144,10 +154,16 @@ def cmd_tasks(args: argparse.Namespace, out: Console, err: Console, redactor: Re
     directory = args.config.resolve().parent
     registry = default_registry(directory)
     from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
 
+    if not out.is_terminal:  # for scripts: one task a line, tab-separated, never wrapped
+        out.file.write("task\tsignature\tfrom\n")
+        for info in registry.infos():
+            out.file.write(f"{info.name}\t{info.signature}\t{info.origin}\n")
+        return ExitCode.OK
     table = Table("task", "signature", "from", box=None, pad_edge=False)
     for info in registry.infos():
-        table.add_row(info.name, info.signature, info.origin)
+        table.add_row(Text(info.name), Text(info.signature), Text(info.origin))  # no markup
     out.print(table)
     return ExitCode.OK
 

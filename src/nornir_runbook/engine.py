@@ -39,6 +39,7 @@ from nornir_runbook.results import (
     step_status,
 )
 from nornir_runbook.runner import FuturesRunner, HostCompletion
+from nornir_runbook.tasks._netmiko import abort_connections
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +205,8 @@ class _Run:
             raise KeyboardInterrupt from None
         for name in runner.last_run.skipped:
             self._stop(name, Status.SKIPPED)
+        for name in runner.last_run.timed_out:  # its worker may still be reading the session
+            abort_connections(self.e.nr.inventory.hosts[name])
         return runner.last_run.aborted
 
     def _close_connections(self, nr: Nornir) -> None:
@@ -225,6 +228,8 @@ class _Run:
         if step.status is not Status.OK and not planned.step.ignore_errors:
             self._stop(c.host, step.status)
             self._host_done(c.host)
+        elif len(state.steps) == len(self.plan.steps_for(c.host)):
+            self._host_done(c.host)  # its last step: the host is done, stream it now
 
     def _completed_program(self, c: HostCompletion) -> None:
         program = c.result[0]  # its own Result; the steps' results follow it in the MultiResult

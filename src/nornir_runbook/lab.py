@@ -7,8 +7,12 @@ devices inside the client's own process would fight it for the GIL); ``processes
 them from threads of this process instead, for small uses.
 
 Each child reads its devices as one JSON line on stdin, answers one JSON line on stdout when
-every device listens (or with the error that stopped it), and exits as soon as its stdin
-closes: when :meth:`Lab.stop` closes it, or when this process dies for any reason.
+every device listens (or with the error that stopped it), then one line per request line
+(every device's :class:`SessionStats`), and exits as soon as its stdin closes: when
+:meth:`Lab.stop` closes it, or when this process dies for any reason.
+
+A device may misbehave (``Device(fault=...)``, or data key ``lab_fault`` in the inventory): see
+:mod:`nornir_runbook.lab_faults`. :meth:`Lab.stats` counts each device's sessions.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -35,6 +40,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 from nornir_runbook.errors import LabError
+from nornir_runbook.lab_faults import DEFAULT_FAULT_DELAY, SessionStats, check_fault
 
 if TYPE_CHECKING:
     from nornir.core import Nornir
@@ -52,15 +58,25 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Device:
-    """One fake device: its host name (also its prompt), where it listens, who may log in."""
+    """One fake device: its host name (also its prompt), where it listens, who may log in.
+
+    ``fault``: None (healthy) or how it misbehaves, a :class:`~nornir_runbook.lab_faults.Fault`
+    or its name; ``fault_delay``: seconds before each output line of a ``slow`` device.
+    """
 
     name: str
     address: str
     port: int
     username: str
     password: str = field(repr=False)
+    fault: str | None = None
+    fault_delay: float = DEFAULT_FAULT_DELAY
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "fault", check_fault(self.fault, self.fault_delay))
+        except ValueError as exc:
+            raise LabError(f"host {self.name!r}: {exc}") from None
         try:
             loopback = ipaddress.ip_address(self.address).is_loopback
         except ValueError:
@@ -79,6 +95,8 @@ def devices_from_nornir(nr: Nornir, hosts: Iterable[str] | None = None) -> list[
 
     Address, port and credentials are what nornir_netmiko will connect with: the host's own
     values, else its groups', else the defaults', overridden by ``connection_options.netmiko``.
+    Data keys ``lab_fault`` and ``lab_fault_delay`` (resolved the same way) give the device's
+    fault (see :mod:`nornir_runbook.lab_faults`).
     """
     inventory = nr.inventory.hosts
     wanted = set(inventory) if hosts is None else set(hosts)
@@ -106,6 +124,8 @@ def devices_from_nornir(nr: Nornir, hosts: Iterable[str] | None = None) -> list[
                 port=params.port or 22,
                 username=str(params.username),
                 password=str(params.password),
+                fault=host.get("lab_fault"),
+                fault_delay=float(host.get("lab_fault_delay", DEFAULT_FAULT_DELAY)),
             )
         )
     return devices
@@ -187,6 +207,15 @@ class Lab:
             child.wait_exit()
         self._running = False
 
+    def stats(self) -> dict[str, SessionStats]:
+        """Every device's session counters now, in lab order (:class:`LabError` if stopped)."""
+        if not self._running:
+            raise LabError("the lab is not running")
+        found: dict[str, SessionStats] = {s.name: s.device_state.stats() for s in self._servers}
+        for child in self._children:
+            found.update(child.stats())
+        return {d.name: found[d.name] for d in self.devices}
+
     def serve_forever(self) -> None:
         """Start, then serve until Ctrl-C; :class:`LabError` if a child process dies."""
         self.start()
@@ -244,6 +273,8 @@ def _serve(devices: Iterable[Device]) -> list[LabSshServer]:
                 port=device.port,
                 username=device.username,
                 password=device.password,
+                fault=device.fault,
+                fault_delay=device.fault_delay,
             )
             try:
                 server.start()
@@ -272,6 +303,7 @@ class _Child:
 
     def __init__(self, devices: Sequence[Device]) -> None:
         self.names = [d.name for d in devices]
+        self._ask = threading.Lock()  # one stats request at a time on the pipes
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  # closed in wait_exit
         src = str(Path(__file__).resolve().parents[1])
         env = {
@@ -309,6 +341,19 @@ class _Child:
             self.proc.wait(STOP_TIMEOUT)
             raise LabError(f"lab process for {self._span()} failed: {self.describe_exit()}")
 
+    def stats(self) -> dict[str, SessionStats]:
+        stdin, stdout = self._pipe(self.proc.stdin), self._pipe(self.proc.stdout)
+        with self._ask, selectors.DefaultSelector() as selector:
+            with contextlib.suppress(OSError):  # a dead child is reported below
+                stdin.write(b'{"stats": true}\n')
+                stdin.flush()
+            selector.register(stdout, selectors.EVENT_READ)
+            line = stdout.readline() if selector.select(READY_TIMEOUT) else b""
+        reply: dict[str, Any] = json.loads(line) if line.strip() else {}
+        if "stats" not in reply:
+            raise LabError(f"lab devices {self._span()} did not report: {self.describe_exit()}")
+        return {name: SessionStats.from_dict(data) for name, data in reply["stats"].items()}
+
     def close_stdin(self) -> None:
         with contextlib.suppress(OSError):
             self._pipe(self.proc.stdin).close()
@@ -336,9 +381,10 @@ def child_main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # every client disconnect, too
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    servers: list[LabSshServer] = []
     try:
         devices = [Device(**item) for item in json.loads(stdin.readline())]
-        _serve(devices)
+        servers = _serve(devices)
     except LabError as exc:
         reply: dict[str, Any] = {"error": str(exc)}
     except Exception as exc:  # noqa: BLE001  # reported to the parent, which raises LabError
@@ -348,6 +394,8 @@ def child_main() -> None:
     stdout.write(json.dumps(reply).encode() + b"\n")
     stdout.flush()
     if "ready" in reply:
-        while stdin.read(65536):  # until the parent closes the pipe or dies
-            pass
+        for _ in iter(stdin.readline, b""):  # a request, until the parent closes or dies
+            stats = {s.name: s.device_state.stats().to_dict() for s in servers}
+            stdout.write(json.dumps({"stats": stats}).encode() + b"\n")
+            stdout.flush()
     os._exit(0 if "ready" in reply else 1)  # no need to join session threads: we are done

@@ -15,13 +15,15 @@ Stock FakeNOS IOS knows ``enable``, ``show clock``, ``show version`` and about a
 :class:`LabSshServer` is FakeNOS's ``ParamikoSshServer`` without its per-host costs: the parsed
 ``Nos`` and the RSA host key are built once per process (:func:`ios_nos`, :func:`host_key`) and
 shared by every device, and it never sets ``SO_REUSEPORT`` (a busy port fails to bind instead of
-silently sharing connections with whatever listens there).
+silently sharing connections with whatever listens there). Each server counts its sessions
+and may misbehave (:class:`~nornir_runbook.lab_faults.DeviceState`, ``Fault``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import socket
 import threading
@@ -33,8 +35,24 @@ import paramiko
 from fakenos.core.nos import Nos
 from fakenos.core.servers import TCPServerBase
 from fakenos.plugins.nos import nos_plugins
-from fakenos.plugins.servers.ssh_server_paramiko import DEFAULT_SSH_KEY, ParamikoSshServer
+from fakenos.plugins.servers.ssh_server_paramiko import (
+    DEFAULT_SSH_KEY,
+    ParamikoSshServer,
+    ParamikoSshServerInterface,
+    TapIO,
+    channel_to_shell_tap,
+    shell_to_channel_tap,
+)
 from fakenos.plugins.shell.cmd_shell import CMDShell
+
+from nornir_runbook.lab_faults import (
+    DEFAULT_FAULT_DELAY,
+    DeviceState,
+    Fault,
+    SessionFaults,
+    hold_silently,
+    parse_fault,
+)
 
 PLATFORM = "cisco_ios"
 BANNER = "nornir-runbook lab device"
@@ -65,6 +83,8 @@ SUBMODES: tuple[tuple[str, str], ...] = (
     ("class-map ", "config-cmap"),
     ("policy-map ", "config-pmap"),
 )
+log = logging.getLogger(__name__)
+
 PIPE = re.compile(r"^(?P<command>.+?)\s+\|\s+(?P<kind>include|exclude|begin|i|e|b)\s+(?P<rx>.+)$")
 
 
@@ -129,11 +149,19 @@ def _pipe_filter(kind: str, rx: str) -> Callable[[str], str]:
 
 
 class IosShell(CMDShell):  # type: ignore[misc]  # fakenos is untyped
-    """One session's CLI: FakeNOS's command table plus configuration mode (see module doc)."""
+    """One session's CLI: FakeNOS's command table plus configuration mode (see module doc);
+    ``device``, the device's shared state, may give it a fault (see ``lab_faults``)."""
 
     prompt: str
+    stdout: Any  # FakeNOS's output queue, or nowhere (no_prompt)
 
-    def __init__(self, *args: Any, running_config: RunningConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        running_config: RunningConfig,
+        device: DeviceState | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._running = running_config
         self._user_prompt: str = self.nos.initial_prompt.format(base_prompt=self.base_prompt)
@@ -141,22 +169,33 @@ class IosShell(CMDShell):  # type: ignore[misc]  # fakenos is untyped
         self._mode: str | None = None  # None: exec; else "config" or a sub-mode
         self._pipe: Callable[[str], str] | None = None
         self._closing = False
+        self._faults = SessionFaults(device)
+        self.stdout = self._faults.output(self.stdout)
 
     def stop(self) -> None:
         # FakeNOS stops a shell by typing "exit", which config mode would take as "go up one mode"
         self._closing = True
+        self._faults.stopping.set()
         super().stop()
 
     def onecmd(self, line: str) -> bool:
         if self._closing or not self.is_running.is_set():
             return True
-        if self._mode is not None:
-            return self._config_line(line)
-        return bool(super().onecmd(line))
+        stop = self._config_line(line) if self._mode is not None else bool(super().onecmd(line))
+        drop = None if stop else self._faults.after_command(line)
+        if drop is not None:  # the device's fault: end the session now
+            if drop:  # the command completed: the client sees its prompt, then the session goes
+                self.stdout.write(self.prompt)
+            self._faults.dropped(getattr(self.stdout, "lines", []))
+            return True
+        return stop
 
     def writeline(self, value: Any) -> None:
         text = str(value)
-        super().writeline(self._pipe(text) if self._pipe is not None else text)
+        for line in self._faults.lines((self._pipe(text) if self._pipe else text).splitlines()):
+            if not self._faults.before_line():
+                return  # the session ended while this output was going out slowly
+            self.stdout.write(line + self.newline)
 
     def default(self, line: str) -> bool:
         """An exec-mode command (at ``>`` or ``#``)."""
@@ -221,9 +260,20 @@ class LabSshServer(ParamikoSshServer):  # type: ignore[misc]  # fakenos is untyp
 
     Built without ``ParamikoSshServer.__init__``, which parses the RSA key for every host. Its
     threads are daemons, so a session that is slow to notice the end cannot hold the process.
+    ``fault`` makes it misbehave; ``device_state`` counts its sessions.
     """
 
-    def __init__(self, *, name: str, address: str, port: int, username: str, password: str) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        address: str,
+        port: int,
+        username: str,
+        password: str,
+        fault: Fault | str | None = None,
+        fault_delay: float = DEFAULT_FAULT_DELAY,
+    ) -> None:
         TCPServerBase.__init__(self, address=address, port=port, timeout=1)
         self._socket: socket.socket | None = None
         nos = ios_nos()
@@ -231,9 +281,11 @@ class LabSshServer(ParamikoSshServer):  # type: ignore[misc]  # fakenos is untyp
         self.nos = nos
         self.nos_inventory_config: dict[str, Any] = {}
         self.shell = IosShell
+        self.device_state = DeviceState(parse_fault(fault), fault_delay)
         self.shell_configuration: dict[str, Any] = {
             "base_prompt": name,
             "running_config": RunningConfig(name, nos),
+            "device": self.device_state,
         }
         self.ssh_banner = BANNER
         self.username = username
@@ -245,6 +297,56 @@ class LabSshServer(ParamikoSshServer):  # type: ignore[misc]  # fakenos is untyp
 
     def __repr__(self) -> str:
         return f"LabSshServer({self.name!r}, {self.address}:{self.port})"
+
+    def connection_function(self, client: socket.socket, is_running: threading.Event) -> None:
+        """One TCP connection, counted: an SSH session, or silence for ``no_banner``."""
+        self.device_state.connected()
+        try:
+            if self.device_state.fault is Fault.NO_BANNER:
+                hold_silently(client, is_running)
+            else:
+                self._session(client, is_running)
+        except Exception as exc:  # noqa: BLE001 -- a client gone mid-handshake ends its session
+            log.debug("%s: session ended: %s: %s", self.name, type(exc).__name__, exc)
+        finally:
+            with contextlib.suppress(OSError):
+                client.close()
+            self.device_state.count("open", -1)
+
+    def _session(self, client: socket.socket, is_running: threading.Event) -> None:
+        """FakeNOS's ``connection_function`` with the device's login check, and a hold on the
+        channel to count the sessions that the client closed itself."""
+        run_srv, replied, helpers = threading.Event(), threading.Event(), []
+        run_srv.set()
+        transport = paramiko.Transport(client)
+        with self._active_sessions_lock:
+            self._active_sessions.add(transport)
+        try:
+            transport.add_server_key(self._ssh_server_key)
+            transport.start_server(server=_Login(self))
+            channel = transport.accept()  # None once the client leaves or fails to log in
+            if channel is None:
+                return
+            stdio = channel.makefile("rw")
+            stdin, stdout = TapIO(run_srv), TapIO(run_srv)
+            config = {**self.shell_configuration, "is_running": is_running}
+            shell = self.shell(stdin, stdout, self.nos, self.nos_inventory_config, **config)
+            for target, args in (
+                (channel_to_shell_tap, (stdio, stdin, replied, run_srv)),
+                (shell_to_channel_tap, (stdio, stdout, replied, run_srv)),
+                (self.watchdog, (is_running, run_srv, transport, shell)),
+            ):
+                helpers.append(threading.Thread(target=target, args=args, daemon=True))
+                helpers[-1].start()
+            shell.start()  # until the client logs out or leaves, the lab halts, or a fault drops it
+            if channel.eof_received:  # Netmiko's disconnect() closes its channel first
+                self.device_state.count("client_closed")
+        finally:
+            run_srv.clear()
+            transport.close()
+            with self._active_sessions_lock:
+                self._active_sessions.discard(transport)
+            self._join_connection_helper_threads(helpers)
 
     def start(self) -> None:
         """Bind and listen now (so the device accepts connections when this returns)."""
@@ -284,3 +386,15 @@ class LabSshServer(ParamikoSshServer):  # type: ignore[misc]  # fakenos is untyp
     def join(self, timeout: float) -> None:
         if self._listen_thread is not None:
             self._listen_thread.join(timeout)
+
+
+class _Login(ParamikoSshServerInterface):  # type: ignore[misc]  # fakenos is untyped
+    """FakeNOS's SSH server interface; the device's state decides (and counts) each login."""
+
+    def __init__(self, server: LabSshServer) -> None:
+        super().__init__(ssh_banner=BANNER, username=server.username, password=server.password)
+        self._state = server.device_state
+
+    def check_auth_password(self, username: str, password: str) -> int:
+        matches = super().check_auth_password(username, password) == paramiko.AUTH_SUCCESSFUL
+        return int(paramiko.AUTH_SUCCESSFUL if self._state.login(matches) else paramiko.AUTH_FAILED)

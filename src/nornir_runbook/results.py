@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4
     INVALID_INPUT = 5
     INTERRUPTED = 130
+    BROKEN_PIPE = 141  # stdout was closed by its reader, as with SIGPIPE
     TERMINATED = 143
 
 
@@ -259,8 +260,10 @@ def describe_exception(exc: BaseException) -> str:
                 return describe_exception(r.exception)
             if r.failed:
                 return f"subtask {r.name!r} failed: {r.result}"
-    text = str(exc).strip() or type(exc).__name__
-    first = text.splitlines()[0] if text else ""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    if first.endswith(":") and len(lines) > 1:  # a heading, as Netmiko's "... creation:"
+        first = f"{first} {lines[1]}"
     return f"{type(exc).__name__}: {first}"
 
 

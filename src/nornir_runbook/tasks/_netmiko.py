@@ -75,3 +75,35 @@ class CommandRejected(Exception):
         super().__init__(f"{command!r} rejected by the device: {said}")
         self.command = command
         self.output = output
+
+
+class SessionClosedError(ConnectionError):
+    """The device closed the session while a command ran (the host had connected: the step
+    fails, the host is not unreachable)."""
+
+
+def send_command(connection: Any, command: str) -> str:
+    """``connection.send_command``, telling a session the device closed from a slow answer.
+
+    Netmiko does not notice a closed channel while it reads: it waits for the prompt until its
+    read timeout and raises ReadTimeout. If the session is gone by then, say so.
+    """
+    try:
+        return str(connection.send_command(command))
+    except Exception as exc:
+        if _alive(connection):
+            raise
+        raise SessionClosedError(f"the device closed the session during {command!r}") from exc
+
+
+def abort_connections(host: Any) -> None:
+    """Drop the host's sessions without logging out, for a host past its task_timeout whose
+    worker may still be reading: a graceful close would read the same channel (each stealing
+    the other's prompt) and wait out the read timeout. The worker's next read fails at once."""
+    for name in list(host.connections):
+        connection = host.connections.pop(name).connection
+        try:
+            connection.paramiko_cleanup()  # closes the SSH transport: no "exit", no reads
+            connection.channel.remote_conn = None  # Netmiko reads raise instead of waiting
+        except Exception:  # noqa: BLE001 -- not a Netmiko connection, or already gone
+            logger.debug("host %s: could not abort %s", host.name, name)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
-from nornir_runbook.tasks._netmiko import REJECTED, CommandRejected, privileged_connection
+from nornir_runbook.tasks._netmiko import (
+    REJECTED,
+    CommandRejected,
+    privileged_connection,
+    send_command,
+)
 
 
 def send_commands(task: Task, commands: list[str]) -> Result:
@@ -21,7 +26,7 @@ def send_commands(task: Task, commands: list[str]) -> Result:
     if commands:
         connection = privileged_connection(task)
         for command in commands:
-            output = connection.send_command(command)
+            output = send_command(connection, command)
             if REJECTED.search(output):
                 raise CommandRejected(command, output)
             outputs[command] = output
