@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 -- one return per outcome
     out = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
     redactor = Redactor()
@@ -196,9 +196,10 @@ def _setup_logging(verbose: int, redactor: Redactor) -> None:
 def parse_serial(text: str | None) -> Serial | None:
     if text is None:
         return None
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*", text)
+    match = re.fullmatch(r"\s*(\d{1,9}(?:\.\d{1,6})?)\s*(%?)\s*", text)
     if not match:
-        raise UsageError(f"--serial: expected a count N or a percentage P%, not {text!r}")
+        shown = text if len(text) <= 40 else text[:40] + "..."  # noqa: PLR2004
+        raise UsageError(f"--serial: expected a count N or a percentage P%, not {shown!r}")
     value, percent = match.groups()
     if percent:
         if not 0 < float(value) <= 100:  # noqa: PLR2004

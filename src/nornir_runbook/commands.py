@@ -10,7 +10,7 @@ from rich.console import Console
 
 from nornir_runbook.cli import collect_secrets, interrupted_code, lab_context, parse_serial
 from nornir_runbook.engine import Engine
-from nornir_runbook.errors import InputError, RunbookError
+from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
 from nornir_runbook.loader import check_runbook, load_runbook
 from nornir_runbook.model import Runbook, Strategy
@@ -117,7 +117,7 @@ def _save(directory: Path | None, report: RunReport, redactor: Redactor, err: Co
 
 
 def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
-    project = _project(args, redactor) if args.config.is_file() else None
+    project = _project(args, redactor) if _is_file(args.config) else None
     if project is None:
         err.print(
             f"note: no {args.config}: host and group names are not checked (use -c)",
@@ -131,10 +131,23 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor:
         except InputError as exc:
             problems.extend(exc.problems)
             continue
-        out.print(f"ok: {path}", markup=False, highlight=False)
+        out.file.write(f"ok: {printable(path)}\n")
     if problems:
         raise RunbookError(problems)
     return ExitCode.OK
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError as exc:  # a name too long for the file system, say
+        problem = Problem(message=f"cannot read: {exc.strerror}", file=printable(path))
+        raise ConfigError(problem) from None
+
+
+def printable(path: Path) -> str:
+    """A path as text that any stdout can take (a file name need not be UTF-8)."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def cmd_inventory(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:

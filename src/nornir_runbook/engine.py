@@ -22,8 +22,8 @@ from nornir.core.task import MultiResult, Result, Task
 
 from nornir_runbook.errors import RunInterrupted
 from nornir_runbook.plan import Plan, PlannedStep, Settings, batches
-from nornir_runbook.remote import PerHost
 from nornir_runbook.redact import Redactor
+from nornir_runbook.remote import PerHost
 from nornir_runbook.results import (
     Event,
     HostDone,
@@ -236,8 +236,8 @@ class _Run:
         outcome = program.result if program.exception is None else None
         if isinstance(outcome, list):  # the program ran: a StepResult per step it got to
             by_index = {p.index: p for p in self.plan.steps}
-            for index, step in outcome:
-                step = self._redacted(step)
+            for index, raw in outcome:
+                step = self._redacted(raw)
                 self.state[c.host].steps.append(step)
                 if step.status is not Status.OK and not by_index[index].step.ignore_errors:
                     self._stop(c.host, step.status)
@@ -391,7 +391,8 @@ def _host_program(task: Task, steps: PerHost, token: str) -> Result:
             if not call.ignore_errors:
                 break
             continue
-        done.append((call.index, step_result(call.name, call.task_name, multi, time.monotonic() - t0)))
+        elapsed = time.monotonic() - t0
+        done.append((call.index, step_result(call.name, call.task_name, multi, elapsed)))
     _close_host(task)
     return Result(host=task.host, result=list(_progress.pop((token, name), done)))
 

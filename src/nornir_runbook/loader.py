@@ -24,6 +24,9 @@ Decisions the SPEC leaves open:
 - A step's ``name`` is optional: it defaults to the task name, or to the commands (config
   lines) themselves. ``steps`` is required and must not be empty.
 - An option set to null is not set (the config or the command line decides).
+- Lists and mappings nest at most :data:`MAX_DEPTH` (100) deep: every later step (templates,
+  the plan, the report) walks values recursively, and ruamel's own parser needs time quadratic
+  in the nesting of ``[[[[...]]]]``, so that is checked first, with libyaml.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -53,6 +57,7 @@ from nornir_runbook.model import (
     Targets,
 )
 from nornir_runbook.registry import TaskRegistry, arg_problems
+from nornir_runbook.selection import FORBIDDEN_KEYS
 from nornir_runbook.templating import compile_check, index_path, key_path, located_problem
 
 __all__ = ["check_runbook", "load_runbook", "load_runbooks", "parse_runbook"]
@@ -66,6 +71,8 @@ _OPTION_KEYS = ("strategy", "workers", "task_timeout", "retries", "max_fail_perc
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null"))
 _MAX_VALUES = 100_000  # an alias bomb stops here
+MAX_DEPTH = 100  # lists and mappings inside each other; every later step may recurse
+_TOO_DEEP = f"invalid YAML: lists and mappings nested more than {MAX_DEPTH} levels deep"
 _MODULE_FUNCTION = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 _PERCENT = re.compile(r"\s*(\d+(?:\.\d*)?)\s*%\s*")
 _BAD_MERGE = "'<<' merges a mapping or a list of mappings (and not one that holds it)"
@@ -93,6 +100,7 @@ class _Document:
         self._anchors: dict[str, tuple[int, int]] = {}  # name -> (id of node, line)
         self._active: set[int] = set()  # nodes being converted, to find recursive aliases
         self._count = 0
+        self._depth = 0  # lists and mappings being converted, one inside the other
         self._constructor = YAML(typ="safe", pure=True).constructor
 
     def location(self, mark: Any) -> Location:
@@ -113,10 +121,24 @@ class _Document:
 
     def parse(self) -> Any:
         """The document as plain data (None when empty or unreadable)."""
+        root = self._compose()
+        if root is None:
+            return None
+        try:
+            return self.value(root, "")
+        except _TooLarge:
+            self.add("", f"more than {_MAX_VALUES} values: is an alias used in a loop?")
+            return None
+
+    def _compose(self) -> Node | None:
+        """The document's root node (None when empty, or after a problem)."""
+        if (deep := too_deep(self.text)) is not None:
+            self.add_at(self.location(deep), "", _TOO_DEEP)
+            return None
         yaml = YAML(typ="rt")
         yaml.composer.warn_double_anchors = False  # reported as errors below
         try:
-            root = yaml.compose(self.text)
+            root: Node | None = yaml.compose(self.text)
         except ReaderError as exc:  # a control character: located by its offset in the text
             before = self.text[: exc.position]
             mark = _Mark(before.count("\n"), len(before) - (before.rfind("\n") + 1))
@@ -126,13 +148,10 @@ class _Document:
         except YAMLError as exc:
             self.add_at(self.location(getattr(exc, "problem_mark", None)), "", _yaml_message(exc))
             return None
-        if root is None:
+        except RecursionError:  # ruamel composes recursively; too_deep() needs libyaml
+            self.add_at(self.location(None), "", _TOO_DEEP)
             return None
-        try:
-            return self.value(root, "")
-        except _TooLarge:
-            self.add("", f"more than {_MAX_VALUES} values: is an alias used in a loop?")
-            return None
+        return root
 
     def value(self, node: Node, path: str) -> Any:
         self._count += 1
@@ -149,13 +168,18 @@ class _Document:
         if node.tag != expected:
             self._bad_tag(node, path)
             return None
+        if self._depth >= MAX_DEPTH:
+            self.bad_value(path, _TOO_DEEP)
+            return None
         self._active.add(id(node))
+        self._depth += 1
         try:
             if isinstance(node, SequenceNode):
                 return [self.value(item, index_path(path, i)) for i, item in enumerate(node.value)]
             return self._mapping(node, path)
         finally:
             self._active.discard(id(node))
+            self._depth -= 1
 
     def _check_anchor(self, node: Node, path: str) -> None:
         if node.anchor is None:
@@ -181,7 +205,7 @@ class _Document:
             return None
         try:
             return self._constructor.construct_object(node, deep=True)
-        except (YAMLError, ValueError):
+        except (YAMLError, ValueError, KeyError):  # KeyError: "!!bool maybe"
             tag = str(node.tag).replace(_CORE, "!!")
             self.bad_value(path, f"invalid {tag} value {node.value!r}")
             return None
@@ -218,13 +242,38 @@ class _Document:
 
     def _key(self, node: Node, path: str) -> Any:
         if isinstance(node, ScalarNode) and node.tag in _SCALAR_TAGS:
-            with contextlib.suppress(YAMLError, ValueError):
+            with contextlib.suppress(YAMLError, ValueError, KeyError):
                 return self._constructor.construct_object(node, deep=True)
             return node.value
         self.add_at(self.location(node.start_mark), path, "a key must be a plain string or number")
         placeholder = f"<key at line {node.start_mark.line + 1}>"
         self.bad_values.add(key_path(path, placeholder))
         return placeholder
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> Any:
+    """The mark of the first list or mapping of ``text`` nested more than ``limit`` deep, or
+    None (also when libyaml is missing or finds an error first: ruamel then says what it is).
+
+    libyaml's parser, because ruamel's takes time quadratic in the nesting of flow collections
+    (seconds for ``[[[[...]]]]`` a few thousand deep) and composes them recursively.
+    """
+    loader = getattr(pyyaml, "CSafeLoader", None)
+    if loader is None:
+        return None
+    depth = 0
+    try:
+        for event in pyyaml.parse(text, Loader=loader):
+            if isinstance(event, pyyaml.CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    return event.start_mark
+            elif isinstance(event, pyyaml.CollectionEndEvent):
+                depth -= 1
+    except pyyaml.YAMLError as exc:  # its own limit (1000) is met while it looks ahead
+        if "nesting depth" in str(getattr(exc, "problem", "")):
+            return getattr(exc, "problem_mark", None)
+    return None
 
 
 def _yaml_message(exc: YAMLError) -> str:
@@ -457,13 +506,24 @@ def _percentage(value: Any) -> float | _Invalid:
     return _Invalid("a number from 0 to 100")
 
 
+def _count(text: str) -> int | None:
+    """``text`` as a whole number of digits, else None (isdigit() also takes "²", which int()
+    refuses, and int() refuses more than 4300 digits)."""
+    if not text.strip().isdecimal():
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 def _serial(value: Any) -> Serial | _Invalid:
     if isinstance(value, str) and (match := _PERCENT.fullmatch(value)):
         percent = float(match.group(1))
         if 0 < percent <= 100:  # noqa: PLR2004 - a percentage
             return Serial(percent=percent)
-    elif isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
-        return Serial(count=int(value))
+    elif isinstance(value, str) and (count := _count(value)) is not None and count > 0:
+        return Serial(count=count)
     elif isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return Serial(count=value)
     return _Invalid("a number of hosts of 1 or more, or a percentage such as '25%'")
@@ -609,4 +669,8 @@ def _check_targets(
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 item = index_path(key_path(path, f"{kind}s"), index)
                 found.append((item, f"unknown {kind} '{name}'{hint}"))
+    for key in targets.filter:  # as select_hosts() refuses them, but located, and in validate
+        if key in FORBIDDEN_KEYS:
+            where = key_path(key_path(path, "filter"), key)
+            found.append((where, f"selecting hosts by '{key}' is not allowed"))
     return found

@@ -153,7 +153,7 @@ class TaskRegistry:
             what = f"task '{entry_point.name}' ({origin}: {entry_point.value})"
             try:
                 function = entry_point.load()
-            except Exception as exc:  # noqa: BLE001 - a third-party import may raise anything
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - third-party code: anything
                 self._broken_entry(entry_point.name, f"{what} cannot be loaded: {_why(exc)}")
                 continue
             try:
@@ -192,7 +192,7 @@ def _import_function(name: str, project_dir: Path | None) -> TaskFunction:
     where = f" from {project_dir}" if project_dir is not None else ""
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # importing user code may raise anything
+    except (Exception, SystemExit) as exc:  # user code may raise anything, even sys.exit()
         raise LookupError(f"cannot import module '{module_name}'{where}: {_why(exc)}") from exc
     function = getattr(module, attr, None)
     if function is None:

@@ -370,6 +370,6 @@ def rebuild(task: Task, host: Host, results: list[RemoteResult]) -> MultiResult:
             severity_level=r.severity_level,
             exception=r.exception,
         )
-        result.name = r.name
+        result.name = r.name  # type: ignore[assignment]  # nornir declares Result.name None
         multi.append(result)
     return multi

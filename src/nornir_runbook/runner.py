@@ -88,6 +88,7 @@ class FuturesRunner:
     def __init__(
         self,
         num_workers: int = 20,
+        *,
         executor: str = "thread",
         dask_address: str | None = None,
         task_timeout: float | None = None,
@@ -210,10 +211,10 @@ class _Run:
             _, _, host, attempt = heapq.heappop(self.delayed)
             self._submit(pool, host, attempt)
         while self.pending and self._has_room():
-            host = self._next_eligible()
-            if host is None:
+            eligible = self._next_eligible()
+            if eligible is None:
                 return
-            self._submit(pool, host, 1)
+            self._submit(pool, eligible, 1)
 
     def _has_room(self) -> bool:
         return len(self.running) < self.r.num_workers
@@ -255,11 +256,13 @@ class _Run:
         self._release(job)
         try:
             result = future.result()
-        except BaseException as exc:  # a cancelled future or an executor failure
+        except BaseException as exc:  # noqa: BLE001 -- a cancelled future or an executor failure
             result = failed_result(self.task, job.host, exc)
         if self._should_retry(job, result):
             delay = self.r.retry_backoff * 2 ** (job.attempt - 1) * random.uniform(0.5, 1.5)  # noqa: S311
-            logger.info("host %s: connection failed, retry %d in %.2fs", job.host.name, job.attempt, delay)
+            logger.info(
+                "host %s: connection failed, retry %d in %.2fs", job.host.name, job.attempt, delay
+            )
             heapq.heappush(
                 self.delayed, (time.monotonic() + delay, next(self.seq), job.host, job.attempt + 1)
             )
@@ -372,7 +375,7 @@ def _work(task: Task, job: _Job, connect_gate: threading.BoundedSemaphore | None
         if job.attempt > 1:
             _close_quietly(job.host)
         return task.copy().start(job.host)
-    except BaseException as exc:  # Task.start lets KeyboardInterrupt and SystemExit escape
+    except BaseException as exc:  # noqa: BLE001 -- Task.start lets KeyboardInterrupt, SystemExit out
         return failed_result(task, job.host, exc)
     finally:
         _local.connect_gate = None
@@ -382,8 +385,10 @@ def failed_result(task: Task, host: Host, exc: BaseException) -> MultiResult:
     """A MultiResult holding one failed Result for ``exc``, as ``Task.start`` builds them."""
     multi = MultiResult(task.name)
     text = "".join(traceback.format_exception(exc)) if exc.__traceback__ else str(exc)
-    result = Result(host=host, exception=exc, result=text, failed=True, severity_level=logging.ERROR)
-    result.name = task.name
+    result = Result(
+        host=host, exception=exc, result=text, failed=True, severity_level=logging.ERROR
+    )
+    result.name = task.name  # type: ignore[assignment]  # nornir declares Result.name None
     multi.append(result)
     return multi
 

@@ -140,11 +140,11 @@ def prepare_save_dir(directory: Path) -> None:
     Raises ``UsageError`` (exit code 5) when it, or a parent, is a file, or it cannot be created
     or written to.
     """
-    blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
-    if blocker is not None and not blocker.is_dir():
-        what = "exists" if blocker == directory else f"cannot be created: {blocker} exists"
-        raise UsageError(f"--save {directory}: {what} and is not a directory")
     try:
+        blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            what = "exists" if blocker == directory else f"cannot be created: {blocker} exists"
+            raise UsageError(f"--save {directory}: {what} and is not a directory")
         directory.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=directory, prefix=".nrb-probe-")
         os.close(fd)

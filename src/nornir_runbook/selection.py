@@ -196,9 +196,9 @@ def read_limit_file(path: str) -> list[str]:
     """The names in a ``@file``: one a line; blank lines and ``#`` comments ignored."""
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise UsageError(f"host pattern '@{path}': cannot read {path!r}: {reason}") from None
+        raise UsageError(f"host pattern {'@' + path!r}: cannot read {path!r}: {reason}") from None
     lines = (line.partition("#")[0].strip() for line in text.splitlines())
     return [line for line in lines if line]
 
@@ -224,7 +224,7 @@ def _match_term(index: _Index, term: str, pattern: str) -> set[str]:
     if term.startswith("~"):
         try:
             regex = re.compile(term[1:])
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}, ((((...))))
             raise UsageError(f"host pattern {pattern!r}: bad regex {term[1:]!r}: {exc}") from None
         return index.by_matcher(lambda name: regex.match(name) is not None)
     if _GLOB_CHARS.intersection(term):

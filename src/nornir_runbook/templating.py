@@ -48,6 +48,7 @@ _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=Tru
 _GUARD_FILTERS = frozenset({"default", "d"})
 _GUARD_TESTS = frozenset({"defined", "undefined"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_TOO_DEEP = "template syntax error: expressions nested too deeply"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,14 +151,21 @@ def _check_source(source: str, vars: Mapping[str, Any] | None) -> list[str]:
     except TemplateSyntaxError as exc:
         where = f" (template line {exc.lineno})" if "\n" in source.rstrip("\n") else ""
         return [f"template syntax error: {exc.message}{where}"]
-    guarded = _guarded_names(tree)
+    except RecursionError:  # Jinja2 parses and compiles recursively: "{{ x[[[[[[...]]]]]] }}"
+        return [_TOO_DEEP]
+    try:
+        guarded = _guarded_names(tree)
+        undeclared = meta.find_undeclared_variables(tree)
+        references = _vars_references(tree)
+    except RecursionError:  # as deep as parsing allowed, deeper than walking the tree allows
+        return [_TOO_DEEP]
     messages = [
         _unknown_name_message(name, vars)
-        for name in sorted(meta.find_undeclared_variables(tree))
+        for name in sorted(undeclared)
         if name not in TEMPLATE_NAMES and name not in _ENV.globals and name not in guarded
     ]
     if vars is not None:
-        for name in _vars_references(tree):
+        for name in references:
             if name not in vars and f"vars.{name}" not in guarded:
                 messages.append(f"undefined variable 'vars.{name}'{_did_you_mean(name, vars)}")
     return messages
