@@ -10,13 +10,10 @@ import resource
 import time
 from typing import Any
 
-from nornir.core import Nornir
-from nornir.core.inventory import Defaults, Groups, Host, Hosts, Inventory
-from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.core.task import Result, Task
 from nornir_netmiko.tasks import netmiko_send_command
 
-from bench_ssh import PASSWORD, USERNAME
+from bench_ssh import PASSWORD, USERNAME, lab_nornir
 from common import save
 from nornir_runbook.lab import Device, Lab
 from nornir_runbook.runner import FuturesRunner
@@ -47,20 +44,6 @@ def devices(n: int = 500) -> list[Device]:
     ]
 
 
-def nornir_for(devs: list[Device], runner: FuturesRunner) -> Nornir:
-    ConnectionPluginRegister.auto_register()
-    defaults = Defaults(username=USERNAME, password=PASSWORD, platform="cisco_ios")
-    hosts = Hosts(
-        {
-            d.name: Host(name=d.name, hostname=d.address, port=d.port, defaults=defaults)
-            for d in devs
-        }
-    )
-    return Nornir(
-        inventory=Inventory(hosts=hosts, groups=Groups(), defaults=defaults), runner=runner
-    )
-
-
 def main(runs: int = 2) -> None:
     logging.getLogger("nornir.core.task").setLevel(logging.CRITICAL)
     devs = devices()
@@ -69,7 +52,7 @@ def main(runs: int = 2) -> None:
         out["lab_processes"] = lab.processes
         for _ in range(runs):
             runner = FuturesRunner(num_workers=60, connect_limit=20, retries=3, retry_backoff=1.0)
-            nr = nornir_for(devs, runner)
+            nr = lab_nornir(devs, runner)
             t0 = time.perf_counter()
             result = nr.run(task=clock_and_close)
             elapsed = time.perf_counter() - t0
@@ -83,7 +66,8 @@ def main(runs: int = 2) -> None:
     out["lab_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     print(
         f"load {out['hosts']} hosts on {len(ADDRESSES)} addresses: {out['runs']}, "
-        f"client peak RSS {out['client_peak_rss_mb']} MB, lab process peak {out['lab_peak_rss_mb']} MB"
+        f"client peak RSS {out['client_peak_rss_mb']} MB, "
+        f"lab process peak {out['lab_peak_rss_mb']} MB"
     )
     save("load500", out)
 

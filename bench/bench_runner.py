@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
 from nornir.core.task import Result, Task
 from nornir.plugins.runners import ThreadedRunner
@@ -26,49 +28,40 @@ def sleep_50ms(task: Task) -> Result:
     return Result(host=task.host)
 
 
-def bench_noop(hosts: int = 5000, workers: int = 20, repeat: int = 7) -> dict[str, object]:
+def head_to_head(task: Callable[[Task], Result], hosts: int, workers: int, repeat: int) -> Any:
+    """Both runners on the same hosts, runs interleaved so both see the same machine state."""
     threaded = memory_nornir(hosts, ThreadedRunner(num_workers=workers))
     futures = memory_nornir(hosts, FuturesRunner(num_workers=workers))
-    # interleave the two so that both see the same machine state
     t_times: list[float] = []
     f_times: list[float] = []
     for _ in range(repeat):
-        t_times += timed(lambda: threaded.run(task=noop), 1)
-        f_times += timed(lambda: futures.run(task=noop), 1)
+        t_times += timed(lambda: threaded.run(task=task), 1)
+        f_times += timed(lambda: futures.run(task=task), 1)
     t, f = describe(t_times), describe(f_times)
     return {
         "hosts": hosts,
         "workers": workers,
         "threaded": t,
         "futures": f,
-        "per_host_us": {
-            "threaded": round(t["median_s"] / hosts * 1e6, 1),
-            "futures": round(f["median_s"] / hosts * 1e6, 1),
-        },
         "ratio_futures_over_threaded": round(f["median_s"] / t["median_s"], 3),
     }
 
 
-def bench_sleep(hosts: int = 10000, workers: int = 1000, repeat: int = 3) -> dict[str, object]:
+def bench_noop(hosts: int = 5000, workers: int = 20, repeat: int = 7) -> dict[str, Any]:
+    out = head_to_head(noop, hosts, workers, repeat)
+    out["per_host_us"] = {
+        name: round(out[name]["median_s"] / hosts * 1e6, 1) for name in ("threaded", "futures")
+    }
+    return out
+
+
+def bench_sleep(hosts: int = 10000, workers: int = 1000, repeat: int = 3) -> dict[str, Any]:
     ideal = math.ceil(hosts / workers) * 0.05
-    threaded = memory_nornir(hosts, ThreadedRunner(num_workers=workers))
-    futures = memory_nornir(hosts, FuturesRunner(num_workers=workers))
-    t_times: list[float] = []
-    f_times: list[float] = []
-    for _ in range(repeat):
-        t_times += timed(lambda: threaded.run(task=sleep_50ms), 1)
-        f_times += timed(lambda: futures.run(task=sleep_50ms), 1)
-    t, f = describe(t_times), describe(f_times)
-    return {
-        "hosts": hosts,
-        "workers": workers,
-        "ideal_s": ideal,
-        "threaded": t,
-        "futures": f,
-        "futures_over_ideal": round(f["median_s"] / ideal, 3),
-        "threaded_over_ideal": round(t["median_s"] / ideal, 3),
-        "ratio_futures_over_threaded": round(f["median_s"] / t["median_s"], 3),
-    }
+    out = head_to_head(sleep_50ms, hosts, workers, repeat)
+    out["ideal_s"] = ideal
+    for name in ("threaded", "futures"):
+        out[f"{name}_over_ideal"] = round(out[name]["median_s"] / ideal, 3)
+    return out
 
 
 def main() -> None:
@@ -82,8 +75,10 @@ def main() -> None:
     sleep_result = bench_sleep()
     print(
         f"sleep {sleep_result['hosts']} hosts x 50ms @ {sleep_result['workers']} workers: "
-        f"futures {sleep_result['futures']['median_s']}s = {sleep_result['futures_over_ideal']}x ideal, "
-        f"threaded {sleep_result['threaded']['median_s']}s = {sleep_result['threaded_over_ideal']}x ideal"
+        + ", ".join(
+            f"{n} {sleep_result[n]['median_s']}s = {sleep_result[f'{n}_over_ideal']}x ideal"
+            for n in ("futures", "threaded")
+        )
     )
     save("sleep", sleep_result)
 

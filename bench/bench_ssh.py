@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import statistics
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from nornir.core import Nornir
@@ -42,7 +43,8 @@ def lab_devices(n: int, first_port: int = 63000) -> list[Device]:
     ]
 
 
-def lab_nornir(devices: list[Device], runner: RunnerPlugin) -> Nornir:
+def lab_nornir(devices: Sequence[Device], runner: RunnerPlugin) -> Nornir:
+    """A Nornir of the lab devices, built directly (no config file) with ``runner``."""
     ConnectionPluginRegister.auto_register()
     defaults = Defaults(username=USERNAME, password=PASSWORD, platform="cisco_ios")
     hosts = Hosts(
@@ -105,7 +107,8 @@ def main(repeat: int = 3) -> None:
         ssh100["futures"]["median_s"] / ssh100["threaded"]["median_s"], 3
     )
     print(
-        f"ssh100: threaded {ssh100['threaded']['median_s']}s failed {ssh100['threaded']['failed_per_run']}, "
+        f"ssh100: threaded {ssh100['threaded']['median_s']}s "
+        f"failed {ssh100['threaded']['failed_per_run']}, "
         f"futures {ssh100['futures']['median_s']}s failed {ssh100['futures']['failed_per_run']}, "
         f"ratio {ssh100['ratio_futures_over_threaded']}"
     )
@@ -125,7 +128,8 @@ def main(repeat: int = 3) -> None:
         ssh200["futures_limited"]["median_s"] / ssh200["threaded"]["median_s"], 3
     )
     print(
-        f"ssh200: threaded {ssh200['threaded']['median_s']}s failed {ssh200['threaded']['failed_per_run']}, "
+        f"ssh200: threaded {ssh200['threaded']['median_s']}s "
+        f"failed {ssh200['threaded']['failed_per_run']}, "
         f"futures(connect_limit=40, retries=2) {ssh200['futures_limited']['median_s']}s "
         f"failed {ssh200['futures_limited']['failed_per_run']}"
     )

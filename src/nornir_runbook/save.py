@@ -155,10 +155,11 @@ def prepare_save_dir(directory: Path) -> None:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it over ``path``."""
+    """Write ``text`` (UTF-8, line endings as given) to a temporary file beside ``path``, then
+    rename it over ``path``: a reader sees the old file or the new one, never half of it."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
             file.write(text)
         os.replace(tmp, path)
     except BaseException:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 from nornir.core.task import Result, Task
 
+from nornir_runbook.save import atomic_write
 from nornir_runbook.tasks._netmiko import netmiko_connection
 
 COMMAND = "show running-config"
@@ -41,13 +39,5 @@ def write_if_changed(target: Path, text: str) -> bool:
     except (FileNotFoundError, UnicodeDecodeError):
         pass
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    atomic_write(target, text)
     return True
