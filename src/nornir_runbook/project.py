@@ -330,9 +330,12 @@ def _simple_inventory_problems(
         files[key] = _InventoryFile(Path(value), role, problems, located=located, named_by=named_by)
     if problems:
         return problems
-    # as SimpleInventory: the hosts file must exist, the others may be left out
+    # the hosts file must exist; a groups or defaults file may be left out (as SimpleInventory
+    # allows), but one that config.yaml names must be there: a typo must not drop the defaults
     data = {
-        key: file.load(encoding) if key == "host_file" or _exists(file.path) else None
+        key: file.load(encoding)
+        if key == "host_file" or key in options or _exists(file.path)
+        else None
         for key, file in files.items()
     }
     defaults = data["defaults_file"]
