@@ -205,7 +205,7 @@ def test_a_missing_group_file_names_the_hosts_that_need_it(project: Path) -> Non
     says(outcome, r"hosts\.yaml:\d+:\d+ ams-core-01\.groups\[0\]: unknown group 'ams'")
 
 
-# -- found in modules this change could not touch: reported ---------------------------------------
+# -- found in cli.py, commands.py and save.py, and fixed there ---------------------------------
 
 
 def test_a_serial_of_more_than_4300_digits_is_a_usage_error(project: Path) -> None:
@@ -227,6 +227,11 @@ def test_validate_says_ok_for_a_file_name_that_is_not_utf8(project: Path) -> Non
     assert outcome.code == 0, outcome
     assert outcome.out.startswith("ok: r"), outcome
     assert outcome.out.endswith("seau.yaml\n"), outcome
+
+
+def test_an_error_on_line_100_says_line_100(project: Path) -> None:
+    runbook = "name: t\nsteps:\n" + "  - commands: [x]\n" * 97 + "  - commands: 5\n"
+    says(nrb(project, "validate", "rb.yaml", runbook=runbook), r"rb\.yaml:100:\d+ steps\[97\]")
 
 
 def test_every_known_bug_has_its_strict_xfail() -> None:
