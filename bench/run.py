@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_executors
+import bench_health
 import bench_load
 import bench_runner
 import bench_ssh
@@ -15,6 +16,7 @@ import bench_ssh
 if __name__ == "__main__":
     bench_runner.main()
     bench_ssh.main()
+    bench_health.main()
     bench_executors.main()
     bench_load.main()
     print(f"figures written to {bench_runner.save.__globals__['RESULTS']}")
