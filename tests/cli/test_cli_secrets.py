@@ -110,6 +110,8 @@ EXPECTED_CODES = {
     "exception-thread": 2,
     "exception-process": 2,
 }
+
+
 @pytest.mark.parametrize(
     "case",
     list(EXPECTED_CODES),

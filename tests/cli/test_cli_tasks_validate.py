@@ -10,7 +10,6 @@ from cli_kit import MakeProject, Nrb, Ran, WriteRunbook, clean_env
 pytestmark = pytest.mark.cli
 
 
-
 def task_rows(ran: Ran) -> dict[str, tuple[str, str]]:
     rows = {}
     for line in ran.lines()[1:]:

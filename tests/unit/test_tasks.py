@@ -48,7 +48,9 @@ class FakeNetmiko:
         """The SSH channel, as far as the tasks look at it: open while not disconnected."""
         alive = not self.closed
         transport = type("Transport", (), {"is_active": lambda _self: alive})()
-        return type("Channel", (), {"closed": not alive, "get_transport": lambda _self: transport})()
+        return type(
+            "Channel", (), {"closed": not alive, "get_transport": lambda _self: transport}
+        )()
 
 
 class FakePlugin:
@@ -199,6 +201,4 @@ def test_a_rejected_command_fails_the_step(nr: Nornir, device: FakeNetmiko) -> N
     device.send_command = refuse  # type: ignore[method-assign]
     result = only(nr.run(task=send_commands, commands=["show bogus"]))
     assert result.failed
-    assert str(result.exception) == (
-        "'show bogus' rejected by the device: % Invalid input"
-    )
+    assert str(result.exception) == ("'show bogus' rejected by the device: % Invalid input")
