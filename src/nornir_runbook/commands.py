@@ -12,7 +12,8 @@ from nornir_runbook.cli import collect_secrets, interrupted_code, lab_context, p
 from nornir_runbook.engine import Engine
 from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
-from nornir_runbook.loader import check_runbook, load_runbook
+from nornir_runbook.checks import check_runbook
+from nornir_runbook.loader import load_runbook
 from nornir_runbook.model import Runbook, Strategy
 from nornir_runbook.plan import make_plan, settings_from
 from nornir_runbook.project import Project, load_project

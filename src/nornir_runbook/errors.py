@@ -55,6 +55,12 @@ class Problem:
         return text
 
 
+def in_file_order(problems: list[Problem]) -> list[Problem]:
+    """In file order, each once (a merged mapping is read once per merge)."""
+    unique = dict.fromkeys(problems)
+    return sorted(unique, key=lambda p: (p.file or "", p.line or 0, p.column or 0))
+
+
 class RunbookToolError(Exception):
     """Root of nornir-runbook's exceptions."""
 

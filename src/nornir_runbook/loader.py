@@ -5,8 +5,8 @@ yaml path such as ``steps[2].args.path``, and the source line for the caret):
 
 1. :func:`load_runbook` (shape): YAML syntax, keys, types, allowed values. Raises
    :class:`RunbookError`.
-2. :func:`check_runbook` (meaning, for ``nrb validate`` and before every run): task names and
-   their arguments, templates, groups and hosts of the inventory. Returns the problems.
+2. :func:`nornir_runbook.checks.check_runbook` (meaning, for ``nrb validate`` and before every
+   run): task names and their arguments, templates, groups and hosts of the inventory.
 
 The YAML is composed into nodes (ruamel, which keeps line and column) and never constructed
 into Python objects by a YAML constructor, so nothing a tag names is ever built or run. Only
@@ -35,7 +35,7 @@ import contextlib
 import difflib
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -45,7 +45,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from nornir_runbook.errors import Problem, RunbookError
+from nornir_runbook.errors import Problem, RunbookError, in_file_order
 from nornir_runbook.model import (
     Location,
     Options,
@@ -56,11 +56,9 @@ from nornir_runbook.model import (
     Strategy,
     Targets,
 )
-from nornir_runbook.registry import TaskRegistry, arg_problems
-from nornir_runbook.selection import FORBIDDEN_KEYS
-from nornir_runbook.templating import compile_check, index_path, key_path, located_problem
+from nornir_runbook.templating import index_path, key_path, located_problem
 
-__all__ = ["check_runbook", "load_runbook", "load_runbooks", "parse_runbook"]
+__all__ = ["load_runbook", "load_runbooks", "parse_runbook"]
 
 _TOP_KEYS = ("name", "description", "targets", "vars", "options", "steps")
 _STEP_KEYS = ("name", "commands", "config", "task", "args", "targets", "ignore_errors")
@@ -330,17 +328,11 @@ def parse_runbook(text: str, *, file: str = "<string>", path: Path | None = None
         elif not isinstance(data, dict):
             doc.add("", f"expected a mapping with 'name' and 'steps', got {_got(data)}")
     if doc.problems and not isinstance(data, dict):
-        raise RunbookError(_sorted(doc.problems))
+        raise RunbookError(in_file_order(doc.problems))
     runbook = _runbook(doc, data, path)
     if doc.problems:
-        raise RunbookError(_sorted(doc.problems))
+        raise RunbookError(in_file_order(doc.problems))
     return runbook
-
-
-def _sorted(problems: list[Problem]) -> list[Problem]:
-    """In file order, each once (a merged mapping is read once per merge)."""
-    unique = dict.fromkeys(problems)
-    return sorted(unique, key=lambda p: (p.file or "", p.line or 0, p.column or 0))
 
 
 def _runbook(doc: _Document, data: dict[Any, Any], path: Path | None) -> Runbook:
@@ -606,71 +598,3 @@ def _default_name(task: str | None, commands: tuple[str, ...], config: tuple[str
     text = ", ".join(commands) if commands else "config: " + ", ".join(config)
     text = " ".join(text.split())
     return text if len(text) <= 60 else text[:59] + "…"  # noqa: PLR2004 - a short name
-
-
-# ---------------------------------------------------------------------------------------------
-# Phase 2: meaning
-
-
-def check_runbook(
-    runbook: Runbook,
-    registry: TaskRegistry,
-    *,
-    groups: Collection[str] | None = None,
-    hosts: Collection[str] | None = None,
-) -> list[Problem]:
-    """Every problem of meaning, located: tasks and their args, templates, groups and hosts.
-
-    ``groups`` and ``hosts`` are the inventory's names; None skips that check.
-    """
-    locations = runbook.locations
-    problems: list[Problem] = []
-    for step in runbook.steps:
-        problems.extend(_check_task(step, registry))
-        for path, message in compile_check(step, vars=runbook.vars):
-            problems.append(located_problem(locations, path, message))
-        if step.targets is not None:
-            found = _check_targets(step.targets, key_path(step.yaml_path, "targets"), groups, hosts)
-            problems.extend(located_problem(locations, p, m) for p, m in found)
-    found = _check_targets(runbook.targets, "targets", groups, hosts)
-    problems.extend(located_problem(locations, p, m) for p, m in found)
-    return _sorted(problems)
-
-
-def _check_task(step: Step, registry: TaskRegistry) -> list[Problem]:
-    if step.kind is not StepKind.TASK or step.task is None:
-        return []
-    task_path = key_path(step.yaml_path, "task")
-    try:
-        info = registry.resolve(step.task)
-    except LookupError as exc:
-        return [located_problem(step.locations, task_path, str(exc.args[0]))]
-    args_path = key_path(step.yaml_path, "args")
-    problems = []
-    for arg, message in arg_problems(info, step.args):
-        if arg is not None:
-            path, key = key_path(args_path, arg), True
-        else:
-            path, key = (args_path if args_path in step.locations else task_path), False
-        problems.append(located_problem(step.locations, path, message, key=key))
-    return problems
-
-
-def _check_targets(
-    targets: Targets, path: str, groups: Collection[str] | None, hosts: Collection[str] | None
-) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for kind, names, known in (("group", targets.groups, groups), ("host", targets.hosts, hosts)):
-        if known is None:
-            continue
-        for index, name in enumerate(names):
-            if name not in known:
-                close = difflib.get_close_matches(name, list(known), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                item = index_path(key_path(path, f"{kind}s"), index)
-                found.append((item, f"unknown {kind} '{name}'{hint}"))
-    for key in targets.filter:  # as select_hosts() refuses them, but located, and in validate
-        if key in FORBIDDEN_KEYS:
-            where = key_path(key_path(path, "filter"), key)
-            found.append((where, f"selecting hosts by '{key}' is not allowed"))
-    return found
