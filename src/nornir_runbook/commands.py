@@ -8,20 +8,20 @@ from typing import Any
 
 from rich.console import Console
 
+from nornir_runbook.checks import check_runbook
 from nornir_runbook.cli import collect_secrets, interrupted_code, lab_context, parse_serial
 from nornir_runbook.engine import Engine
 from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
-from nornir_runbook.checks import check_runbook
 from nornir_runbook.loader import load_runbook
 from nornir_runbook.model import Runbook, Strategy
 from nornir_runbook.plan import make_plan, settings_from
 from nornir_runbook.project import Project, load_project
 from nornir_runbook.redact import Redactor
 from nornir_runbook.registry import default_registry
-from nornir_runbook.render import Format, make_output
-from nornir_runbook.results import ExitCode, RunReport
-from nornir_runbook.save import dump_json, prepare_save_dir, save_report
+from nornir_runbook.render import Format, Tee, make_output
+from nornir_runbook.results import ExitCode
+from nornir_runbook.save import SaveOutput, dump_json, prepare_save_dir
 from nornir_runbook.selection import select_hosts
 
 
@@ -94,27 +94,44 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         serial=serial,
         dry_run=args.dry_run or None,
     )
-    if args.save is not None:
-        prepare_save_dir(args.save)
     fmt: Format = args.output or ("text" if out.is_terminal else "json")
     # a dry run is for reading what would be sent: text shows it without asking for -v
     verbose = max(args.verbose, 1) if args.dry_run else args.verbose
     output = make_output(fmt, out, verbose=verbose, redactor=redactor)
+    saver = None
+    if args.save is not None:
+        prepare_save_dir(args.save)
+        saver = SaveOutput(args.save, redactor=redactor)
+        output = Tee(output, saver)  # the chosen format first: a failed save never hides it
     if not hosts:
         err.print("no host matched the selection", markup=False)
     with lab_context(args.lab and not args.dry_run, nr, hosts, err):
         report = Engine(nr, settings, redactor).run(plan, output.on_event)
     output.finish(report)
-    _save(args.save, report, redactor, err)
     code = report.exit_code()
-    return interrupted_code() if code == ExitCode.INTERRUPTED else code
+    if code == ExitCode.INTERRUPTED:
+        code = interrupted_code()
+    if saver is not None and not _saved(saver, redactor, err):
+        # the run's own code says more about the devices; a clean run still must not look saved
+        return code or ExitCode.INVALID_INPUT
+    return code
 
 
-def _save(directory: Path | None, report: RunReport, redactor: Redactor, err: Console) -> None:
-    if directory is None:
-        return
-    path = save_report(report, directory, redactor=redactor)
-    err.print(f"saved: {path}", markup=False, highlight=False)
+def _saved(saver: SaveOutput, redactor: Redactor, err: Console) -> bool:
+    """Say where the report went, or why it could not be written there."""
+    if saver.error is None:
+        err.print(f"saved: {saver.saved_to}", markup=False, highlight=False)
+        return True
+    reason = saver.error.strerror or str(saver.error)
+    err.print(
+        redactor.scrub(
+            f"nrb: --save {saver.directory}: cannot write the report: {reason} "
+            "(the results above are complete)"
+        ),
+        markup=False,
+        highlight=False,
+    )
+    return False
 
 
 def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:

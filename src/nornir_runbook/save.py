@@ -134,11 +134,14 @@ def step_outputs(result: Any) -> list[tuple[str, str]]:
 # --- files -----------------------------------------------------------------------------------
 
 
+_PROBE_BYTES = 64 * 1024  # written and removed again by prepare_save_dir
+
+
 def prepare_save_dir(directory: Path) -> None:
     """Create ``directory`` and prove it writable, before any device is touched.
 
     Raises ``UsageError`` (exit code 5) when it, or a parent, is a file, or it cannot be created
-    or written to.
+    or written to, or has no room for :data:`_PROBE_BYTES` (a full disk).
     """
     try:
         blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
@@ -147,8 +150,12 @@ def prepare_save_dir(directory: Path) -> None:
             raise UsageError(f"--save {directory}: {what} and is not a directory")
         directory.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=directory, prefix=".nrb-probe-")
-        os.close(fd)
-        os.unlink(probe)
+        try:  # bytes, not only a name: a full disk still has room for an empty file
+            os.write(fd, bytes(_PROBE_BYTES))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UsageError(f"--save {directory}: cannot create or write to it: {reason}") from exc
@@ -249,9 +256,13 @@ def save_report(report: RunReport, directory: Path, *, redactor: Redactor) -> Pa
 
 
 class SaveOutput:
-    """An ``Output`` that saves as the run goes: each host's file as soon as it completes.
+    """An ``Output`` that saves as the run goes: each host's file as soon as it completes, so a
+    run that is killed still leaves the hosts that finished; ``finish`` writes everything with
+    ``save_report``. Use it with ``render.Tee``.
 
-    ``finish`` writes everything with ``save_report``; use it with ``render.Tee``.
+    A write that fails (a disk that filled up during the run) never stops the run: ``error``
+    keeps the first failure, later hosts are not written, and ``finish`` tries the whole report
+    once more (it succeeds if room was made meanwhile, and then clears ``error``).
     """
 
     def __init__(self, directory: Path, *, redactor: Redactor) -> None:
@@ -260,16 +271,27 @@ class SaveOutput:
         self._run: RunStarted | None = None
         self._files: dict[str, str] = {}
         self.saved_to: Path | None = None
+        self.error: OSError | None = None
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self._run = event
             self._files = host_filenames(event.hosts, self._redactor)
-        elif isinstance(event, HostDone) and self._run is not None:
+        elif isinstance(event, HostDone) and self._run is not None and self.error is None:
             run, host = self._run, event.report
             name = self._files.get(host.name) or f"{safe_name(self._redactor.scrub(host.name))}.txt"
             path = run_dir(self.directory, run.run_id) / "hosts" / name
-            save_host(host, path, runbook=run.runbook, run_id=run.run_id, redactor=self._redactor)
+            try:
+                save_host(
+                    host, path, runbook=run.runbook, run_id=run.run_id, redactor=self._redactor
+                )
+            except OSError as exc:
+                self.error = exc
 
     def finish(self, report: RunReport) -> None:
-        self.saved_to = save_report(report, self.directory, redactor=self._redactor)
+        try:
+            self.saved_to = save_report(report, self.directory, redactor=self._redactor)
+        except OSError as exc:
+            self.error = exc
+        else:
+            self.error = None

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_kit import RUN_ID, Nrb, Ran, WriteRunbook, copy_project, run_many, write_text
+from cli_kit import (
+    NRB,
+    RUN_ID,
+    TIMEOUT,
+    MakeProject,
+    Nrb,
+    Ran,
+    WriteRunbook,
+    copy_project,
+    run_many,
+    write_text,
+)
 
 pytestmark = pytest.mark.cli
 
@@ -147,3 +159,119 @@ def test_save_into_a_file_is_invalid_input(
     assert "--save taken" in ran.err
     assert ran.out == ""
     assert (tmp_path / "taken").read_text() == "not a folder"
+
+
+# -- a full disk: a small tmpfs of its own, in a mount namespace of the nrb process alone -------
+
+# `unshare` gives nrb a mount namespace (and a user namespace, so that no root is needed) with a
+# tmpfs of DISK_BYTES at $MOUNT; the machine's own mounts are untouched, and so is the network:
+# nrb still reaches the lab on 127.0.0.1. FILL=now fills the disk before nrb starts; FILL=later
+# fills it once nrb has checked --save ($MOUNT/out exists), then touches $GO for the runbook.
+DISK_BYTES = 256 * 1024
+IN_A_TMPFS = """
+mount -t tmpfs -o size="$SIZE" nrb-test "$MOUNT" || exit 97
+fill() { head -c "$SIZE" /dev/zero > "$MOUNT/filler" 2>/dev/null; }
+if [ "$FILL" = now ]; then fill; exec "$@"; fi
+"$@" &
+nrb=$!
+tries=0
+while [ ! -d "$MOUNT/out" ] && [ "$tries" -lt 1200 ]; do sleep 0.05; tries=$((tries + 1)); done
+fill
+touch "$GO"
+wait "$nrb"
+"""
+UNSHARE = ("unshare", "--user", "--map-root-user", "--mount", "sh", "-c", IN_A_TMPFS, "sh")
+WAIT_FOR_FILE = """
+import time
+from pathlib import Path
+
+from nornir.core.task import Result, Task
+
+
+def wait_for_file(task: Task, path: str) -> Result:
+    deadline = time.monotonic() + 60
+    while not Path(path).exists():
+        if time.monotonic() > deadline:
+            return Result(host=task.host, failed=True, result=f"{path} never appeared")
+        time.sleep(0.05)
+    return Result(host=task.host, result="seen")
+"""
+
+
+def nrb_on_a_small_disk(
+    nrb: Nrb, mount: Path, *args: str | Path, fill: str, go: Path | None = None
+) -> tuple[int, str, str]:
+    """``nrb ARGS`` with a DISK_BYTES tmpfs at ``mount``, filled ``now`` or ``later``."""
+    mount.mkdir()
+    extra = {"MOUNT": str(mount), "SIZE": str(DISK_BYTES), "FILL": fill, "GO": str(go or "")}
+    proc = subprocess.run(
+        [*UNSHARE, *NRB, *(str(a) for a in args)],
+        cwd=nrb.cwd,
+        env={**nrb.env, **extra},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert proc.returncode != 97, f"no tmpfs in a new mount namespace here: {proc.stderr}"
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_a_full_disk_is_refused_before_any_device_is_touched(
+    nrb: Nrb, write_runbook: WriteRunbook, tmp_path: Path, lab_inventory: Any
+) -> None:
+    runbook = write_runbook("name: Full\nsteps: [{name: Clock, commands: [show clock]}]\n")
+    out_dir = tmp_path / "disk" / "out"
+    before = lab_inventory.lab.stats()["fra-core-01"].connections
+
+    code, out, err = nrb_on_a_small_disk(
+        nrb, tmp_path / "disk", "run", runbook, "-c", nrb.config, "-l", "fra-core-01",
+        "--save", out_dir, fill="now",
+    )  # fmt: skip
+
+    assert code == 5, err
+    assert f"--save {out_dir}: cannot create or write to it: No space left on device" in err
+    assert "Traceback" not in err
+    assert out == ""
+    assert lab_inventory.lab.stats()["fra-core-01"].connections == before
+
+
+def test_a_disk_that_fills_during_the_run_keeps_every_result(
+    nrb: Nrb, make_project: MakeProject, tmp_path: Path
+) -> None:
+    """The disk fills after the --save check, while the hosts run: every result is still
+    printed, stderr says why the report is not saved, and the exit code is not 0."""
+    config = make_project()
+    (config.parent / "waiting.py").write_text(WAIT_FOR_FILE)
+    go = tmp_path / "go"
+    runbook = write_text(
+        config.parent,
+        f"""
+        name: Fills
+        steps:
+          - name: Clock
+            commands: [show clock]
+          - name: Wait
+            task: waiting:wait_for_file
+            args: {{path: "{go}"}}
+        """,
+        "fills.yaml",
+    )
+    hosts = ("ams-core-01", "fra-edge-02")
+
+    code, out, err = nrb_on_a_small_disk(
+        nrb, tmp_path / "disk", "run", runbook, "-c", config, "-l", ":".join(hosts),
+        "-o", "json", "--save", tmp_path / "disk" / "out", fill="later", go=go,
+    )  # fmt: skip
+
+    assert go.exists(), err
+    assert code == 5, err
+    assert "cannot write the report: No space left on device" in err
+    assert "(the results above are complete)" in err
+    assert "Traceback" not in err
+    doc = json.loads(out)
+    assert list(doc["hosts"]) == list(hosts)
+    assert [h["status"] for h in doc["hosts"].values()] == ["ok", "ok"]
+    for host in doc["hosts"].values():
+        assert "UTC" in host["steps"][0]["result"]["show clock"]
+        assert host["steps"][1]["result"] == "seen"
