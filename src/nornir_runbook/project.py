@@ -31,7 +31,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedBase
 from ruamel.yaml.error import YAMLError
 
-from nornir_runbook.errors import ConfigError, InventoryError, Problem
+from nornir_runbook.errors import ConfigError, InventoryError, Problem, UsageError
 from nornir_runbook.loader import MAX_DEPTH, too_deep
 
 ENV_USERNAME = "NRB_USERNAME"
@@ -136,7 +136,10 @@ def _apply_credentials(nr: Nornir, *, ask_pass: bool) -> None:
     username = os.environ.get(ENV_USERNAME)
     password = os.environ.get(ENV_PASSWORD)
     if ask_pass:
-        password = getpass.getpass("SSH password: ")
+        try:  # on the terminal, else from standard input (getpass warns that it may echo)
+            password = getpass.getpass("SSH password: ")
+        except EOFError:
+            raise UsageError("--ask-pass: no password was entered (end of input)") from None
     if username is None and password is None:
         return
     defaults = nr.inventory.defaults
