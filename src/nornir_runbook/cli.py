@@ -131,7 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 -- one retu
     out = Console(soft_wrap=True, emoji=False)
     err = Console(stderr=True, soft_wrap=True, emoji=False)
     redactor = Redactor()
-    _previous = signal.signal(signal.SIGTERM, _sigterm)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _signals.handle)}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if started ignored
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _signals.handle)
     try:
         args = build_parser().parse_args(argv)
         _setup_logging(args.verbose if hasattr(args, "verbose") else 0, redactor)
@@ -159,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 -- one retu
         err.print(f"nrb: internal error\n{redactor.scrub(text)}", markup=False, highlight=False)
         return ExitCode.BUG
     finally:
-        signal.signal(signal.SIGTERM, _previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -169,9 +172,49 @@ class _Terminated(KeyboardInterrupt):
 _terminated: list[bool] = []  # non-empty once SIGTERM arrived
 
 
-def _sigterm(signum: int, frame: FrameType | None) -> None:
-    _terminated.append(True)
-    raise _Terminated
+def _raise_for(signum: int) -> None:
+    if signum == signal.SIGTERM:
+        _terminated.append(True)
+        raise _Terminated
+    raise KeyboardInterrupt
+
+
+class _Signals:
+    """SIGINT and SIGTERM as exceptions in the main thread, held back while an output takes an
+    event.
+
+    Python raises a signal's exception between any two bytecodes: one that landed while an
+    output was taking an event (printing its jsonl line, saving its host file) would lose that
+    event, since the engine has already counted it as delivered. :meth:`hold` wraps the event
+    sink: a signal that arrives while the sink runs is raised as soon as the sink returns.
+    """
+
+    def __init__(self) -> None:
+        self.holding = 0
+        self.pending: int | None = None
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.holding:
+            self.pending = signum
+            return
+        _raise_for(signum)
+
+    def hold(self, sink: Callable[[Any], None]) -> Callable[[Any], None]:
+        def held(event: Any) -> None:
+            self.holding += 1
+            try:
+                sink(event)
+            finally:
+                self.holding -= 1
+            if not self.holding and self.pending is not None:
+                signum, self.pending = self.pending, None
+                _raise_for(signum)
+
+        return held
+
+
+_signals = _Signals()
+hold_signals = _signals.hold
 
 
 def interrupted_code() -> ExitCode:

@@ -9,7 +9,13 @@ from typing import Any
 from rich.console import Console
 
 from nornir_runbook.checks import check_runbook
-from nornir_runbook.cli import collect_secrets, interrupted_code, lab_context, parse_serial
+from nornir_runbook.cli import (
+    collect_secrets,
+    hold_signals,
+    interrupted_code,
+    lab_context,
+    parse_serial,
+)
 from nornir_runbook.engine import Engine
 from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
@@ -106,7 +112,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     if not hosts:
         err.print("no host matched the selection", markup=False)
     with lab_context(args.lab and not args.dry_run, nr, hosts, err):
-        report = Engine(nr, settings, redactor).run(plan, output.on_event)
+        report = Engine(nr, settings, redactor).run(plan, hold_signals(output.on_event))
     output.finish(report)
     code = report.exit_code()
     if code == ExitCode.INTERRUPTED:

@@ -298,9 +298,10 @@ class _Run:
         state = self.state[host]
         if state.done:
             return
-        state.done = True
         state.finished = time.monotonic()
-        self.emit(HostDone(report=self.report(host)))
+        event = HostDone(report=self.report(host))
+        state.done = True  # right before the hand-over: an interrupt between the two loses it
+        self.emit(event)
 
     def _skip_rest(self) -> None:
         """Hosts the run did not get to the end of are skipped; those that did are done."""
