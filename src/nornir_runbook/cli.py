@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 
@@ -172,7 +172,7 @@ class _Terminated(KeyboardInterrupt):
 _terminated: list[bool] = []  # non-empty once SIGTERM arrived
 
 
-def _raise_for(signum: int) -> None:
+def _raise_for(signum: int) -> NoReturn:
     if signum == signal.SIGTERM:
         _terminated.append(True)
         raise _Terminated

@@ -19,7 +19,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -238,8 +238,11 @@ def save_host(
     atomic_write(path, host_text(host, runbook=runbook, run_id=run_id, redactor=redactor))
 
 
-def save_report(report: RunReport, directory: Path, *, redactor: Redactor) -> Path:
-    """Write the whole report under ``directory/<run_id>/`` and return that folder.
+def save_report(
+    report: RunReport, directory: Path, *, redactor: Redactor, saved: Collection[str] = ()
+) -> Path:
+    """Write the whole report under ``directory/<run_id>/`` and return that folder; the hosts
+    in ``saved`` already have their file there and are not written again.
 
     OSError (disk full, ...) propagates: what was already written stays whole.
     """
@@ -248,6 +251,8 @@ def save_report(report: RunReport, directory: Path, *, redactor: Redactor) -> Pa
     hosts_dir.mkdir(parents=True, exist_ok=True)
     files = host_filenames((h.name for h in report.hosts), redactor)
     for host in report.hosts:
+        if host.name in saved:
+            continue
         path = hosts_dir / files[host.name]
         save_host(host, path, runbook=report.runbook, run_id=report.run_id, redactor=redactor)
     atomic_write(target / "report.json", dump_json(document(report, redactor)) + "\n")
@@ -261,8 +266,8 @@ class SaveOutput:
     ``save_report``. Use it with ``render.Tee``.
 
     A write that fails (a disk that filled up during the run) never stops the run: ``error``
-    keeps the first failure, later hosts are not written, and ``finish`` tries the whole report
-    once more (it succeeds if room was made meanwhile, and then clears ``error``).
+    keeps the first failure, later hosts are not written, and ``finish`` tries every unwritten
+    file once more (it succeeds if room was made meanwhile, and then clears ``error``).
     """
 
     def __init__(self, directory: Path, *, redactor: Redactor) -> None:
@@ -272,6 +277,7 @@ class SaveOutput:
         self._files: dict[str, str] = {}
         self.saved_to: Path | None = None
         self.error: OSError | None = None
+        self._saved: set[str] = set()  # hosts whose file is written
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -287,10 +293,14 @@ class SaveOutput:
                 )
             except OSError as exc:
                 self.error = exc
+            else:
+                self._saved.add(host.name)
 
     def finish(self, report: RunReport) -> None:
         try:
-            self.saved_to = save_report(report, self.directory, redactor=self._redactor)
+            self.saved_to = save_report(
+                report, self.directory, redactor=self._redactor, saved=self._saved
+            )
         except OSError as exc:
             self.error = exc
         else:

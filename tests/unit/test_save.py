@@ -178,9 +178,12 @@ def test_save_output_writes_hosts_as_they_complete(tmp_path: Path) -> None:
     tee.on_event(HostDone(report=HOSTS[1]))
     target = tmp_path / "20261125T101500Z"
     assert all_files(target) == ["hosts/r2.txt"]
+    written = (target / "hosts" / "r2.txt").stat().st_ino
     tee.finish(make_report())
     assert saver.saved_to == target
     assert len(all_files(target)) == 6
+    # r2's file was not written a second time (a rewrite is a rename of a new file)
+    assert (target / "hosts" / "r2.txt").stat().st_ino == written
 
 
 # --- prepare_save_dir ------------------------------------------------------------------------
