@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
+from nornir_runbook.display import plural
 from nornir_runbook.errors import (
     InputError,
     LabError,
@@ -262,7 +263,7 @@ def lab_context(
     from nornir_runbook.lab import Lab, devices_from_nornir  # noqa: PLC0415
 
     devices = devices_from_nornir(nr, hosts)
-    err.print(f"lab: starting {len(devices)} fake devices", markup=False)
+    err.print(f"lab: starting {plural(len(devices), 'fake device')}", markup=False)
     return Lab(devices)
 
 

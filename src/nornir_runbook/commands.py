@@ -16,6 +16,7 @@ from nornir_runbook.cli import (
     lab_context,
     parse_serial,
 )
+from nornir_runbook.display import plural
 from nornir_runbook.engine import Engine
 from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
@@ -103,7 +104,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     fmt: Format = args.output or ("text" if out.is_terminal else "json")
     # a dry run is for reading what would be sent: text shows it without asking for -v
     verbose = max(args.verbose, 1) if args.dry_run else args.verbose
-    output = make_output(fmt, out, verbose=verbose, redactor=redactor)
+    output = make_output(fmt, out, verbose=verbose, redactor=redactor, progress=err)
     saver = None
     if args.save is not None:
         prepare_save_dir(args.save)
@@ -212,6 +213,6 @@ def cmd_lab(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     devices = devices_from_nornir(project.nr)
     lab = Lab(devices, processes=args.processes)
     ports = ", ".join(f"{d.name}={d.address}:{d.port}" for d in devices)
-    err.print(f"lab: {len(devices)} devices ({ports}); Ctrl-C to stop", markup=False)
+    err.print(f"lab: {plural(len(devices), 'device')} ({ports}); Ctrl-C to stop", markup=False)
     lab.serve_forever()
     return ExitCode.OK
