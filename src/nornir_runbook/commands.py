@@ -17,6 +17,7 @@ from nornir_runbook.cli import (
     parse_serial,
 )
 from nornir_runbook.display import plural
+from nornir_runbook.display import printable as escaped
 from nornir_runbook.engine import Engine
 from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
@@ -80,13 +81,13 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     )
     if args.list_hosts:
         for name in hosts:
-            out.file.write(f"{name}\n")
+            out.file.write(f"{escaped(name)}\n")
         if not hosts:
             err.print("no host matched the selection", markup=False)
         return ExitCode.OK if hosts else ExitCode.NO_HOSTS
     if args.list_steps:
         for i, step in enumerate(runbook.steps, 1):
-            out.file.write(f"{i}. {step.name} ({step.kind.value})\n")
+            out.file.write(f"{i}. {escaped(step.name)} ({step.kind.value})\n")
         return ExitCode.OK
     registry = default_registry(project.directory)
     plan = make_plan(nr, runbook, hosts, registry, project.directory)
@@ -171,8 +172,8 @@ def _is_file(path: Path) -> bool:
 
 
 def printable(path: Path) -> str:
-    """A path as text that any stdout can take (a file name need not be UTF-8)."""
-    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    """A path as text that any stdout can take (a file name need not be UTF-8, nor printable)."""
+    return escaped(str(path).encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def cmd_inventory(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
@@ -184,7 +185,7 @@ def cmd_inventory(args: argparse.Namespace, out: Console, err: Console, redactor
     if args.list:
         out.file.write(dump_json(redactor.scrub_data(inventory_list(inv, hosts))) + "\n")
     else:
-        out.file.write(inventory_graph_text(inv, hosts) + "\n")
+        out.file.write(escaped(inventory_graph_text(inv, hosts)) + "\n")
     return ExitCode.OK if hosts else ExitCode.NO_HOSTS
 
 

@@ -192,3 +192,24 @@ def test_no_progress_when_stderr_is_not_a_terminal(nrb: Nrb, write_runbook: Writ
     assert ran.code == 0, ran
     assert ran.err == ""
     assert ran.json()["summary"]["ok"] == 1
+
+
+def test_listings_escape_names_from_runbooks_and_the_inventory(
+    nrb: Nrb, write_runbook: WriteRunbook, make_project: MakeProject
+) -> None:
+    config = make_project()
+    hosts_file = config.parent / "inventory" / "hosts.yaml"
+    hosts = yaml.safe_load(hosts_file.read_text())
+    hosts["evil\x1b]0;pwned\x07"] = {"hostname": "127.0.0.1", "port": 9, "groups": ["ams"]}
+    hosts_file.write_text(yaml.safe_dump(hosts, sort_keys=False))
+    runbook = write_runbook('name: Listing\nsteps:\n  - commands: ["show \\e[2Jclock"]\n')
+
+    steps = nrb.run(runbook, "-c", config, "--list-steps")
+    listed = nrb.run(runbook, "-c", config, "--list-hosts", "-l", "evil*")
+    graph = nrb.inventory("-l", "evil*", config=config)
+
+    assert steps.code == listed.code == graph.code == 0, (steps, listed, graph)
+    assert steps.out == "1. show \\x1b[2Jclock (commands)\n"
+    assert listed.out == "evil\\x1b]0;pwned\\x07\n"
+    assert "evil\\x1b]0;pwned\\x07" in graph.out
+    assert not RAW.search(graph.out), graph.out
