@@ -520,3 +520,29 @@ def test_live_line_starts_with_the_run_and_stops_at_finish() -> None:
     text = out.file.getvalue()  # type: ignore[attr-defined]
     assert text.count("\x1b[?25l") == text.count("\x1b[?25h") == 1  # cursor hidden, then shown
     assert "RECAP" in text.split("\x1b[?25h")[1]
+
+
+def test_machine_formats_show_the_live_line_on_a_terminal_stderr_only() -> None:
+    def terminal() -> Console:
+        return Console(file=StringIO(), width=100, force_terminal=True)
+
+    for fmt in ("json", "yaml", "jsonl"):
+        out, err = console(), terminal()
+        run(
+            make_output(fmt, out, redactor=Redactor([SECRET]), progress=err),
+            linear_events(),
+            make_report(),
+        )
+        shown = err.file.getvalue()  # type: ignore[attr-defined]
+        assert "step 2/3 NTP  3/3 hosts  2 failed" in shown
+        assert shown.count("\x1b[?25l") == shown.count("\x1b[?25h") == 1  # started, stopped
+        assert SECRET not in shown
+        assert "\x1b" not in out.file.getvalue()  # type: ignore[attr-defined]
+    out, err = console(), console()  # stderr not a terminal: nothing there
+    run(make_output("json", out, redactor=Redactor(), progress=err), linear_events(), make_report())
+    assert err.file.getvalue() == ""  # type: ignore[attr-defined]
+    assert json.loads(out.file.getvalue())["runbook"] == "Health check"  # type: ignore[attr-defined]
+    out, err = terminal(), terminal()  # jsonl on a terminal: its lines are the progress
+    run(make_output("jsonl", out, redactor=Redactor(), progress=err), free_events(), make_report())
+    assert err.file.getvalue() == ""  # type: ignore[attr-defined]
+    assert len(out.file.getvalue().splitlines()) == 6  # type: ignore[attr-defined]
