@@ -264,7 +264,9 @@ def gather(by_text: dict[str, list[str]], rank: dict[str, int]) -> list[Gathered
         merged.setdefault(key, []).append((hosts, text))
     gathered: list[Gathered] = []
     for shared, texts in merged.items():
-        hosts = sorted((h for names, _ in texts for h in names), key=lambda h: rank.get(h, 0))
+        hosts = sorted(
+            (h for names, _ in texts for h in names), key=lambda h: rank.get(h, len(rank))
+        )
         if len(texts) == 1:
             gathered.append(Gathered(hosts, texts[0][1], []))
             continue
