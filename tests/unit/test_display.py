@@ -7,8 +7,10 @@ import json
 import re
 from io import StringIO
 from pathlib import Path
+from typing import Literal
 
 import pytest
+import yaml
 from rich.console import Console
 
 from nornir_runbook.display import has_control, plural, printable
@@ -133,12 +135,15 @@ def test_text_output_escapes_what_devices_and_runbooks_say(strategy: str, verbos
         assert f"{printable(HOST)} :" in text  # the recap
 
 
-def test_json_keeps_the_exact_data() -> None:
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_json_and_yaml_keep_the_exact_data(fmt: Literal["json", "yaml"]) -> None:
     _, report = hostile_report()
     out = Console(file=StringIO(), width=100)
-    output = make_output("json", out, redactor=Redactor([SECRET]))
+    output = make_output(fmt, out, redactor=Redactor([SECRET]))
     output.finish(report)
-    doc = json.loads(out.file.getvalue())  # type: ignore[attr-defined]
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    assert not RAW.search(text)  # both write control characters as escapes of their own
+    doc = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     assert doc["runbook"] == f"Hostile{CLIPBOARD}"
     [(label, value)] = doc["hosts"][HOST]["steps"][0]["result"].items()
     assert (label, value) == (f"show banner motd{CLEAR}", f"{HOSTILE} key {MASK}")
