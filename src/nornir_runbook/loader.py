@@ -23,6 +23,8 @@ Decisions the SPEC leaves open:
 - ``targets.hosts``, ``groups`` and ``tags`` take a list of strings or a single string.
 - A step's ``name`` is optional: it defaults to the task name, or to the commands (config
   lines) themselves. ``steps`` is required and must not be empty.
+- A runbook's or step's ``name`` holds no control character (tab and line break included): it
+  is shown on terminals and in text files.
 - An option set to null is not set (the config or the command line decides).
 - Lists and mappings nest at most :data:`MAX_DEPTH` (100) deep: every later step (templates,
   the plan, the report) walks values recursively, and ruamel's own parser needs time quadratic
