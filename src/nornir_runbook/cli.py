@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
+from nornir_runbook.display import plural, printable
 from nornir_runbook.errors import (
     InputError,
     LabError,
@@ -140,8 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 -- one retu
         from nornir_runbook import commands  # noqa: PLC0415 -- keep `nrb --help` fast
 
         return int(commands.dispatch(args, out, err, redactor))
-    except InputError as exc:
-        err.print(redactor.scrub(str(exc)), markup=False, highlight=False)
+    except InputError as exc:  # quotes runbooks and inventories: control characters escaped
+        err.print(printable(redactor.scrub(str(exc))), markup=False, highlight=False)
         return ExitCode.INVALID_INPUT
     except LabError as exc:
         err.print(f"lab: {redactor.scrub(str(exc))}", markup=False, highlight=False)
@@ -262,7 +263,7 @@ def lab_context(
     from nornir_runbook.lab import Lab, devices_from_nornir  # noqa: PLC0415
 
     devices = devices_from_nornir(nr, hosts)
-    err.print(f"lab: starting {len(devices)} fake devices", markup=False)
+    err.print(f"lab: starting {plural(len(devices), 'fake device')}", markup=False)
     return Lab(devices)
 
 

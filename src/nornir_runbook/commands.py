@@ -16,6 +16,8 @@ from nornir_runbook.cli import (
     lab_context,
     parse_serial,
 )
+from nornir_runbook.display import plural
+from nornir_runbook.display import printable as escaped
 from nornir_runbook.engine import Engine
 from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
@@ -79,13 +81,13 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     )
     if args.list_hosts:
         for name in hosts:
-            out.file.write(f"{name}\n")
+            out.file.write(f"{escaped(name)}\n")
         if not hosts:
             err.print("no host matched the selection", markup=False)
         return ExitCode.OK if hosts else ExitCode.NO_HOSTS
     if args.list_steps:
         for i, step in enumerate(runbook.steps, 1):
-            out.file.write(f"{i}. {step.name} ({step.kind.value})\n")
+            out.file.write(f"{i}. {escaped(step.name)} ({step.kind.value})\n")
         return ExitCode.OK
     registry = default_registry(project.directory)
     plan = make_plan(nr, runbook, hosts, registry, project.directory)
@@ -103,7 +105,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     fmt: Format = args.output or ("text" if out.is_terminal else "json")
     # a dry run is for reading what would be sent: text shows it without asking for -v
     verbose = max(args.verbose, 1) if args.dry_run else args.verbose
-    output = make_output(fmt, out, verbose=verbose, redactor=redactor)
+    output = make_output(fmt, out, verbose=verbose, redactor=redactor, progress=err)
     saver = None
     if args.save is not None:
         prepare_save_dir(args.save)
@@ -170,8 +172,8 @@ def _is_file(path: Path) -> bool:
 
 
 def printable(path: Path) -> str:
-    """A path as text that any stdout can take (a file name need not be UTF-8)."""
-    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    """A path as text that any stdout can take (a file name need not be UTF-8, nor printable)."""
+    return escaped(str(path).encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def cmd_inventory(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
@@ -183,7 +185,7 @@ def cmd_inventory(args: argparse.Namespace, out: Console, err: Console, redactor
     if args.list:
         out.file.write(dump_json(redactor.scrub_data(inventory_list(inv, hosts))) + "\n")
     else:
-        out.file.write(inventory_graph_text(inv, hosts) + "\n")
+        out.file.write(escaped(inventory_graph_text(inv, hosts)) + "\n")
     return ExitCode.OK if hosts else ExitCode.NO_HOSTS
 
 
@@ -212,6 +214,6 @@ def cmd_lab(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     devices = devices_from_nornir(project.nr)
     lab = Lab(devices, processes=args.processes)
     ports = ", ".join(f"{d.name}={d.address}:{d.port}" for d in devices)
-    err.print(f"lab: {len(devices)} devices ({ports}); Ctrl-C to stop", markup=False)
+    err.print(f"lab: {plural(len(devices), 'device')} ({ports}); Ctrl-C to stop", markup=False)
     lab.serve_forever()
     return ExitCode.OK

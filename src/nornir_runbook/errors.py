@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .display import plural
+
 if TYPE_CHECKING:
     from nornir.core.task import AggregatedResult
 
@@ -127,4 +129,6 @@ class RunInterrupted(KeyboardInterrupt):
     def __init__(self, result: AggregatedResult, skipped: list[str]) -> None:
         self.result = result
         self.skipped = skipped
-        super().__init__(f"interrupted: {len(result)} hosts finished, {len(skipped)} skipped")
+        super().__init__(
+            f"interrupted: {plural(len(result), 'host')} finished, {len(skipped)} skipped"
+        )

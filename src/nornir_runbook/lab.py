@@ -39,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
+from nornir_runbook.display import plural
 from nornir_runbook.errors import LabError
 from nornir_runbook.lab_faults import DEFAULT_FAULT_DELAY, SessionStats, check_fault
 
@@ -173,7 +174,11 @@ class Lab:
 
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"
-        return f"<Lab {len(self.devices)} devices, {self.processes} processes, {state}>"
+        devices, processes = (
+            plural(len(self.devices), "device"),
+            plural(self.processes, "process", "processes"),
+        )
+        return f"<Lab {devices}, {processes}, {state}>"
 
     def start(self) -> None:
         """Return when every device accepts connections; :class:`LabError` if one cannot."""

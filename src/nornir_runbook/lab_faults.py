@@ -16,6 +16,10 @@ A :class:`~nornir_runbook.lab.Device` with ``fault=`` set (or an inventory host 
                                with its prompt; later sessions are healthy
 ``drop_then_deny_login``       as ``drop_after_first_command``, and once a session has logged
                                in, every further login is refused (as a wrong password)
+``hostile_banner``             answers ``show banner motd`` with :data:`HOSTILE_BANNER`: terminal
+                               escape sequences that set the window title, clear the screen,
+                               write the clipboard (OSC 52), ring the bell, and forge an
+                               ``ok: [forged]`` line with cursor movement and a carriage return
 =============================  ==================================================================
 
 A refused port needs no device (pick a free port nobody listens on), and a wrong password is an
@@ -41,6 +45,14 @@ DEFAULT_FAULT_DELAY = 0.5  # seconds before each output line of a "slow" device
 HOLD_POLL = 0.2  # how often a silent connection checks that the lab still runs
 DRAIN_TIMEOUT = 2.0  # how long a dropping session lets its last lines reach the client
 DRAIN_SETTLE = 0.1  # after the queue is empty: time for the last line's channel write
+BANNER_COMMAND = "show banner motd"
+HOSTILE_BANNER = (
+    "\x1b]0;pwned by the banner\x07"  # OSC 0: the window title
+    "\x1b[2J\x1b[H"  # clear the screen, cursor home
+    "\x1b]52;c;cm0gLXJmIH4K\x07"  # OSC 52: write the clipboard
+    "Authorized access only\x07\n"  # and the bell
+    "\x1b[1A\x1b[2K\rok: [forged]\x1b[K"  # cursor up, erase the line, a forged outcome
+)
 
 
 class Fault(StrEnum):
@@ -50,6 +62,7 @@ class Fault(StrEnum):
     SLOW = "slow"
     DROP_AFTER_FIRST_COMMAND = "drop_after_first_command"
     DROP_THEN_DENY_LOGIN = "drop_then_deny_login"
+    HOSTILE_BANNER = "hostile_banner"
 
 
 FAULTS = frozenset(f.value for f in Fault)

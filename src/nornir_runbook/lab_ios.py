@@ -46,7 +46,9 @@ from fakenos.plugins.servers.ssh_server_paramiko import (
 from fakenos.plugins.shell.cmd_shell import CMDShell
 
 from nornir_runbook.lab_faults import (
+    BANNER_COMMAND,
     DEFAULT_FAULT_DELAY,
+    HOSTILE_BANNER,
     DeviceState,
     Fault,
     SessionFaults,
@@ -197,7 +199,7 @@ class IosShell(CMDShell):  # type: ignore[misc]  # fakenos is untyped
                 return  # the session ended while this output was going out slowly
             self.stdout.write(line + self.newline)
 
-    def default(self, line: str) -> bool:
+    def default(self, line: str) -> bool:  # noqa: PLR0911 -- one return per command
         """An exec-mode command (at ``>`` or ``#``)."""
         match = PIPE.match(line)
         if match:
@@ -221,6 +223,9 @@ class IosShell(CMDShell):  # type: ignore[misc]  # fakenos is untyped
             if command == "disable":
                 self.prompt = self._user_prompt
                 return False
+        if command == BANNER_COMMAND and self._faults.fault is Fault.HOSTILE_BANNER:
+            self.stdout.write(HOSTILE_BANNER + self.newline)  # as is: writeline splits at \r
+            return False
         return bool(super().default(command))
 
     def _set_mode(self, mode: str | None) -> None:

@@ -23,6 +23,8 @@ Decisions the SPEC leaves open:
 - ``targets.hosts``, ``groups`` and ``tags`` take a list of strings or a single string.
 - A step's ``name`` is optional: it defaults to the task name, or to the commands (config
   lines) themselves. ``steps`` is required and must not be empty.
+- A runbook's or step's ``name`` holds no control character (tab and line break included): it
+  is shown on terminals and in text files.
 - An option set to null is not set (the config or the command line decides).
 - Lists and mappings nest at most :data:`MAX_DEPTH` (100) deep: every later step (templates,
   the plan, the report) walks values recursively, and ruamel's own parser needs time quadratic
@@ -45,6 +47,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
+from nornir_runbook.display import has_control
 from nornir_runbook.errors import Problem, RunbookError, in_file_order
 from nornir_runbook.model import (
     Location,
@@ -337,7 +340,7 @@ def parse_runbook(text: str, *, file: str = "<string>", path: Path | None = None
 
 def _runbook(doc: _Document, data: dict[Any, Any], path: Path | None) -> Runbook:
     _unknown_keys(doc, data, _TOP_KEYS, "")
-    name = _text(doc, data["name"], "name") if "name" in data else _missing(doc, "", "name")
+    name = _name(doc, data["name"], "name") if "name" in data else _missing(doc, "", "name")
     description = data.get("description")
     locations = doc.locations  # shared by the runbook and its steps; a dict, so it pickles
     return Runbook(
@@ -385,6 +388,15 @@ def _text(doc: _Document, value: Any, path: str, *, empty: bool = False) -> str:
         return value
     doc.add(path, f"expected a {'' if empty else 'non-empty '}string, got {_got(value)}")
     return ""
+
+
+def _name(doc: _Document, value: Any, path: str) -> str:
+    """A runbook's or step's name: shown on terminals and in files, so one line of printable
+    characters (an escape sequence there could rewrite what the terminal shows)."""
+    name = _text(doc, value, path)
+    if has_control(name):
+        doc.add(path, f"expected a name without control characters, got {name!r}")
+    return name
 
 
 def _strings(doc: _Document, value: Any, path: str, *, non_empty: bool = False) -> tuple[str, ...]:
@@ -563,7 +575,7 @@ def _step(doc: _Document, value: Any, path: str, locations: Mapping[str, Locatio
             key_path(path, "ignore_errors"), f"expected true or false, got {_got(ignore_errors)}"
         )
     name = value.get("name")
-    name = _text(doc, name, key_path(path, "name")) if name is not None else None
+    name = _name(doc, name, key_path(path, "name")) if name is not None else None
     if kind is None:
         return None
     return Step(

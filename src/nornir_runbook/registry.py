@@ -30,6 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from nornir_runbook.display import plural
 from nornir_runbook.tasks import BUILTIN_TASKS
 
 __all__ = [
@@ -81,7 +82,8 @@ class TaskRegistry:
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
-        return f"TaskRegistry({len(self._tasks)} tasks, {len(self._problems)} problems)"
+        tasks, problems = plural(len(self._tasks), "task"), plural(len(self._problems), "problem")
+        return f"TaskRegistry({tasks}, {problems})"
 
     @property
     def problems(self) -> list[str]:

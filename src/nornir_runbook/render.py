@@ -10,13 +10,16 @@ Machine formats bypass rich (``console.file.write``): nothing wraps, colours or 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from .display import plural, printable
 from .redact import Redactor
 from .results import (
     Event,
@@ -67,16 +70,28 @@ def make_output(
     verbose: int = 0,
     redactor: Redactor,
     live: bool | None = None,
+    progress: Console | None = None,
 ) -> Output:
-    """The output of ``-o FMT``; ``live=None`` shows the progress line only on a terminal."""
+    """The output of ``-o FMT``; ``live=None`` shows the progress line only on a terminal.
+
+    Machine formats show it on ``progress`` (stderr) when that is a terminal, but not for jsonl
+    on a terminal stdout: its lines are the progress there, and would break the live line.
+    """
     if fmt == "text":
         show_live = console.is_interactive if live is None else live
         return TextOutput(console, redactor=redactor, verbose=verbose, live=show_live)
+    machine: Output
     if fmt == "jsonl":
-        return JsonlOutput(console, redactor=redactor)
-    if fmt in ("json", "yaml"):
-        return DocumentOutput(console, redactor=redactor, fmt=fmt)
-    raise ValueError(f"unknown output format {fmt!r}: expected one of {', '.join(FORMATS)}")
+        machine = JsonlOutput(console, redactor=redactor)
+    elif fmt in ("json", "yaml"):
+        machine = DocumentOutput(console, redactor=redactor, fmt=fmt)
+    else:
+        raise ValueError(f"unknown output format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if progress is None or not progress.is_interactive:
+        return machine
+    if fmt == "jsonl" and console.is_terminal:
+        return machine
+    return Tee(ProgressOutput(progress, redactor=redactor), machine)  # the line goes first
 
 
 class Tee:
@@ -198,25 +213,91 @@ def step_positions(names: Sequence[str], steps: Sequence[StepResult]) -> list[in
     return positions
 
 
-Groups = list[tuple[str, list[tuple[list[str], str]]]]
+PLACEHOLDER = "{host}"
 
 
-def collapse(results: dict[str, StepResult], order: Sequence[str]) -> Groups:
-    """Per output label (command), the hosts whose output is identical, in inventory order."""
+@dataclass(frozen=True)
+class Gathered:
+    """Hosts whose output (for one command) is the same once each host's own name is masked.
+
+    ``text`` is that output, with :data:`PLACEHOLDER` where each host has its name when the
+    hosts' texts differ by it; ``own`` then lists, per text, its hosts and the lines where it
+    differs from ``text``.
+    """
+
+    hosts: list[str]
+    text: str
+    own: list[tuple[list[str], list[str]]]
+
+
+Groups = list[tuple[str, list[Gathered]]]
+
+
+def mask_host(text: str, host: str) -> str:
+    """``text`` with ``host`` (a whole word, in any case) replaced by :data:`PLACEHOLDER`."""
+    if not host or "\n" in host:  # the masked text must keep its lines
+        return text
+    word = re.compile(rf"(?<![0-9A-Za-z]){re.escape(host)}(?![0-9A-Za-z])", re.IGNORECASE)
+    return word.sub(lambda _: PLACEHOLDER, text)
+
+
+def collapse(
+    results: dict[str, StepResult], order: Sequence[str], scrub: Callable[[str], str] = str
+) -> Groups:
+    """Per output label (command), the hosts gathered by output (see :class:`Gathered`), in
+    inventory order; ``scrub`` is applied to each output first."""
     rank = {name: i for i, name in enumerate(order)}
     labels: dict[str, dict[str, list[str]]] = {}
     for host in sorted(results, key=lambda h: rank.get(h, len(rank))):
         for label, text in step_outputs(results[host].result):
-            labels.setdefault(label, {}).setdefault(text, []).append(host)
-    return [
-        (label, [(hosts, text) for text, hosts in by_text.items()])
-        for label, by_text in labels.items()
-    ]
+            labels.setdefault(label, {}).setdefault(scrub(text), []).append(host)
+    return [(label, gather(by_text, rank)) for label, by_text in labels.items()]
+
+
+def gather(by_text: dict[str, list[str]], rank: dict[str, int]) -> list[Gathered]:
+    """Identical outputs (``text -> hosts``) gathered further when they match once each host's
+    own name is masked: a ``show version`` that names the host is one output, not one a host."""
+    merged: dict[str, list[tuple[list[str], str]]] = {}
+    for text, hosts in by_text.items():
+        masks = {mask_host(text, host) for host in hosts}
+        key = masks.pop() if len(masks) == 1 else text
+        merged.setdefault(key, []).append((hosts, text))
+    gathered: list[Gathered] = []
+    for shared, texts in merged.items():
+        hosts = sorted(
+            (h for names, _ in texts for h in names), key=lambda h: rank.get(h, len(rank))
+        )
+        if len(texts) == 1:
+            gathered.append(Gathered(hosts, texts[0][1], []))
+            continue
+        base = shared.split("\n")
+        own = [(names, _differing(text.split("\n"), base)) for names, text in texts]
+        gathered.append(Gathered(hosts, shared, own))
+    return gathered
+
+
+def _differing(lines: list[str], base: list[str]) -> list[str]:
+    return [line for line, masked in zip(lines, base, strict=True) if line != masked]
 
 
 def hosts_label(hosts: Sequence[str]) -> str:
     names = ", ".join(hosts)
-    return f"{names} ({len(hosts)} hosts):" if len(hosts) > 1 else f"{names}:"
+    return f"{names} ({plural(len(hosts), 'host')}):" if len(hosts) > 1 else f"{names}:"
+
+
+def progress_text(
+    run: RunStarted, step: StepStarted | None, step_done: int, done: int, failed: int
+) -> str:
+    """The live line's text: what runs, hosts done, failures."""
+    parts = []
+    if step is not None:
+        total = max(len(run.steps), step.index + 1)
+        parts.append(f"step {step.index + 1}/{total} {step.name}")
+        parts.append(f"{step_done}/{plural(len(step.hosts), 'host')}")
+    else:
+        parts.append(f"{done}/{plural(len(run.hosts), 'host')}")
+    parts.append(f"{failed} failed")
+    return "  ".join(parts)
 
 
 class _ProgressLine:
@@ -229,6 +310,8 @@ class _ProgressLine:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            redirect_stdout=False,  # on stderr, it must not take what goes to stdout
+            redirect_stderr=False,
         )
         self._task = self._progress.add_task("starting", total=None)
         self._progress.start()
@@ -238,6 +321,46 @@ class _ProgressLine:
 
     def stop(self) -> None:
         self._progress.stop()
+
+
+class ProgressOutput:
+    """The live progress line alone, for json, yaml and jsonl: on stderr, when it is a terminal,
+    while stdout carries only the document or the lines."""
+
+    def __init__(self, console: Console, *, redactor: Redactor) -> None:
+        self._console = console
+        self._redactor = redactor
+        self._live: _ProgressLine | None = None
+        self._run = RunStarted(runbook="", run_id="", hosts=(), steps=())
+        self._step: StepStarted | None = None
+        self._step_done: set[str] = set()
+        self._done: set[str] = set()
+        self._bad: set[str] = set()
+
+    def on_event(self, event: Event) -> None:
+        if self._live is None:
+            self._live = _ProgressLine(self._console)
+        if isinstance(event, RunStarted):
+            self._run = event
+        elif isinstance(event, StepStarted):
+            self._step, self._step_done = event, set()
+        elif isinstance(event, StepDone):
+            self._step_done.add(event.host)
+            if event.result.status in BAD:
+                self._bad.add(event.host)
+        else:
+            self._done.add(event.report.name)
+            if event.report.status in BAD:
+                self._bad.add(event.report.name)
+        text = progress_text(
+            self._run, self._step, len(self._step_done), len(self._done), len(self._bad)
+        )
+        self._live.show(printable(self._redactor.scrub(text)))
+
+    def finish(self, report: RunReport) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -273,7 +396,8 @@ class TextOutput:
         if isinstance(event, RunStarted):
             self._run = event
             self._banner(
-                f"RUNBOOK [{event.runbook}] {len(event.hosts)} hosts, {len(event.steps)} steps"
+                f"RUNBOOK [{event.runbook}] {plural(len(event.hosts), 'host')}, "
+                f"{plural(len(event.steps), 'step')}"
             )
         elif isinstance(event, StepStarted):
             self._flush_outputs(upto=event.index)
@@ -329,20 +453,16 @@ class TextOutput:
     def _show_progress(self) -> None:
         if self._live is None:
             return
-        step, parts = self._step, []
-        if step is not None:
-            total = max(len(self._run.steps), step.index + 1)
-            parts.append(f"step {step.index + 1}/{total} {step.name}")
-            parts.append(f"{len(self._step_done)}/{len(step.hosts)} hosts")
-        else:
-            parts.append(f"{len(self._done)}/{len(self._run.hosts)} hosts")
-        parts.append(f"{len(self._bad)} failed")
-        self._live.show(self._scrub("  ".join(parts)))
+        text = progress_text(
+            self._run, self._step, len(self._step_done), len(self._done), len(self._bad)
+        )
+        self._live.show(self._scrub(text))
 
     # printing
 
     def _scrub(self, text: str) -> str:
-        return self._redactor.scrub(text)
+        """Secrets masked, control characters escaped: for every string shown."""
+        return printable(self._redactor.scrub(text))
 
     def _print(self, text: Text) -> None:
         self._console.print(text, soft_wrap=True, highlight=False)
@@ -377,7 +497,7 @@ class TextOutput:
         keys = sorted(k for k in self._pending if upto is None or k[0] < upto)
         for index, name in keys:
             results = self._pending.pop((index, name))
-            groups = collapse(results, self._run.hosts)
+            groups = collapse(results, self._run.hosts, self._redactor.scrub)
             if not groups:
                 continue
             if self._step is None:  # free strategy: no STEP banner came before the outputs
@@ -385,15 +505,30 @@ class TextOutput:
             for label, outputs in groups:
                 self._print_outputs(label, outputs)
 
-    def _print_outputs(self, label: str, outputs: list[tuple[list[str], str]]) -> None:
-        indent = "  "
-        if label:
-            self._print(Text(f"  {self._scrub(label)}", style="bold"))
-            indent = "    "
-        for hosts, text in outputs:
-            self._print(Text(indent + self._scrub(hosts_label(hosts)), style="dim"))
-            body = self._scrub(text).splitlines() or [""]
-            self._print(Text("\n".join(f"{indent}  {line}" for line in body)))
+    def _print_outputs(self, label: str, outputs: list[Gathered]) -> None:
+        """A command's outputs, gathered, with how many distinct outputs there were."""
+        indent = "    " if label else "  "
+        hosts = sum(len(gathered.hosts) for gathered in outputs)
+        count = f"{plural(len(outputs), 'distinct output')} over {plural(hosts, 'host')}"
+        if label or len(outputs) > 1:
+            line = Text(f"  {self._scrub(label)}", style="bold") if label else Text("  ")
+            if len(outputs) > 1:
+                line.append(f" ({count})" if label else f"({count})", style="dim")
+            self._print(line)
+        for gathered in outputs:
+            head = hosts_label(gathered.hosts)
+            if gathered.own:
+                names = ", ".join(gathered.hosts)
+                head = f"{names} ({plural(len(gathered.hosts), 'host')}, {PLACEHOLDER} = its name):"
+            self._print(Text(indent + self._scrub(head), style="dim"))
+            self._print_lines(self._scrub(gathered.text).splitlines(), indent + "  ")
+            if gathered.own:
+                self._print(Text(f"{indent}lines with {PLACEHOLDER}, per host:", style="dim"))
+                own = [f"{', '.join(names)}: {ln}" for names, lines in gathered.own for ln in lines]
+                self._print_lines([self._scrub(line) for line in own], indent + "  ")
+
+    def _print_lines(self, lines: list[str], indent: str) -> None:
+        self._print(Text("\n".join(f"{indent}{line}" for line in lines or [""])))
 
     def _recap(self, report: RunReport) -> None:
         self._banner("RECAP")
@@ -404,7 +539,7 @@ class TextOutput:
         self._print(Text())
         self._print(
             Text(
-                f"{s.hosts} hosts: {s.ok} ok ({s.changed} changed), {s.failed} failed, "
+                f"{plural(s.hosts, 'host')}: {s.ok} ok ({s.changed} changed), {s.failed} failed, "
                 f"{s.unreachable} unreachable, {s.skipped} skipped "
                 f"in {format_duration(report.duration_s)} (run {self._scrub(report.run_id)})",
                 style="bold",

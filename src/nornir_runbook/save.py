@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from .display import printable
 from .errors import UsageError
 from .redact import Redactor
 from .results import Event, HostDone, HostReport, RunReport, RunStarted, StepResult
@@ -220,11 +221,11 @@ def host_text(host: HostReport, *, runbook: str, run_id: str, redactor: Redactor
         lines += _step_text(step)
     if not host.steps:
         lines += ["", "(no step ran on this host)"]
-    return redactor.scrub("\n".join(lines) + "\n")
+    return printable(redactor.scrub("\n".join(lines) + "\n"))  # a text file: controls escaped
 
 
 def failed_text(report: RunReport, redactor: Redactor) -> str:
-    return "".join(f"{redactor.scrub(name)}\n" for name in report.failed_hosts())
+    return "".join(f"{printable(redactor.scrub(name))}\n" for name in report.failed_hosts())
 
 
 def run_dir(directory: Path, run_id: str) -> Path:

@@ -547,6 +547,23 @@ def test_name_is_a_non_empty_string(name: str, got: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [
+        (r'"\e]0;owned\a"', "\x1b]0;owned\x07"),  # sets the terminal's window title
+        (r'"ok\rfailed"', "ok\rfailed"),  # a carriage return rewrites the line
+        (r'"a\x9bb"', "a\x9bb"),  # C1 CSI
+        (r'"two\nlines"', "two\nlines"),
+        ("'tab\there'", "tab\there"),
+    ],
+)
+def test_names_with_control_characters_are_located_errors(written: str, name: str) -> None:
+    expected = f"expected a name without control characters, got {name!r}"
+    assert one_problem(f"name: {written}\nsteps: [{{commands: [a]}}]\n") == (1, 7, "name", expected)
+    step = f"name: t\nsteps:\n  - commands: [a]\n    name: {written}\n"
+    assert one_problem(step) == (4, 11, "steps[0].name", expected)
+
+
 def test_commands_and_config_types() -> None:
     assert problems("""
         name: t

@@ -292,4 +292,4 @@ def test_entry_points_are_registered_and_broken_ones_reported(
 def test_repr() -> None:
     registry = TaskRegistry()
     registry.register("echo", echo)
-    assert repr(registry) == "TaskRegistry(1 tasks, 0 problems)"
+    assert repr(registry) == "TaskRegistry(1 task, 0 problems)"

@@ -14,12 +14,14 @@ from rich.console import Console
 
 from nornir_runbook.redact import MASK, Redactor
 from nornir_runbook.render import (
+    Gathered,
     Output,
     Tee,
     TextOutput,
     collapse,
     format_duration,
     make_output,
+    mask_host,
     recap_counts,
     step_positions,
 )
@@ -273,9 +275,99 @@ def test_collapse_groups_in_inventory_order() -> None:
         "c": step("NTP", result={"show x": "2", "show y": ""}),
     }
     assert collapse(results, ["a", "b", "c"]) == [
-        ("show x", [(["a", "c"], "2"), (["b"], "1")]),
-        ("show y", [(["c"], "(no output)")]),
+        ("show x", [Gathered(["a", "c"], "2", []), Gathered(["b"], "1", [])]),
+        ("show y", [Gathered(["c"], "(no output)", [])]),
     ]
+
+
+def show_version(name: str, release: str = "15.2(4)M7") -> str:
+    return (
+        f"Cisco IOS Software, Version {release}\n{name} uptime is 1 day, 2 hours\n"
+        f'System image file is "flash:ios.bin"\n{name}#'
+    )
+
+
+GATHER_HOSTS = ("r1", "r2", "R3", "sw1", "sw2", "edge-1")
+GATHER_VERSIONS = {
+    "r1": show_version("r1"),
+    "r2": show_version("r2"),
+    "R3": show_version("r3"),  # the device's own hostname in lower case
+    "sw1": show_version("sw1", "16.9.4"),
+    "sw2": show_version("sw2", "16.9.4"),
+    "edge-1": show_version("core-1"),  # a name that is not its own: not gathered
+}
+
+
+def gather_events() -> tuple[list[Event], RunReport]:
+    steps = {
+        name: step("Clock and version", result=commands(version=GATHER_VERSIONS[name]))
+        for name in GATHER_HOSTS
+    }
+    hosts = tuple(HostReport(name=n, status=Status.OK, steps=(s,)) for n, s in steps.items())
+    events: list[Event] = [
+        RunStarted(runbook="Versions", run_id="1", hosts=GATHER_HOSTS, steps=(STEPS[0],)),
+        StepStarted(index=0, name=STEPS[0], hosts=GATHER_HOSTS),
+        *(StepDone(index=0, host=n, result=s) for n, s in steps.items()),
+        *(HostDone(report=h) for h in hosts),
+    ]
+    return events, make_report(hosts)
+
+
+def test_collapse_gathers_outputs_that_differ_only_by_the_host_name() -> None:
+    _, report = gather_events()
+    results = {h.name: h.steps[0] for h in report.hosts}
+    groups = dict(collapse(results, GATHER_HOSTS))
+    assert groups["show clock"] == [Gathered(list(GATHER_HOSTS), CLOCK, [])]
+    routers, switches, edge = groups["show version"]
+    assert routers == Gathered(
+        ["r1", "r2", "R3"],
+        show_version("{host}"),
+        [
+            (["r1"], ["r1 uptime is 1 day, 2 hours", "r1#"]),
+            (["r2"], ["r2 uptime is 1 day, 2 hours", "r2#"]),
+            (["R3"], ["r3 uptime is 1 day, 2 hours", "r3#"]),
+        ],
+    )
+    assert switches.hosts == ["sw1", "sw2"]
+    assert switches.text == show_version("{host}", "16.9.4")
+    assert edge == Gathered(["edge-1"], show_version("core-1"), [])
+
+
+def test_collapse_keeps_identical_outputs_together_even_when_they_name_a_host() -> None:
+    results = {
+        "r1": step("NTP", result={"show x": "peer r1"}),
+        "r2": step("NTP", result={"show x": "peer r1"}),
+        "r3": step("NTP", result={"show x": "peer r3"}),
+    }
+    assert collapse(results, ["r1", "r2", "r3"]) == [
+        ("show x", [Gathered(["r1", "r2"], "peer r1", []), Gathered(["r3"], "peer r3", [])])
+    ]
+
+
+def test_verbose_gathers_outputs_that_differ_only_by_the_host_name(
+    golden: Callable[[str, str], None],
+) -> None:
+    events, report = gather_events()
+    text = render("text", events, report, verbose=1)
+    assert "  show version (3 distinct outputs over 6 hosts)\n" in text
+    assert "    r1, r2, R3 (3 hosts, {host} = its name):\n      Cisco IOS Software" in text
+    assert "      {host} uptime is 1 day, 2 hours\n" in text
+    assert "      sw2: sw2 uptime is 1 day, 2 hours\n      sw2: sw2#\n" in text
+    assert text.count("Cisco IOS Software") == 3
+    golden("text_gathered_v.txt", text)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("r1#", "{host}#"),
+        ("hostname R1\nr1.lab.example.com", "hostname {host}\n{host}.lab.example.com"),
+        ("r10 ar1 r1x", "r10 ar1 r1x"),  # only the whole name
+        ("(r1)", "({host})"),
+    ],
+)
+def test_mask_host(text: str, masked: str) -> None:
+    assert mask_host(text, "r1") == masked
 
 
 def test_step_positions_skip_untargeted_steps() -> None:
@@ -428,3 +520,29 @@ def test_live_line_starts_with_the_run_and_stops_at_finish() -> None:
     text = out.file.getvalue()  # type: ignore[attr-defined]
     assert text.count("\x1b[?25l") == text.count("\x1b[?25h") == 1  # cursor hidden, then shown
     assert "RECAP" in text.split("\x1b[?25h")[1]
+
+
+def test_machine_formats_show_the_live_line_on_a_terminal_stderr_only() -> None:
+    def terminal() -> Console:
+        return Console(file=StringIO(), width=100, force_terminal=True)
+
+    for fmt in ("json", "yaml", "jsonl"):
+        out, err = console(), terminal()
+        run(
+            make_output(fmt, out, redactor=Redactor([SECRET]), progress=err),
+            linear_events(),
+            make_report(),
+        )
+        shown = err.file.getvalue()  # type: ignore[attr-defined]
+        assert "step 2/3 NTP  3/3 hosts  2 failed" in shown
+        assert shown.count("\x1b[?25l") == shown.count("\x1b[?25h") == 1  # started, stopped
+        assert SECRET not in shown
+        assert "\x1b" not in out.file.getvalue()  # type: ignore[attr-defined]
+    out, err = console(), console()  # stderr not a terminal: nothing there
+    run(make_output("json", out, redactor=Redactor(), progress=err), linear_events(), make_report())
+    assert err.file.getvalue() == ""  # type: ignore[attr-defined]
+    assert json.loads(out.file.getvalue())["runbook"] == "Health check"  # type: ignore[attr-defined]
+    out, err = terminal(), terminal()  # jsonl on a terminal: its lines are the progress
+    run(make_output("jsonl", out, redactor=Redactor(), progress=err), free_events(), make_report())
+    assert err.file.getvalue() == ""  # type: ignore[attr-defined]
+    assert len(out.file.getvalue().splitlines()) == 6  # type: ignore[attr-defined]
