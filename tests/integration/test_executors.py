@@ -6,9 +6,12 @@ started from the command line as a user would.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,9 +39,10 @@ DASK = Path(sys.executable).with_name("dask")
 SHOW = ["show version", "show ip interface brief", "show running-config"]
 
 
-@pytest.fixture(scope="module")
-def dask_address(free_ports: Callable[..., list[int]]) -> Iterator[str]:
-    port = free_ports(1)[0]
+@contextlib.contextmanager
+def dask_cluster(port: int, workers: int, nthreads: int) -> Iterator[str]:
+    """A ``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1, started
+    from the command line as a user would; yields the scheduler's address."""
     address = f"tcp://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -52,25 +56,29 @@ def dask_address(free_ports: Callable[..., list[int]]) -> Iterator[str]:
     scheduler = subprocess.Popen(
         [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
     )
-    workers = [
-        subprocess.Popen(
-            [DASK, "worker", address, "--host", "127.0.0.1", "--nthreads", "6", "--no-dashboard"],
-            **quiet,
-        )
-        for _ in range(2)
+    worker_command = [DASK, "worker", address, "--host", "127.0.0.1", "--no-dashboard"]
+    procs = [
+        subprocess.Popen([*worker_command, "--nthreads", str(nthreads)], **quiet)
+        for _ in range(workers)
     ]
     try:
-        _wait_for_workers(address, 2)
+        _wait_for_workers(address, workers)
         yield address
     finally:
-        for proc in [*workers, scheduler]:
+        for proc in [*procs, scheduler]:
             proc.terminate()
-        for proc in [*workers, scheduler]:
+        for proc in [*procs, scheduler]:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def dask_address(free_ports: Callable[..., list[int]]) -> Iterator[str]:
+    with dask_cluster(free_ports(1)[0], workers=2, nthreads=6) as address:
+        yield address
 
 
 def _wait_for_workers(address: str, count: int) -> None:
@@ -235,34 +243,58 @@ def test_a_task_the_workers_cannot_import_fails_with_a_clear_message(
     assert "PYTHONPATH" in message
 
 
-def test_ctrl_c_cancels_queued_dask_work(
+def test_ctrl_c_cancels_the_work_queued_on_the_cluster(
     make_nornir: Callable[..., Nornir],
-    dask_address: str,
+    free_ports: Callable[..., list[int]],
     tmp_path: Path,
     lab_inventory: LabInventory,
 ) -> None:
-    """A Ctrl-C after the first host: hosts not started never run; finished ones are kept."""
+    """Every host is sent to a cluster of one single-threaded worker: one runs (held at a gate
+    the test opens), the others wait in the cluster's queue. A real SIGINT while the first is
+    held: the run ends, and the hosts still queued never run, even once the gate opens."""
+    started = lambda: {p.stem for p in tmp_path.glob("*.started")}  # noqa: E731
+    applied = lambda: {p.stem for p in tmp_path.glob("*.applied")}  # noqa: E731
 
-    def interrupt(completion: object) -> None:
-        raise KeyboardInterrupt
+    def ctrl_c_once_one_host_runs() -> None:
+        if wait_for(lambda: bool(started())):
+            os.kill(os.getpid(), signal.SIGINT)
 
     nr = make_nornir()
-    runner = FuturesRunner(
-        num_workers=2,
-        executor="dask",
-        dask_address=dask_address,
-        on_result=interrupt,
-        grace_period=30,
-    )
-    try:
-        with pytest.raises(RunInterrupted) as caught:
-            nr.with_runner(runner).run(task=remote_tasks.mark_once, directory=str(tmp_path))
-    finally:
-        runner.close()
-    finished, skipped = set(caught.value.result), set(caught.value.skipped)
-    assert finished
-    assert finished | skipped == set(lab_inventory.hosts)
-    assert len(skipped) >= len(lab_inventory.hosts) - 2
-    applied = {p.name.removesuffix(".applied") for p in tmp_path.glob("*.applied")}
-    assert applied <= finished | (set(lab_inventory.hosts[:2]))
-    assert not applied & (skipped - set(lab_inventory.hosts[:2]))
+    with dask_cluster(free_ports(1)[0], workers=1, nthreads=1) as address:
+        runner = FuturesRunner(
+            num_workers=len(lab_inventory.hosts),  # all of them sent at once
+            executor="dask",
+            dask_address=address,
+            grace_period=0,
+        )
+        pressing = threading.Thread(target=ctrl_c_once_one_host_runs)
+        try:
+            pressing.start()
+            with pytest.raises(RunInterrupted) as caught:
+                nr.with_runner(runner).run(task=remote_tasks.gated_mark, directory=str(tmp_path))
+            pressing.join()
+            (running,) = started()
+            client = runner.pool().client  # type: ignore[attr-defined]
+
+            def held() -> list[str]:  # what the worker holds of the run: running or queued
+                return next(iter(client.run(remote_tasks.held_hosts).values()))  # type: ignore[no-any-return]
+
+            assert wait_for(lambda: held() == [running]), f"still queued: {held()}"
+            (tmp_path / "gate").touch()
+            assert wait_for(lambda: applied() == {running})
+            assert wait_for(lambda: not held())
+        finally:
+            (tmp_path / "gate").touch()
+            runner.close()
+    assert set(caught.value.skipped) == set(lab_inventory.hosts)  # none had finished
+    assert started() == applied() == {running}  # the queued hosts never started
+
+
+def wait_for(condition: Callable[[], bool], bound: float = 60.0) -> bool:
+    """Poll ``condition`` until it holds (True) or ``bound`` seconds pass (False)."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
