@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ import remote_tasks
 from distributed import Client
 from netmiko.exceptions import NetmikoAuthenticationException
 from nornir.core import Nornir
-from nornir.core.task import AggregatedResult
+from nornir.core.task import AggregatedResult, Task
 
 from nornir_runbook import FuturesRunner, RunInterrupted
 from nornir_runbook.remote import RemoteTaskError
@@ -210,6 +211,60 @@ def test_a_killed_dask_worker_fails_its_hosts_and_applies_nothing_twice(
         marker = tmp_path / f"{host}.applied"
         applied = marker.read_text().count("applied") if marker.exists() else 0
         assert applied == (0 if result[host].failed and applied == 0 else 1), host
+
+
+def test_a_dead_worker_process_fails_its_host_only_and_is_replaced(
+    make_nornir: Callable[..., Nornir], tmp_path: Path, lab_inventory: LabInventory
+) -> None:
+    """The process running the victim dies mid-task (BrokenProcessPool): the victim fails with
+    that cause, every other host runs, and the next run gets a new process for its slot."""
+    nr = make_nornir()
+    victim = lab_inventory.hosts[0]
+    runner = FuturesRunner(num_workers=4, executor="process")
+    try:
+        first = nr.with_runner(runner).run(
+            task=remote_tasks.mark_once, directory=str(tmp_path), kill=victim
+        )
+        second = nr.with_runner(runner).run(task=remote_tasks.where, on_failed=True)
+    finally:
+        runner.close()
+    assert list(first) == list(lab_inventory.hosts)
+    assert set(first.failed_hosts) == {victim}, {h: repr(first[h][0].exception) for h in first.failed_hosts}
+    exc = first[victim][0].exception
+    assert isinstance(exc, BrokenProcessPool), exc
+    assert not second.failed, second.failed_hosts  # the victim's slot has a new process
+    applied = {p.stem: p.read_text().count("applied") for p in tmp_path.glob("*.applied")}
+    assert applied == dict.fromkeys(lab_inventory.hosts, 1)  # the victim wrote, then died
+
+
+def test_processors_get_task_started_and_completed_under_remote_executors(
+    make_nornir: Callable[..., Nornir], executor: dict[str, object], lab_inventory: LabInventory
+) -> None:
+    """As the README's table says: a remote executor calls the run's processors with
+    task_started and task_completed only (the per-host calls happen on the workers)."""
+    calls: list[tuple[str, ...]] = []
+
+    class Recorder:
+        def task_started(self, task: Task) -> None:
+            calls.append(("task_started", task.name))
+
+        def task_completed(self, task: Task, result: AggregatedResult) -> None:
+            calls.append(("task_completed", task.name, *sorted(result)))
+
+        def __getattr__(self, name: str) -> Callable[..., None]:  # every per-host call
+            return lambda *args: calls.append((name,))
+
+    nr = make_nornir().with_processors([Recorder()])
+    runner = FuturesRunner(num_workers=4, **executor)
+    try:
+        result = nr.with_runner(runner).run(task=remote_tasks.where, name="where")
+    finally:
+        runner.close()
+    assert not result.failed, result.failed_hosts
+    assert calls == [
+        ("task_started", "where"),
+        ("task_completed", "where", *sorted(lab_inventory.hosts)),
+    ]
 
 
 def test_a_task_the_workers_cannot_import_fails_with_a_clear_message(
