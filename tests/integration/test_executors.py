@@ -6,10 +6,8 @@ started from the command line as a user would.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -20,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 import remote_tasks
-from distributed import Client
 from netmiko.exceptions import NetmikoAuthenticationException
 from nornir.core import Nornir
 from nornir.core.task import AggregatedResult, Task
 
+from dask_kit import dask_cluster
 from nornir_runbook import FuturesRunner, RunInterrupted
 from nornir_runbook.remote import RemoteTaskError
 from nornir_runbook.results import connection_error
@@ -36,63 +34,13 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 HERE = Path(__file__).resolve().parent
-DASK = Path(sys.executable).with_name("dask")
 SHOW = ["show version", "show ip interface brief", "show running-config"]
-
-
-@contextlib.contextmanager
-def dask_cluster(port: int, workers: int, nthreads: int) -> Iterator[str]:
-    """A ``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1, started
-    from the command line as a user would; yields the scheduler's address."""
-    address = f"tcp://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        # a task on a worker that dies is failed, never run a second time somewhere else
-        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
-        # a device stays on its worker: no stealing its task for an idle worker (a new session)
-        "DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING": "False",
-        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
-    }
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
-    scheduler = subprocess.Popen(
-        [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
-    )
-    worker_command = [DASK, "worker", address, "--host", "127.0.0.1", "--no-dashboard"]
-    procs = [
-        subprocess.Popen([*worker_command, "--nthreads", str(nthreads)], **quiet)
-        for _ in range(workers)
-    ]
-    try:
-        _wait_for_workers(address, workers)
-        yield address
-    finally:
-        for proc in [*procs, scheduler]:
-            proc.terminate()
-        for proc in [*procs, scheduler]:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def dask_address(free_ports: Callable[..., list[int]]) -> Iterator[str]:
-    with dask_cluster(free_ports(1)[0], workers=2, nthreads=6) as address:
+    with dask_cluster(free_ports(1)[0], workers=2, nthreads=6, pythonpath=[HERE]) as address:
         yield address
-
-
-def _wait_for_workers(address: str, count: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with Client(address, timeout=5) as client:
-                client.wait_for_workers(count, timeout=max(1.0, deadline - time.monotonic()))
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 @pytest.fixture(params=["process", "dask"])
@@ -316,7 +264,7 @@ def test_ctrl_c_cancels_the_work_queued_on_the_cluster(
             os.kill(os.getpid(), signal.SIGINT)
 
     nr = make_nornir()
-    with dask_cluster(free_ports(1)[0], workers=1, nthreads=1) as address:
+    with dask_cluster(free_ports(1)[0], workers=1, nthreads=1, pythonpath=[HERE]) as address:
         runner = FuturesRunner(
             num_workers=len(lab_inventory.hosts),  # all of them sent at once
             executor="dask",
