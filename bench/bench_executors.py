@@ -116,7 +116,11 @@ def bench_ssh(address: str, hosts: int = 100) -> dict[str, Any]:
 def established(first_port: int, count: int) -> int:
     """Established TCP sessions whose local port is one of the lab's."""
     lines = subprocess.run(
-        ["ss", "-Htn", "state", "established"], capture_output=True, text=True, check=True
+        ["ss", "-Htn", "state", "established"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout.splitlines()
     ports = range(first_port, first_port + count)
     return sum(1 for line in lines if int(line.split()[2].rsplit(":", 1)[1]) in ports)

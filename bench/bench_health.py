@@ -61,6 +61,7 @@ def with_nrb() -> int:
         cwd=REPO,
         capture_output=True,
         check=False,
+        timeout=600,
     )
     if ran.returncode != 0:
         raise SystemExit(f"nrb failed ({ran.returncode}): {ran.stderr.decode()[-400:]}")
@@ -70,7 +71,7 @@ def with_nrb() -> int:
 def plain_nornir_command() -> int:
     """``plain_nornir`` as a command of its own: Python start-up and imports included, as
     they are in ``with_nrb``."""
-    ran = subprocess.run([sys.executable, __file__, "--plain"], cwd=REPO, check=False)
+    ran = subprocess.run([sys.executable, __file__, "--plain"], cwd=REPO, check=False, timeout=600)
     return ran.returncode
 
 

@@ -20,5 +20,6 @@ if __name__ == "__main__":
     bench_health.main()
     bench_executors.main()
     # a process of its own, so that its peak memory is the load run's alone
-    subprocess.run([sys.executable, str(Path(__file__).with_name("bench_load.py"))], check=True)
+    load = str(Path(__file__).with_name("bench_load.py"))
+    subprocess.run([sys.executable, load], check=True, timeout=1800)
     print(f"figures written to {RESULTS}")

@@ -213,6 +213,7 @@ def cmd_lab(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     project = _project(args, redactor)
     devices = devices_from_nornir(project.nr)
     lab = Lab(devices, processes=args.processes)
+    lab.start()  # every device listens before the line that says so
     ports = ", ".join(f"{d.name}={d.address}:{d.port}" for d in devices)
     err.print(f"lab: {plural(len(devices), 'device')} ({ports}); Ctrl-C to stop", markup=False)
     lab.serve_forever()

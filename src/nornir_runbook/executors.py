@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
@@ -146,7 +146,12 @@ def _not_importable(task: Task, exc: BaseException) -> RemoteTaskError:
 
 
 class ProcessExecutor:
-    """``num_workers`` single-process pools: a host always runs in the same process."""
+    """``num_workers`` single-process pools: a host always runs in the same process.
+
+    A process that dies (a task that kills it, the OOM killer) fails every attempt its pool
+    still held with ``BrokenProcessPool``. Only the oldest of them was running: it fails, and
+    the others, which never started, are sent again to a new process for that slot.
+    """
 
     remote = True
 
@@ -154,35 +159,63 @@ class ProcessExecutor:
         self.num_workers = num_workers
         self._slots: list[ProcessPoolExecutor] = []
         self._assigned: dict[str, int] = {}
-        self._guard = threading.Lock()
+        self._held: dict[int, list[Future[Any]]] = {}  # per slot, in submission order
+        self._died: dict[int, Future[Any] | None] = {}  # per dead slot, what it was running
+        self._guard = threading.RLock()
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["nornir_runbook.remote"])
 
-    def _slot(self, name: str) -> ProcessPoolExecutor:
+    def _index(self, name: str) -> int:
         with self._guard:
             if not self._slots:
                 self._slots = [
                     ProcessPoolExecutor(max_workers=1, mp_context=self._context)
                     for _ in range(self.num_workers)
                 ]
-            index = self._assigned.setdefault(name, len(self._assigned) % self.num_workers)
-            return self._slots[index]
+            return self._assigned.setdefault(name, len(self._assigned) % self.num_workers)
 
     def submit(
         self, task: Task, host: Host, attempt: int, local: Callable[[], MultiResult]
     ) -> Future[MultiResult]:
         args = (task.task, task.name, params_for(task.params, host.name), host_spec(host), attempt)
-        try:
-            source = self._slot(host.name).submit(run_on_worker, *args)
-        except BrokenProcessPool:  # its process died (with the host it ran): start a new one
-            source = self._replace(host.name).submit(run_on_worker, *args)
-        return _chain(source, task, host)
+        outcome: Future[Any] = Future()
+        outcome.set_running_or_notify_cancel()
+        self._send(self._index(host.name), args, outcome)
+        return _chain(outcome, task, host)
 
-    def _replace(self, name: str) -> ProcessPoolExecutor:
+    def _send(self, index: int, args: tuple[Any, ...], outcome: Future[Any]) -> None:
         with self._guard:
-            index = self._assigned[name]
-            self._slots[index].shutdown(wait=False, cancel_futures=True)
-            self._slots[index] = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+            slot = self._slots[index]
+            try:
+                source = slot.submit(run_on_worker, *args)
+            except BrokenProcessPool:  # its process died: start a new one
+                slot = self._replace(index, slot)
+                source = slot.submit(run_on_worker, *args)
+            self._held.setdefault(id(slot), []).append(source)
+
+        def done(f: Future[Any]) -> None:
+            exc = CancelledError() if f.cancelled() else f.exception()
+            with self._guard:
+                held = self._held.setdefault(id(slot), [])
+                if isinstance(exc, BrokenProcessPool) and id(slot) not in self._died:
+                    self._died[id(slot)] = held[0] if held else None  # the one it was running
+                was_running = self._died.get(id(slot)) is f
+                if f in held:
+                    held.remove(f)
+            if isinstance(exc, BrokenProcessPool) and not was_running:
+                self._send(index, args, outcome)  # it never started: the process died under another
+            elif exc is not None:
+                outcome.set_exception(exc)
+            else:
+                outcome.set_result(f.result())
+
+        source.add_done_callback(done)
+
+    def _replace(self, index: int, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        with self._guard:
+            if self._slots[index] is broken:
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._slots[index] = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
             return self._slots[index]
 
     def end_run(self) -> None:

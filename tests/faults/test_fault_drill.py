@@ -6,9 +6,11 @@ host per fault, against a lab started for the module. The tests below read that 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,22 +37,33 @@ from nornir_runbook.lab_faults import SessionStats
 
 pytestmark = [pytest.mark.integration, pytest.mark.cli]
 
-# > every healthy host's steps; < no_prompt's login (Netmiko waits READ_TIMEOUT twice): so
-# no_prompt is ended by the runbook's timeout while it connects, and slow while it reads
-TASK_TIMEOUT = 8
-SLOW_DELAY = 0.15  # per line: show version's 63 lines take ~9.5 s, past TASK_TIMEOUT
+# Every healthy host's three steps take about 3 s on an idle machine: TASK_TIMEOUT leaves room
+# for a machine many times slower. no_prompt and slow can only end by it: Netmiko waits
+# read_timeout_override twice at no_prompt's login, and slow's show version (63 lines) takes
+# 63 x SLOW_DELAY, both past TASK_TIMEOUT.
+TASK_TIMEOUT = 20
+SLOW_DELAY = 0.5  # per line: ~32 s
 # the slow host's own Netmiko read timeout: past TASK_TIMEOUT, and as short as that allows, since
 # closing its session at the end of the run can wait for it (see the report of this drill)
-SLOW_READ_TIMEOUT = 12
-RUN_TIMEOUT = 60  # the run must end by itself well before this
+SLOW_READ_TIMEOUT = 22
+HEALTHY_READ_TIMEOUT = 15  # a cap only: a healthy read on a loaded machine stays far below it
+RUN_TIMEOUT = 150  # the run must end by itself well before this
 STEPS = ("Version", "Pause", "Clock")
 CLOCK = re.compile(r"^\*\d{2}:\d{2}:\d{2}\.\d{3} \S+ \w{3} \w{3} \d{2} \d{4}$")
 
 HEALTHY = tuple(f"ok-{i:02d}" for i in range(1, 9))
 SPECS = (
-    *(Spec(name=name) for name in HEALTHY),
+    *(
+        Spec(name=name, extras={**NETMIKO_EXTRAS, "read_timeout_override": HEALTHY_READ_TIMEOUT})
+        for name in HEALTHY
+    ),
     Spec(name="no-banner", fault="no_banner", group="faulty"),
-    Spec(name="no-prompt", fault="no_prompt", group="faulty"),
+    Spec(
+        name="no-prompt",
+        fault="no_prompt",
+        extras={**NETMIKO_EXTRAS, "read_timeout_override": TASK_TIMEOUT},
+        group="faulty",
+    ),
     Spec(name="refused", served=False, group="faulty"),
     Spec(name="wrong-password", password=WRONG_PASSWORD, group="faulty"),
     Spec(name="drop-mid-output", fault="drop_mid_output", group="faulty"),
@@ -116,24 +129,49 @@ class Drill:
         return found[0]
 
 
-@pytest.fixture(scope="module", params=["linear", "free"])
-def drill(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Drill]:
-    strategy: str = request.param
-    directory = tmp_path_factory.mktemp(f"drill-{strategy}")
-    project = write_drill_project(directory, SPECS)
-    runbook = write_runbook(
-        directory, "drill", {**RUNBOOK, "options": {**RUNBOOK["options"], "strategy": strategy}}
-    )
-    with project.lab() as lab:
-        run = run_nrb(project, runbook, directory / "saved", "-o", "json", timeout=RUN_TIMEOUT)
-        check_lab_alive(lab)
-        try:
-            document = json.loads(run.stdout)
-        except ValueError:
-            pytest.fail(f"stdout is not one json document (exit {run.code}):\n{run.stderr[-3000:]}")
-        yield Drill(strategy=strategy, project=project, lab=lab, run=run, document=document)
+STRATEGIES = ("linear", "free")
+
+
+@pytest.fixture(scope="module")
+def drills(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Drill]]:
+    """The drill under each strategy, both at once (each with a lab of its own): the run
+    lasts TASK_TIMEOUT and more whatever the machine, so they share that wait."""
+    with contextlib.ExitStack() as stack:
+        started = {}
+        for strategy in STRATEGIES:
+            directory = tmp_path_factory.mktemp(f"drill-{strategy}")
+            project = write_drill_project(directory, SPECS)
+            options = {**RUNBOOK["options"], "strategy": strategy}
+            runbook = write_runbook(directory, "drill", {**RUNBOOK, "options": options})
+            lab = stack.enter_context(project.lab())
+            started[strategy] = (project, lab, runbook, directory / "saved")
+        with ThreadPoolExecutor(max_workers=len(STRATEGIES)) as pool:
+            runs = {
+                strategy: pool.submit(
+                    run_nrb, project, runbook, saved, "-o", "json", timeout=RUN_TIMEOUT
+                )
+                for strategy, (project, _, runbook, saved) in started.items()
+            }
+            done = {strategy: future.result() for strategy, future in runs.items()}
+        drills = {}
+        for strategy, (project, lab, _, _) in started.items():
+            check_lab_alive(lab)
+            run = done[strategy]
+            try:
+                document = json.loads(run.stdout)
+            except ValueError:
+                pytest.fail(
+                    f"stdout is not one json document (exit {run.code}):\n{run.stderr[-3000:]}"
+                )
+            drills[strategy] = Drill(
+                strategy=strategy, project=project, lab=lab, run=run, document=document
+            )
+        yield drills
+
+
+@pytest.fixture(params=STRATEGIES)
+def drill(request: pytest.FixtureRequest, drills: dict[str, Drill]) -> Drill:
+    return drills[request.param]
 
 
 def _stats(drill: Drill) -> dict[str, SessionStats]:

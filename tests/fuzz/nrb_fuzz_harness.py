@@ -31,7 +31,6 @@ from typing import Any
 
 import yaml
 from hypothesis import HealthCheck, Phase, event, settings
-from hypothesis.control import currently_in_test_context
 
 from nornir_runbook.cli import main
 
@@ -75,8 +74,8 @@ def count(prop: str, outcome: str) -> None:
 
 
 def code(outcome: Outcome) -> str:
-    """The exit code, for the statistics (a known bug's 1 says so)."""
-    return f"{outcome.code} (known bug)" if known_bug(outcome) else str(outcome.code)
+    """The exit code, for the statistics."""
+    return str(outcome.code)
 
 
 # -- running nrb ---------------------------------------------------------------------------------
@@ -175,40 +174,10 @@ def call(argv: Sequence[str], *, cwd: Path | None = None) -> Outcome:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class KnownBug:
-    """A bug these fuzzers found in a module the fuzzing change could not touch: reported, and
-    pinned by a strict xfail in test_fuzz_regressions.py. Until it is fixed, a fuzzed call that
-    ends in it (exit 1, traceback through ``where``, ending in ``error``) is counted, not failed;
-    once fixed, the xfail turns into a failure: delete the entry then."""
-
-    name: str
-    where: str
-    error: str
-
-    def matches(self, outcome: Outcome) -> bool:
-        end = "\n".join(outcome.err.strip().splitlines()[-3:])  # the exception, and rich's hint
-        return outcome.code == 1 and f"in {self.where}" in outcome.err and self.error in end
-
-
-KNOWN_BUGS: tuple[KnownBug, ...] = ()  # every bug found so far is fixed
-
-
-def known_bug(outcome: Outcome) -> KnownBug | None:
-    return next((bug for bug in KNOWN_BUGS if bug.matches(outcome)), None)
-
-
-def assert_no_bug(
-    outcome: Outcome, *, allowed: Sequence[int] = (0, 3, 5), known: bool = True
-) -> None:
+def assert_no_bug(outcome: Outcome, *, allowed: Sequence[int] = (0, 3, 5)) -> None:
     """What no input may do: end in exit 1 (a bug in nrb) or in a traceback, connect
-    anywhere, or show a password. With ``known``, a :data:`KNOWN_BUGS` exit 1 is counted as
-    such instead."""
+    anywhere, or show a password."""
     assert ConnectionAttempt.__name__ not in outcome.err, outcome
-    if known and (bug := known_bug(outcome)) is not None:
-        if currently_in_test_context():
-            event(f"known bug: {bug.name}")
-        return
     assert outcome.code in allowed, outcome
     assert "Traceback" not in outcome.err, outcome
     assert "internal error" not in outcome.err, outcome

@@ -14,6 +14,7 @@ left out (they wait for Ctrl-C or a keyboard). Every call:
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -24,6 +25,7 @@ from nrb_fuzz_harness import (
     GROUPS,
     HOSTS,
     TAGS,
+    Outcome,
     assert_no_bug,
     call,
     code,
@@ -234,6 +236,65 @@ def test_command_lines_are_usage_errors_or_work(argv: list[str]) -> None:
         return
     if outcome.code == 0 and "--list-hosts" in argv and argv[0] == "run":
         assert set(outcome.out.splitlines()) <= set(HOSTS), outcome
-    wants_json = argv[0] == "run" and not ({"--list-hosts", "--list-steps"} & set(argv))
-    if wants_json and outcome.code in (0, 3) and argv[-2:] == ["-o", "json"]:
-        json.loads(outcome.out)
+    if outcome.code in (0, 3) and document_format(argv) == "json":
+        assert_one_json_document(outcome)
+
+
+def document_format(argv: list[str]) -> str | None:
+    """The format of the document a ``run`` prints on a pipe: the last ``-o``'s value (json
+    when there is none); None for a call that prints no document (a list flag, another
+    command)."""
+    if not argv or argv[0] != "run" or {"--list-hosts", "--list-steps"} & set(argv):
+        return None
+    chosen = [value for flag, value in itertools.pairwise(argv) if flag in ("-o", "--output")]
+    return chosen[-1] if chosen else "json"
+
+
+def assert_one_json_document(outcome: Outcome) -> None:
+    """stdout is one JSON document and nothing else (a dry run's: every host, no connection)."""
+    count("command line: json document checked", str(outcome.code))
+    try:
+        document = json.loads(outcome.out)
+    except ValueError as exc:
+        raise AssertionError(f"stdout is not one JSON document: {exc}\n{outcome}") from None
+    assert isinstance(document, dict), outcome
+    assert set(document["summary"]) >= {"hosts", "ok", "failed", "skipped"}, outcome
+    assert set(document["hosts"]) <= set(HOSTS), outcome
+
+
+GOOD_OPTIONS = st.one_of(  # options that a run accepts: it ends in exit 0 or 3, never 5
+    st.tuples(st.sampled_from(["-l", "--limit"]), st.sampled_from([*HOSTS, *GROUPS, "all", "*"])),
+    st.tuples(st.sampled_from(["-t", "--tags"]), st.sampled_from(TAGS)),
+    st.tuples(st.sampled_from(["-w", "--workers"]), st.integers(1, 500).map(str)),
+    st.tuples(st.just("--serial"), st.sampled_from(["1", "3", "25%", "100%"])),
+    st.tuples(st.just("--strategy"), st.sampled_from(["linear", "free"])),
+    st.tuples(st.sampled_from(["-o", "--output"]), st.sampled_from(["text", "json", "yaml"])),
+    st.tuples(st.sampled_from(["-v", "-vv"])),
+)
+
+
+@fuzz_settings(60)
+@given(
+    options=st.lists(GOOD_OPTIONS, max_size=5),
+    last=st.sampled_from([(), ("-o", "json"), ("--output", "json")]),
+)
+def test_dry_runs_print_one_json_document(
+    options: list[tuple[str, ...]], last: tuple[str, ...]
+) -> None:
+    """The document check of the property above, on runs that reach it every time."""
+    argv = ["run", "rb.yaml", *itertools.chain.from_iterable(options), *last, "--dry-run"]
+    with tempfile.TemporaryDirectory(prefix="nrb-fuzz-") as tmp:
+        folder = Path(tmp)
+        _project(folder)
+        outcome = call(argv, cwd=folder)
+    assert_no_bug(outcome, allowed=(0, 3))
+    if document_format(argv) == "json":
+        assert_one_json_document(outcome)
+
+
+def test_document_format_reads_the_last_output_flag() -> None:
+    assert document_format(["run", "rb.yaml", "--dry-run"]) == "json"
+    assert document_format(["run", "rb.yaml", "-o", "text", "--output", "json", "-v"]) == "json"
+    assert document_format(["run", "rb.yaml", "-o", "json", "-o", "yaml", "--dry-run"]) == "yaml"
+    assert document_format(["run", "rb.yaml", "-o", "json", "--list-hosts"]) is None
+    assert document_format(["inventory", "-o", "json"]) is None

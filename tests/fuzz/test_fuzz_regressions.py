@@ -1,8 +1,6 @@
 """Every bug the bad-input fuzzers found, as a plain test (each ended in exit 1 or a wrong exit).
 
-The ones marked ``xfail(strict=True)`` are in modules the fuzzing change did not touch; they are
-reported, and the fuzzers count them through :data:`nrb_fuzz_harness.KNOWN_BUGS`. When one is
-fixed its test passes, the strict xfail fails: delete the mark and the KNOWN_BUGS entry then.
+A bug the fuzzers find gets its test here, next to its fix: none is left open.
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ from typing import Any
 import pytest
 import yaml
 from nrb_fuzz_harness import (
-    KNOWN_BUGS,
     Outcome,
     assert_no_bug,
     call,
@@ -53,7 +50,7 @@ def nrb(folder: Path, *argv: str, runbook: str | None = None, **files: Any) -> O
         else:
             path.write_text(content if isinstance(content, str) else yaml.safe_dump(content))
     outcome = call(argv, cwd=folder)
-    assert_no_bug(outcome, allowed=(5,), known=False)
+    assert_no_bug(outcome, allowed=(5,))
     return outcome
 
 
@@ -232,13 +229,3 @@ def test_validate_says_ok_for_a_file_name_that_is_not_utf8(project: Path) -> Non
 def test_an_error_on_line_100_says_line_100(project: Path) -> None:
     runbook = "name: t\nsteps:\n" + "  - commands: [x]\n" * 97 + "  - commands: 5\n"
     says(nrb(project, "validate", "rb.yaml", runbook=runbook), r"rb\.yaml:100:\d+ steps\[97\]")
-
-
-def test_every_known_bug_has_its_strict_xfail() -> None:
-    marked = {
-        mark.kwargs["reason"]
-        for test in globals().values()
-        for mark in getattr(test, "pytestmark", [])
-        if mark.name == "xfail"
-    }
-    assert {bug.name for bug in KNOWN_BUGS} == marked

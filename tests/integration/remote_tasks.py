@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 from nornir.core.task import Result, Task
@@ -52,3 +53,25 @@ def mark_once(task: Task, directory: str, kill: str = "") -> Result:
     if task.host.name == kill:
         os._exit(1)
     return Result(host=task.host, result="applied", changed=True)
+
+
+def gated_mark(task: Task, directory: str) -> Result:
+    """Leave ``HOST.started``, wait (at most a minute) for a file ``gate``, then leave
+    ``HOST.applied``: a host held mid-change until the test lets it go."""
+    folder = Path(directory)
+    (folder / f"{task.host.name}.started").touch()
+    deadline = time.monotonic() + 60
+    while not (folder / "gate").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (folder / f"{task.host.name}.applied").touch()
+    return Result(host=task.host, result="applied", changed=True)
+
+
+def held_hosts(dask_worker: object) -> list[str]:
+    """(Run on a dask worker.) The hosts of the run's tasks the worker still holds."""
+    keys = [str(key) for key in dask_worker.state.tasks]  # type: ignore[attr-defined]
+    return sorted(
+        k.removeprefix("nrb-").rsplit("-", 1)[0]
+        for k in keys
+        if k.startswith("nrb-") and not k.endswith("-claim")
+    )

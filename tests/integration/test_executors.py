@@ -7,20 +7,22 @@ started from the command line as a user would.
 from __future__ import annotations
 
 import os
-import subprocess
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import remote_tasks
-from distributed import Client
 from netmiko.exceptions import NetmikoAuthenticationException
 from nornir.core import Nornir
-from nornir.core.task import AggregatedResult
+from nornir.core.task import AggregatedResult, Task
 
+from dask_kit import dask_cluster
 from nornir_runbook import FuturesRunner, RunInterrupted
 from nornir_runbook.remote import RemoteTaskError
 from nornir_runbook.results import connection_error
@@ -32,58 +34,13 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 HERE = Path(__file__).resolve().parent
-DASK = Path(sys.executable).with_name("dask")
 SHOW = ["show version", "show ip interface brief", "show running-config"]
 
 
 @pytest.fixture(scope="module")
 def dask_address(free_ports: Callable[..., list[int]]) -> Iterator[str]:
-    port = free_ports(1)[0]
-    address = f"tcp://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        # a task on a worker that dies is failed, never run a second time somewhere else
-        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
-        # a device stays on its worker: no stealing its task for an idle worker (a new session)
-        "DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING": "False",
-        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
-    }
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
-    scheduler = subprocess.Popen(
-        [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
-    )
-    workers = [
-        subprocess.Popen(
-            [DASK, "worker", address, "--host", "127.0.0.1", "--nthreads", "6", "--no-dashboard"],
-            **quiet,
-        )
-        for _ in range(2)
-    ]
-    try:
-        _wait_for_workers(address, 2)
+    with dask_cluster(free_ports(1)[0], workers=2, nthreads=6, pythonpath=[HERE]) as address:
         yield address
-    finally:
-        for proc in [*workers, scheduler]:
-            proc.terminate()
-        for proc in [*workers, scheduler]:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
-def _wait_for_workers(address: str, count: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with Client(address, timeout=5) as client:
-                client.wait_for_workers(count, timeout=max(1.0, deadline - time.monotonic()))
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 @pytest.fixture(params=["process", "dask"])
@@ -204,6 +161,61 @@ def test_a_killed_dask_worker_fails_its_hosts_and_applies_nothing_twice(
         assert applied == (0 if result[host].failed and applied == 0 else 1), host
 
 
+def test_a_dead_worker_process_fails_its_host_only_and_is_replaced(
+    make_nornir: Callable[..., Nornir], tmp_path: Path, lab_inventory: LabInventory
+) -> None:
+    """The process running the victim dies mid-task (BrokenProcessPool): the victim fails with
+    that cause, every other host runs, and the next run gets a new process for its slot."""
+    nr = make_nornir()
+    victim = lab_inventory.hosts[0]
+    runner = FuturesRunner(num_workers=4, executor="process")
+    try:
+        first = nr.with_runner(runner).run(
+            task=remote_tasks.mark_once, directory=str(tmp_path), kill=victim
+        )
+        second = nr.with_runner(runner).run(task=remote_tasks.where, on_failed=True)
+    finally:
+        runner.close()
+    assert list(first) == list(lab_inventory.hosts)
+    failures = {h: repr(first[h][0].exception) for h in first.failed_hosts}
+    assert set(failures) == {victim}, failures  # not the hosts queued behind it
+    exc = first[victim][0].exception
+    assert isinstance(exc, BrokenProcessPool), exc
+    assert not second.failed, second.failed_hosts  # the victim's slot has a new process
+    applied = {p.stem: p.read_text().count("applied") for p in tmp_path.glob("*.applied")}
+    assert applied == dict.fromkeys(lab_inventory.hosts, 1)  # the victim wrote, then died
+
+
+def test_processors_get_task_started_and_completed_under_remote_executors(
+    make_nornir: Callable[..., Nornir], executor: dict[str, object], lab_inventory: LabInventory
+) -> None:
+    """As the README's table says: a remote executor calls the run's processors with
+    task_started and task_completed only (the per-host calls happen on the workers)."""
+    calls: list[tuple[str, ...]] = []
+
+    class Recorder:
+        def task_started(self, task: Task) -> None:
+            calls.append(("task_started", task.name))
+
+        def task_completed(self, task: Task, result: AggregatedResult) -> None:
+            calls.append(("task_completed", task.name, *sorted(result)))
+
+        def __getattr__(self, name: str) -> Callable[..., None]:  # every per-host call
+            return lambda *args: calls.append((name,))
+
+    nr = make_nornir().with_processors([Recorder()])
+    runner = FuturesRunner(num_workers=4, **executor)
+    try:
+        result = nr.with_runner(runner).run(task=remote_tasks.where, name="where")
+    finally:
+        runner.close()
+    assert not result.failed, result.failed_hosts
+    assert calls == [
+        ("task_started", "where"),
+        ("task_completed", "where", *sorted(lab_inventory.hosts)),
+    ]
+
+
 def test_a_task_the_workers_cannot_import_fails_with_a_clear_message(
     make_nornir: Callable[..., Nornir],
     dask_address: str,
@@ -235,34 +247,58 @@ def test_a_task_the_workers_cannot_import_fails_with_a_clear_message(
     assert "PYTHONPATH" in message
 
 
-def test_ctrl_c_cancels_queued_dask_work(
+def test_ctrl_c_cancels_the_work_queued_on_the_cluster(
     make_nornir: Callable[..., Nornir],
-    dask_address: str,
+    free_ports: Callable[..., list[int]],
     tmp_path: Path,
     lab_inventory: LabInventory,
 ) -> None:
-    """A Ctrl-C after the first host: hosts not started never run; finished ones are kept."""
+    """Every host is sent to a cluster of one single-threaded worker: one runs (held at a gate
+    the test opens), the others wait in the cluster's queue. A real SIGINT while the first is
+    held: the run ends, and the hosts still queued never run, even once the gate opens."""
+    started = lambda: {p.stem for p in tmp_path.glob("*.started")}  # noqa: E731
+    applied = lambda: {p.stem for p in tmp_path.glob("*.applied")}  # noqa: E731
 
-    def interrupt(completion: object) -> None:
-        raise KeyboardInterrupt
+    def ctrl_c_once_one_host_runs() -> None:
+        if wait_for(lambda: bool(started())):
+            os.kill(os.getpid(), signal.SIGINT)
 
     nr = make_nornir()
-    runner = FuturesRunner(
-        num_workers=2,
-        executor="dask",
-        dask_address=dask_address,
-        on_result=interrupt,
-        grace_period=30,
-    )
-    try:
-        with pytest.raises(RunInterrupted) as caught:
-            nr.with_runner(runner).run(task=remote_tasks.mark_once, directory=str(tmp_path))
-    finally:
-        runner.close()
-    finished, skipped = set(caught.value.result), set(caught.value.skipped)
-    assert finished
-    assert finished | skipped == set(lab_inventory.hosts)
-    assert len(skipped) >= len(lab_inventory.hosts) - 2
-    applied = {p.name.removesuffix(".applied") for p in tmp_path.glob("*.applied")}
-    assert applied <= finished | (set(lab_inventory.hosts[:2]))
-    assert not applied & (skipped - set(lab_inventory.hosts[:2]))
+    with dask_cluster(free_ports(1)[0], workers=1, nthreads=1, pythonpath=[HERE]) as address:
+        runner = FuturesRunner(
+            num_workers=len(lab_inventory.hosts),  # all of them sent at once
+            executor="dask",
+            dask_address=address,
+            grace_period=0,
+        )
+        pressing = threading.Thread(target=ctrl_c_once_one_host_runs)
+        try:
+            pressing.start()
+            with pytest.raises(RunInterrupted) as caught:
+                nr.with_runner(runner).run(task=remote_tasks.gated_mark, directory=str(tmp_path))
+            pressing.join()
+            (running,) = started()
+            client = runner.pool().client  # type: ignore[attr-defined]
+
+            def held() -> list[str]:  # what the worker holds of the run: running or queued
+                return next(iter(client.run(remote_tasks.held_hosts).values()))  # type: ignore[no-any-return]
+
+            assert wait_for(lambda: held() == [running]), f"still queued: {held()}"
+            (tmp_path / "gate").touch()
+            assert wait_for(lambda: applied() == {running})
+            assert wait_for(lambda: not held())
+        finally:
+            (tmp_path / "gate").touch()
+            runner.close()
+    assert set(caught.value.skipped) == set(lab_inventory.hosts)  # none had finished
+    assert started() == applied() == {running}  # the queued hosts never started
+
+
+def wait_for(condition: Callable[[], bool], bound: float = 60.0) -> bool:
+    """Poll ``condition`` until it holds (True) or ``bound`` seconds pass (False)."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

@@ -83,7 +83,7 @@ def test_nornir_utils_functions_are_never_imported() -> None:
         "'nornir_utils.plugins.functions'))))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout
     assert out == "[]\n"
 
