@@ -20,7 +20,7 @@ from nornir_runbook.engine import Engine
 from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
 from nornir_runbook.loader import load_runbook
-from nornir_runbook.model import Runbook, Strategy
+from nornir_runbook.model import Runbook, Strategy, Targets
 from nornir_runbook.plan import make_plan, settings_from
 from nornir_runbook.project import Project, load_project
 from nornir_runbook.redact import Redactor
@@ -28,7 +28,7 @@ from nornir_runbook.registry import default_registry
 from nornir_runbook.render import Format, Tee, make_output
 from nornir_runbook.results import ExitCode
 from nornir_runbook.save import SaveOutput, dump_json, prepare_save_dir
-from nornir_runbook.selection import select_hosts
+from nornir_runbook.selection import select_hosts, why_no_host
 
 
 def dispatch(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
@@ -81,7 +81,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         for name in hosts:
             out.file.write(f"{name}\n")
         if not hosts:
-            err.print("no host matched the selection", markup=False)
+            _no_host(err, nr.inventory, runbook.targets, args)
         return ExitCode.OK if hosts else ExitCode.NO_HOSTS
     if args.list_steps:
         for i, step in enumerate(runbook.steps, 1):
@@ -110,7 +110,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         saver = SaveOutput(args.save, redactor=redactor)
         output = Tee(output, saver)  # the chosen format first: a failed save never hides it
     if not hosts:
-        err.print("no host matched the selection", markup=False)
+        _no_host(err, nr.inventory, runbook.targets, args)
     with lab_context(args.lab and not args.dry_run, nr, hosts, err):
         report = Engine(nr, settings, redactor).run(plan, hold_signals(output.on_event))
     output.finish(report)
@@ -121,6 +121,19 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         # the run's own code says more about the devices; a clean run still must not look saved
         return code or ExitCode.INVALID_INPUT
     return code
+
+
+def _no_host(err: Console, inventory: Any, targets: Targets | None, args: Any) -> None:
+    """Say which part of the selection left no host (exit 3 follows)."""
+    message = why_no_host(
+        inventory,
+        targets=targets,
+        limit=args.limit,
+        tags=args.tags,
+        skip_tags=args.skip_tags,
+        filters=args.filters,
+    )
+    err.print(message, markup=False, highlight=False)
 
 
 def _saved(saver: SaveOutput, redactor: Redactor, err: Console) -> bool:
@@ -180,6 +193,8 @@ def cmd_inventory(args: argparse.Namespace, out: Console, err: Console, redactor
     hosts = select_hosts(
         inv, limit=args.limit, tags=args.tags, skip_tags=args.skip_tags, filters=args.filters
     )
+    if not hosts:
+        _no_host(err, inv, None, args)
     if args.list:
         out.file.write(dump_json(redactor.scrub_data(inventory_list(inv, hosts))) + "\n")
     else:
