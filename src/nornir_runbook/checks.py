@@ -26,16 +26,18 @@ def check_runbook(
     *,
     groups: Collection[str] | None = None,
     hosts: Collection[str] | None = None,
+    vars_known: bool = True,
 ) -> list[Problem]:
     """Every problem of meaning, located: tasks and their args, templates, groups and hosts.
 
-    ``groups`` and ``hosts`` are the inventory's names; None skips that check.
+    ``groups`` and ``hosts`` are the inventory's names; None skips that check. Without
+    ``vars_known`` (the runbook's ``vars`` could not be read), ``vars.x`` is not checked.
     """
     locations = runbook.locations
     problems: list[Problem] = []
     for step in runbook.steps:
         problems.extend(_check_task(step, registry))
-        for path, message in compile_check(step, vars=runbook.vars):
+        for path, message in compile_check(step, vars=runbook.vars if vars_known else None):
             problems.append(located_problem(locations, path, message))
         if step.targets is not None:
             found = _check_targets(step.targets, key_path(step.yaml_path, "targets"), groups, hosts)

@@ -17,9 +17,9 @@ from nornir_runbook.cli import (
     parse_serial,
 )
 from nornir_runbook.engine import Engine
-from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
+from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError, in_file_order
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
-from nornir_runbook.loader import load_runbook
+from nornir_runbook.loader import ShapeError, load_runbook
 from nornir_runbook.model import Runbook, Strategy, Targets
 from nornir_runbook.plan import make_plan, settings_from
 from nornir_runbook.project import Project, load_project
@@ -49,8 +49,16 @@ def _project(args: argparse.Namespace, redactor: Redactor) -> Project:
 
 
 def _load_checked(path: Path, project: Project | None) -> Runbook:
-    """Load and check a runbook against the tasks and (when known) the inventory."""
-    runbook = load_runbook(path)
+    """Load and check a runbook against the tasks and (when known) the inventory.
+
+    Steps whose shape is fine are checked even when others are not: every problem at once.
+    """
+    shape: list[Problem] = []
+    vars_known = True
+    try:
+        runbook = load_runbook(path)
+    except ShapeError as exc:
+        runbook, shape, vars_known = exc.partial, exc.problems, exc.vars_known
     registry = default_registry(project.directory if project else path.parent)
     inv = project.nr.inventory if project else None
     problems = check_runbook(
@@ -58,9 +66,10 @@ def _load_checked(path: Path, project: Project | None) -> Runbook:
         registry,
         groups=list(inv.groups) if inv is not None else None,
         hosts=list(inv.hosts) if inv is not None else None,
+        vars_known=vars_known,
     )
-    if problems:
-        raise RunbookError(problems)
+    if shape or problems:
+        raise RunbookError(in_file_order([*shape, *problems]))
     return runbook
 
 

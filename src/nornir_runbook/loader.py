@@ -32,6 +32,7 @@ Decisions the SPEC leaves open:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import math
 import re
@@ -56,6 +57,7 @@ from nornir_runbook.model import (
     Strategy,
     Targets,
 )
+from nornir_runbook.selection import suggest
 from nornir_runbook.templating import index_path, key_path, located_problem
 
 __all__ = ["load_runbook", "load_runbooks", "parse_runbook"]
@@ -64,6 +66,8 @@ _TOP_KEYS = ("name", "description", "targets", "vars", "options", "steps")
 _STEP_KEYS = ("name", "commands", "config", "task", "args", "targets", "ignore_errors")
 _STEP_KINDS = ("commands", "config", "task")
 _TARGET_KEYS = ("hosts", "groups", "tags", "filter")
+# what a playbook calls them: "hosts: core" is "targets: {groups: [core]}" here
+_INSTEAD = {"hosts": "targets", "tasks": "steps"}
 _OPTION_KEYS = ("strategy", "workers", "task_timeout", "retries", "max_fail_percentage", "serial")
 
 _CORE = "tag:yaml.org,2002:"
@@ -331,8 +335,25 @@ def parse_runbook(text: str, *, file: str = "<string>", path: Path | None = None
         raise RunbookError(in_file_order(doc.problems))
     runbook = _runbook(doc, data, path)
     if doc.problems:
-        raise RunbookError(in_file_order(doc.problems))
+        raise ShapeError(in_file_order(doc.problems), runbook)
     return runbook
+
+
+class ShapeError(RunbookError):
+    """Shape problems of a runbook that is still a mapping; ``partial`` is that runbook with
+    only the steps whose shape is fine, so that the meaning phase can check them too, and
+    ``vars_known`` says whether its ``vars`` were read as written."""
+
+    def __init__(self, problems: list[Problem], runbook: Runbook) -> None:
+        super().__init__(problems)
+
+        def fine(path: str) -> bool:
+            inside = (f"{path}.", f"{path}[")
+            return not any(p.path == path or (p.path or "").startswith(inside) for p in problems)
+
+        steps = tuple(step for step in runbook.steps if fine(step.yaml_path))
+        self.partial = dataclasses.replace(runbook, steps=steps)
+        self.vars_known = fine("vars")
 
 
 def _runbook(doc: _Document, data: dict[Any, Any], path: Path | None) -> Runbook:
@@ -375,8 +396,9 @@ def _unknown_keys(
 ) -> None:
     for key in data:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "expected " + ", ".join(allowed)
+            close = _INSTEAD.get(key) if not path else None  # Ansible's words, at the top
+            close = close or suggest(str(key), allowed)
+            hint = f"did you mean '{close}'?" if close else "expected " + ", ".join(allowed)
             doc.add(key_path(path, key), f"unknown key '{key}' ({hint})", key=True)
 
 

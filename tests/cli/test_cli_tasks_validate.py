@@ -112,6 +112,63 @@ def test_validate_reports_every_bad_runbook_located(nrb: Nrb, runbooks: Path) ->
     ]
 
 
+def test_validate_shows_shape_and_meaning_problems_together_in_file_order(
+    nrb: Nrb, write_runbook: WriteRunbook
+) -> None:
+    # was: the task and template problems only once the shape problems were fixed
+    write_runbook(
+        """
+        name: Mixed
+        hosts: core
+        steps:
+          - name: Typo in a key
+            commandz: [show clock]
+          - name: Typo in a task
+            task: echo_dat
+          - name: Typo in a template
+            commands: ["show {{ host.nmae }}"]
+        """,
+        "mixed.yaml",
+    )
+
+    ran = nrb("validate", "-c", nrb.config, "mixed.yaml")
+
+    assert ran.code == 5, ran
+    assert [line for line in ran.err.splitlines() if line.startswith("mixed.yaml")] == [
+        "mixed.yaml:2:1 hosts: unknown key 'hosts' (did you mean 'targets'?)",
+        "mixed.yaml:4:5 steps[0]: expected exactly one of 'commands', 'config' or 'task', got none",
+        "mixed.yaml:5:5 steps[0].commandz: unknown key 'commandz' (did you mean 'commands'?)",
+        "mixed.yaml:7:11 steps[1].task: unknown task 'echo_dat' (did you mean 'echo_data'?)",
+        "mixed.yaml:9:16 steps[2].commands[0]: undefined attribute 'host.nmae'"
+        " (did you mean 'host.name'?)",
+    ]
+
+
+def test_a_template_typo_in_host_data_is_said_once_for_every_host(
+    nrb: Nrb, write_runbook: WriteRunbook
+) -> None:
+    # was: one message per host (and three lines each), 36 lines for one mistake
+    runbook = write_runbook(
+        """
+        name: Typo
+        steps:
+          - name: NTP
+            config: ["ntp vrf {{ host.data.mgmt_vfr }}"]
+        """
+    )
+
+    ran = nrb.run(runbook, "--dry-run", "-l", "fra:&edge")
+
+    assert ran.code == 5, ran
+    assert ran.out == ""
+    assert ran.err.splitlines()[0] == (
+        f"{runbook}:4:14 steps[0].config[0]: cannot render for 4 hosts"
+        " (fra-edge-01, fra-edge-02, fra-edge-03, fra-edge-04):"
+        " 'dict object' has no attribute 'mgmt_vfr' (did you mean 'host.data.mgmt_vrf'?)"
+    )
+    assert len(ran.err.splitlines()) == 3  # the message, the line, the caret
+
+
 def test_validate_connects_to_nothing(nrb: Nrb, runbooks: Path, make_project: MakeProject) -> None:
     dark = make_project(closed=("*",))
 
