@@ -222,8 +222,13 @@ def cmd_tasks(args: argparse.Namespace, out: Console, err: Console, redactor: Re
         for info in registry.infos():
             out.file.write(f"{info.name}\t{info.signature}\t{info.origin}\n")
         return ExitCode.OK
-    table = Table("task", "signature", "from", box=None, pad_edge=False)
-    for info in registry.infos():
+    infos = registry.infos()
+    table = Table(box=None, pad_edge=False)
+    # names and origins whole (they are what one types), the signature wraps in what is left
+    table.add_column("task", no_wrap=True, min_width=max((len(i.name) for i in infos), default=4))
+    table.add_column("signature", overflow="fold")
+    table.add_column("from", no_wrap=True, min_width=max((len(i.origin) for i in infos), default=4))
+    for info in infos:
         table.add_row(Text(info.name), Text(info.signature), Text(info.origin))  # no markup
     out.print(table)
     return ExitCode.OK
