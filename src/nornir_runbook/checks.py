@@ -8,13 +8,12 @@ the inventory has. Every problem is returned at once, located as the loader loca
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection
 
 from nornir_runbook.errors import Problem, in_file_order
 from nornir_runbook.model import Runbook, Step, StepKind, Targets
 from nornir_runbook.registry import TaskRegistry, arg_problems
-from nornir_runbook.selection import FORBIDDEN_KEYS
+from nornir_runbook.selection import FORBIDDEN_KEYS, suggest
 from nornir_runbook.templating import compile_check, index_path, key_path, located_problem
 
 __all__ = ["check_runbook"]
@@ -75,8 +74,8 @@ def _check_targets(
             continue
         for index, name in enumerate(names):
             if name not in known:
-                close = difflib.get_close_matches(name, list(known), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                close = suggest(name, known)
+                hint = f" (did you mean '{close}'?)" if close else ""
                 item = index_path(key_path(path, f"{kind}s"), index)
                 found.append((item, f"unknown {kind} '{name}'{hint}"))
     for key in targets.filter:  # as select_hosts() refuses them, but located, and in validate

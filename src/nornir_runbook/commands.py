@@ -17,9 +17,16 @@ from nornir_runbook.cli import (
     parse_serial,
 )
 from nornir_runbook.engine import Engine
-from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError, in_file_order
+from nornir_runbook.errors import (
+    ConfigError,
+    InputError,
+    Problem,
+    RunbookError,
+    ShapeError,
+    in_file_order,
+)
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
-from nornir_runbook.loader import ShapeError, load_runbook
+from nornir_runbook.loader import load_runbook
 from nornir_runbook.model import Runbook, Strategy, Targets
 from nornir_runbook.plan import make_plan, settings_from
 from nornir_runbook.project import Project, load_project

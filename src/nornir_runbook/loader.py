@@ -46,7 +46,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from nornir_runbook.errors import Problem, RunbookError, in_file_order
+from nornir_runbook.errors import Problem, RunbookError, ShapeError, in_file_order
 from nornir_runbook.model import (
     Location,
     Options,
@@ -335,25 +335,16 @@ def parse_runbook(text: str, *, file: str = "<string>", path: Path | None = None
         raise RunbookError(in_file_order(doc.problems))
     runbook = _runbook(doc, data, path)
     if doc.problems:
-        raise ShapeError(in_file_order(doc.problems), runbook)
-    return runbook
+        problems = in_file_order(doc.problems)
 
-
-class ShapeError(RunbookError):
-    """Shape problems of a runbook that is still a mapping; ``partial`` is that runbook with
-    only the steps whose shape is fine, so that the meaning phase can check them too, and
-    ``vars_known`` says whether its ``vars`` were read as written."""
-
-    def __init__(self, problems: list[Problem], runbook: Runbook) -> None:
-        super().__init__(problems)
-
-        def fine(path: str) -> bool:
+        def fine(path: str) -> bool:  # no problem at path or inside it
             inside = (f"{path}.", f"{path}[")
             return not any(p.path == path or (p.path or "").startswith(inside) for p in problems)
 
         steps = tuple(step for step in runbook.steps if fine(step.yaml_path))
-        self.partial = dataclasses.replace(runbook, steps=steps)
-        self.vars_known = fine("vars")
+        partial = dataclasses.replace(runbook, steps=steps)
+        raise ShapeError(problems, partial, vars_known=fine("vars"))
+    return runbook
 
 
 def _runbook(doc: _Document, data: dict[Any, Any], path: Path | None) -> Runbook:

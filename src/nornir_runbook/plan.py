@@ -13,11 +13,11 @@ from typing import Any
 
 from nornir.core import Nornir
 
-from nornir_runbook.errors import Problem, RunbookError
+from nornir_runbook.errors import Problem, RenderError, RunbookError
 from nornir_runbook.model import Runbook, Serial, Step, StepKind, Strategy
 from nornir_runbook.registry import TaskRegistry
 from nornir_runbook.selection import narrow
-from nornir_runbook.templating import RenderError, located_problem, render_step
+from nornir_runbook.templating import located_problem, render_step
 
 COMMANDS_TASK = "send_commands"
 CONFIG_TASK = "send_config"

@@ -34,7 +34,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
-from nornir_runbook.errors import Problem, RunbookError
+from nornir_runbook.errors import Problem, RenderError
 from nornir_runbook.selection import suggest
 
 if TYPE_CHECKING:
@@ -240,16 +240,6 @@ def _guarded_names(tree: nodes.Template) -> set[str]:
 
 # ---------------------------------------------------------------------------------------------
 # render_step: one step, one host
-
-
-class RenderError(RunbookError):
-    """Templates of one step that failed for one host: ``failures`` holds ``(yaml path,
-    reason)`` without the host's name, so that the same mistake on many hosts is said once."""
-
-    def __init__(self, problems: list[Problem], host: str, failures: list[tuple[str, str]]):
-        super().__init__(problems)
-        self.host = host
-        self.failures = failures
 
 
 def render_step(step: Step, host: Host, vars: Mapping[str, Any]) -> RenderedStep:

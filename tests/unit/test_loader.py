@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from nornir.core.task import Result, Task
 
 from nornir_runbook.checks import check_runbook
-from nornir_runbook.errors import Problem, RunbookError
-from nornir_runbook.loader import ShapeError, load_runbook, load_runbooks, parse_runbook
+from nornir_runbook.errors import Problem, RunbookError, ShapeError
+from nornir_runbook.loader import load_runbook, load_runbooks, parse_runbook
 from nornir_runbook.model import (
     Location,
     Options,

@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 from nornir.core.inventory import Defaults, Group, Host, ParentGroups
 
-from nornir_runbook.errors import RunbookError
+from nornir_runbook.errors import RenderError, RunbookError
 from nornir_runbook.loader import parse_runbook
 from nornir_runbook.model import Location, Step, StepKind
 from nornir_runbook.templating import (
     HostView,
     RenderedStep,
-    RenderError,
     compile_check,
     index_path,
     key_path,
