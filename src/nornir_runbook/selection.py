@@ -6,6 +6,9 @@ order; nothing connects or prints. The pieces, all AND-ed by :func:`select_hosts
 - ``--limit PATTERN``: Ansible host patterns over host and group names (see :func:`match_pattern`).
 - ``--tags`` / ``--skip-tags``: a host's tags are ``host["tags"]`` as Nornir resolves it.
 - ``--filter KEY=VALUE``: a host attribute or (inherited) data value, compared as text.
+
+A tag or a ``--filter`` key that no host has is a :class:`UsageError` with a suggestion, as an
+unknown name in a pattern is: a typo must never widen a run (``--skip-tags canry``) or empty it.
 - a runbook's or a step's ``targets`` (:class:`~nornir_runbook.model.Targets`).
 
 Group membership always includes parent groups: a host in ``ams`` whose parent is ``emea`` is in
