@@ -8,13 +8,12 @@ the inventory has. Every problem is returned at once, located as the loader loca
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection
 
 from nornir_runbook.errors import Problem, in_file_order
 from nornir_runbook.model import Runbook, Step, StepKind, Targets
 from nornir_runbook.registry import TaskRegistry, arg_problems
-from nornir_runbook.selection import FORBIDDEN_KEYS
+from nornir_runbook.selection import FORBIDDEN_KEYS, suggest
 from nornir_runbook.templating import compile_check, index_path, key_path, located_problem
 
 __all__ = ["check_runbook"]
@@ -26,16 +25,18 @@ def check_runbook(
     *,
     groups: Collection[str] | None = None,
     hosts: Collection[str] | None = None,
+    vars_known: bool = True,
 ) -> list[Problem]:
     """Every problem of meaning, located: tasks and their args, templates, groups and hosts.
 
-    ``groups`` and ``hosts`` are the inventory's names; None skips that check.
+    ``groups`` and ``hosts`` are the inventory's names; None skips that check. Without
+    ``vars_known`` (the runbook's ``vars`` could not be read), ``vars.x`` is not checked.
     """
     locations = runbook.locations
     problems: list[Problem] = []
     for step in runbook.steps:
         problems.extend(_check_task(step, registry))
-        for path, message in compile_check(step, vars=runbook.vars):
+        for path, message in compile_check(step, vars=runbook.vars if vars_known else None):
             problems.append(located_problem(locations, path, message))
         if step.targets is not None:
             found = _check_targets(step.targets, key_path(step.yaml_path, "targets"), groups, hosts)
@@ -73,8 +74,8 @@ def _check_targets(
             continue
         for index, name in enumerate(names):
             if name not in known:
-                close = difflib.get_close_matches(name, list(known), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                close = suggest(name, known)
+                hint = f" (did you mean '{close}'?)" if close else ""
                 item = index_path(key_path(path, f"{kind}s"), index)
                 found.append((item, f"unknown {kind} '{name}'{hint}"))
     for key in targets.filter:  # as select_hosts() refuses them, but located, and in validate

@@ -40,16 +40,56 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _selection_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-c", "--config", default="config.yaml", type=Path, help="Nornir config file")
-    p.add_argument("-l", "--limit", help="Ansible host pattern: a:b, a:&b, a:!b, r*, ~re, @file")
-    p.add_argument("-t", "--tags", action="append", default=[], help="hosts tagged with any")
-    p.add_argument("--skip-tags", action="append", default=[], help="drop hosts tagged with any")
+def _selection_args(p: argparse.ArgumentParser, verbose: str) -> None:
+    _config_arg(p)
     p.add_argument(
-        "-F", "--filter", action="append", default=[], dest="filters", metavar="KEY=VALUE"
+        "-l",
+        "--limit",
+        metavar="PATTERN",
+        help="Ansible host pattern over host and group names: a:b, a:&b, a:!b, r*, ~re, @file",
+    )
+    p.add_argument(
+        "-t",
+        "--tags",
+        action="append",
+        default=[],
+        metavar="T1,T2",
+        help="only hosts tagged with any of these (each a tag some host has)",
+    )
+    p.add_argument(
+        "--skip-tags",
+        action="append",
+        default=[],
+        metavar="T1,T2",
+        help="drop hosts tagged with any of these (each a tag some host has)",
+    )
+    p.add_argument(
+        "-F",
+        "--filter",
+        action="append",
+        default=[],
+        dest="filters",
+        metavar="KEY=VALUE",
+        help="only hosts whose attribute or (inherited) data KEY equals VALUE; repeatable",
     )
     p.add_argument("--ask-pass", action="store_true", help="prompt for the SSH password")
-    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help=verbose,
+    )
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-c",
+        "--config",
+        default="config.yaml",
+        type=Path,
+        help="Nornir config file (default: ./config.yaml)",
+    )
 
 
 def _whole(minimum: int) -> Callable[[str], int]:
@@ -92,38 +132,69 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a runbook")
-    run.add_argument("runbook", type=Path)
-    _selection_args(run)
-    run.add_argument("-w", "--workers", type=_whole(1))
-    run.add_argument("--strategy", choices=[s.value for s in Strategy])
-    run.add_argument("--executor", choices=["thread", "process", "dask"])
-    run.add_argument("--dask-address")
-    run.add_argument("--task-timeout", type=_seconds)
-    run.add_argument("--retries", type=_whole(0))
-    run.add_argument("--max-fail-percentage", type=_percentage)
-    run.add_argument("--serial", help="rolling batches: a count N or a percentage P%%")
+    run.add_argument("runbook", type=Path, help="the runbook file (YAML)")
+    _selection_args(
+        run, "-v: step outputs and whole errors; -vv: durations and INFO logs; -vvv: debug logs"
+    )
+    run.add_argument("-w", "--workers", type=_whole(1), metavar="N", help="concurrent hosts")
+    run.add_argument(
+        "--strategy",
+        choices=[s.value for s in Strategy],
+        help="linear: every host finishes a step before the next; free: each host on its own",
+    )
+    run.add_argument(
+        "--executor", choices=["thread", "process", "dask"], help="where hosts run (thread)"
+    )
+    run.add_argument(
+        "--dask-address", metavar="ADDR", help="dask.distributed scheduler for --executor dask"
+    )
+    run.add_argument(
+        "--task-timeout",
+        type=_seconds,
+        metavar="S",
+        help="seconds; a host still running past it fails with a timeout",
+    )
+    run.add_argument(
+        "--retries", type=_whole(0), metavar="N", help="re-run a host that could not connect"
+    )
+    run.add_argument(
+        "--max-fail-percentage",
+        type=_percentage,
+        metavar="P",
+        help="past P%% failed hosts, hosts not yet started are skipped",
+    )
+    run.add_argument(
+        "--serial", metavar="N|P%", help="rolling batches: a count N or a percentage P%%"
+    )
     run.add_argument("--dry-run", action="store_true", help="render commands, connect nowhere")
-    run.add_argument("--list-hosts", action="store_true")
-    run.add_argument("--list-steps", action="store_true")
-    run.add_argument("-o", "--output", choices=["text", "json", "yaml", "jsonl"])
-    run.add_argument("--save", type=Path, metavar="DIR")
+    run.add_argument("--list-hosts", action="store_true", help="print the selected hosts and stop")
+    run.add_argument("--list-steps", action="store_true", help="print the steps and stop")
+    run.add_argument(
+        "-o",
+        "--output",
+        choices=["text", "json", "yaml", "jsonl"],
+        help="output format (default: text on a terminal, else json)",
+    )
+    run.add_argument(
+        "--save", type=Path, metavar="DIR", help="also write the report and outputs to DIR/<run id>"
+    )
     run.add_argument("--lab", action="store_true", help="start the inventory's fake devices")
 
     validate = sub.add_parser("validate", help="check runbooks without connecting")
-    validate.add_argument("runbooks", nargs="+", type=Path)
-    validate.add_argument("-c", "--config", default="config.yaml", type=Path)
+    validate.add_argument("runbooks", nargs="+", type=Path, help="runbook files (YAML)")
+    _config_arg(validate)
 
     inventory = sub.add_parser("inventory", help="show the inventory")
-    _selection_args(inventory)
+    _selection_args(inventory, "-vv: INFO logs; -vvv: debug logs")
     view = inventory.add_mutually_exclusive_group()
-    view.add_argument("--graph", action="store_true")
-    view.add_argument("--list", action="store_true")
+    view.add_argument("--graph", action="store_true", help="groups and hosts as a tree (default)")
+    view.add_argument("--list", action="store_true", help="JSON, as ansible-inventory --list")
 
     tasks = sub.add_parser("tasks", help="list available tasks")
-    tasks.add_argument("-c", "--config", default="config.yaml", type=Path)
+    _config_arg(tasks)
 
     lab = sub.add_parser("lab", help="run the inventory's lab devices until Ctrl-C")
-    lab.add_argument("-c", "--config", default="config.yaml", type=Path)
+    _config_arg(lab)
     lab.add_argument("--processes", type=int, help="device processes (default: automatic)")
     return parser
 

@@ -19,10 +19,17 @@ from nornir_runbook.cli import (
 from nornir_runbook.display import plural
 from nornir_runbook.display import printable as escaped
 from nornir_runbook.engine import Engine
-from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
+from nornir_runbook.errors import (
+    ConfigError,
+    InputError,
+    Problem,
+    RunbookError,
+    ShapeError,
+    in_file_order,
+)
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
 from nornir_runbook.loader import load_runbook
-from nornir_runbook.model import Runbook, Strategy
+from nornir_runbook.model import Runbook, Strategy, Targets
 from nornir_runbook.plan import make_plan, settings_from
 from nornir_runbook.project import Project, load_project
 from nornir_runbook.redact import Redactor
@@ -30,7 +37,7 @@ from nornir_runbook.registry import default_registry
 from nornir_runbook.render import Format, Tee, make_output
 from nornir_runbook.results import ExitCode
 from nornir_runbook.save import SaveOutput, dump_json, prepare_save_dir
-from nornir_runbook.selection import select_hosts
+from nornir_runbook.selection import select_hosts, why_no_host
 
 
 def dispatch(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
@@ -51,8 +58,16 @@ def _project(args: argparse.Namespace, redactor: Redactor) -> Project:
 
 
 def _load_checked(path: Path, project: Project | None) -> Runbook:
-    """Load and check a runbook against the tasks and (when known) the inventory."""
-    runbook = load_runbook(path)
+    """Load and check a runbook against the tasks and (when known) the inventory.
+
+    Steps whose shape is fine are checked even when others are not: every problem at once.
+    """
+    shape: list[Problem] = []
+    vars_known = True
+    try:
+        runbook = load_runbook(path)
+    except ShapeError as exc:
+        runbook, shape, vars_known = exc.partial, exc.problems, exc.vars_known
     registry = default_registry(project.directory if project else path.parent)
     inv = project.nr.inventory if project else None
     problems = check_runbook(
@@ -60,9 +75,10 @@ def _load_checked(path: Path, project: Project | None) -> Runbook:
         registry,
         groups=list(inv.groups) if inv is not None else None,
         hosts=list(inv.hosts) if inv is not None else None,
+        vars_known=vars_known,
     )
-    if problems:
-        raise RunbookError(problems)
+    if shape or problems:
+        raise RunbookError(in_file_order([*shape, *problems]))
     return runbook
 
 
@@ -83,7 +99,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         for name in hosts:
             out.file.write(f"{escaped(name)}\n")
         if not hosts:
-            err.print("no host matched the selection", markup=False)
+            _no_host(err, nr.inventory, runbook.targets, args)
         return ExitCode.OK if hosts else ExitCode.NO_HOSTS
     if args.list_steps:
         for i, step in enumerate(runbook.steps, 1):
@@ -112,7 +128,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         saver = SaveOutput(args.save, redactor=redactor)
         output = Tee(output, saver)  # the chosen format first: a failed save never hides it
     if not hosts:
-        err.print("no host matched the selection", markup=False)
+        _no_host(err, nr.inventory, runbook.targets, args)
     with lab_context(args.lab and not args.dry_run, nr, hosts, err):
         report = Engine(nr, settings, redactor).run(plan, hold_signals(output.on_event))
     output.finish(report)
@@ -123,6 +139,19 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         # the run's own code says more about the devices; a clean run still must not look saved
         return code or ExitCode.INVALID_INPUT
     return code
+
+
+def _no_host(err: Console, inventory: Any, targets: Targets | None, args: Any) -> None:
+    """Say which part of the selection left no host (exit 3 follows)."""
+    message = why_no_host(
+        inventory,
+        targets=targets,
+        limit=args.limit,
+        tags=args.tags,
+        skip_tags=args.skip_tags,
+        filters=args.filters,
+    )
+    err.print(message, markup=False, highlight=False)
 
 
 def _saved(saver: SaveOutput, redactor: Redactor, err: Console) -> bool:
@@ -182,6 +211,8 @@ def cmd_inventory(args: argparse.Namespace, out: Console, err: Console, redactor
     hosts = select_hosts(
         inv, limit=args.limit, tags=args.tags, skip_tags=args.skip_tags, filters=args.filters
     )
+    if not hosts:
+        _no_host(err, inv, None, args)
     if args.list:
         out.file.write(dump_json(redactor.scrub_data(inventory_list(inv, hosts))) + "\n")
     else:
@@ -200,8 +231,13 @@ def cmd_tasks(args: argparse.Namespace, out: Console, err: Console, redactor: Re
         for info in registry.infos():
             out.file.write(f"{info.name}\t{info.signature}\t{info.origin}\n")
         return ExitCode.OK
-    table = Table("task", "signature", "from", box=None, pad_edge=False)
-    for info in registry.infos():
+    infos = registry.infos()
+    table = Table(box=None, pad_edge=False)
+    # names and origins whole (they are what one types), the signature wraps in what is left
+    table.add_column("task", no_wrap=True, min_width=max((len(i.name) for i in infos), default=4))
+    table.add_column("signature", overflow="fold")
+    table.add_column("from", no_wrap=True, min_width=max((len(i.origin) for i in infos), default=4))
+    for info in infos:
         table.add_row(Text(info.name), Text(info.signature), Text(info.origin))  # no markup
     out.print(table)
     return ExitCode.OK

@@ -5,6 +5,8 @@ Hierarchy::
     RunbookToolError                  root: catch this to catch everything below
     ├── InputError                    bad input (exit code 5); carries one or more Problems
     │   ├── RunbookError              a runbook file is invalid
+    │   │   ├── ShapeError            its shape; carries the steps whose shape is fine
+    │   │   └── RenderError           a step's templates failed for one host
     │   ├── ConfigError               config.yaml is invalid
     │   ├── InventoryError            the inventory is invalid or names an unknown group
     │   └── UsageError                the command line is invalid
@@ -27,6 +29,8 @@ from .display import plural
 
 if TYPE_CHECKING:
     from nornir.core.task import AggregatedResult
+
+    from nornir_runbook.model import Runbook
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,6 +87,27 @@ class InputError(RunbookToolError):
 
 class RunbookError(InputError):
     """A runbook file is invalid."""
+
+
+class ShapeError(RunbookError):
+    """Shape problems of a runbook that is still a mapping. ``partial`` is that runbook with
+    only the steps whose shape is fine, for the meaning phase to check too (every problem at
+    once); ``vars_known`` is false when its ``vars`` could not be read as written."""
+
+    def __init__(self, problems: list[Problem], partial: Runbook, *, vars_known: bool) -> None:
+        super().__init__(problems)
+        self.partial = partial
+        self.vars_known = vars_known
+
+
+class RenderError(RunbookError):
+    """Templates of one step that failed for one host. ``failures`` holds ``(yaml path,
+    reason)`` without the host's name, so that the same mistake on many hosts is said once."""
+
+    def __init__(self, problems: list[Problem], host: str, failures: list[tuple[str, str]]):
+        super().__init__(problems)
+        self.host = host
+        self.failures = failures
 
 
 class ConfigError(InputError):

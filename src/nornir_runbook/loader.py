@@ -34,6 +34,7 @@ Decisions the SPEC leaves open:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import math
 import re
@@ -48,7 +49,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from nornir_runbook.display import has_control
-from nornir_runbook.errors import Problem, RunbookError, in_file_order
+from nornir_runbook.errors import Problem, RunbookError, ShapeError, in_file_order
 from nornir_runbook.model import (
     Location,
     Options,
@@ -59,6 +60,7 @@ from nornir_runbook.model import (
     Strategy,
     Targets,
 )
+from nornir_runbook.selection import suggest
 from nornir_runbook.templating import index_path, key_path, located_problem
 
 __all__ = ["load_runbook", "load_runbooks", "parse_runbook"]
@@ -67,6 +69,8 @@ _TOP_KEYS = ("name", "description", "targets", "vars", "options", "steps")
 _STEP_KEYS = ("name", "commands", "config", "task", "args", "targets", "ignore_errors")
 _STEP_KINDS = ("commands", "config", "task")
 _TARGET_KEYS = ("hosts", "groups", "tags", "filter")
+# what a playbook calls them: "hosts: core" is "targets: {groups: [core]}" here
+_INSTEAD = {"hosts": "targets", "tasks": "steps"}
 _OPTION_KEYS = ("strategy", "workers", "task_timeout", "retries", "max_fail_percentage", "serial")
 
 _CORE = "tag:yaml.org,2002:"
@@ -334,7 +338,15 @@ def parse_runbook(text: str, *, file: str = "<string>", path: Path | None = None
         raise RunbookError(in_file_order(doc.problems))
     runbook = _runbook(doc, data, path)
     if doc.problems:
-        raise RunbookError(in_file_order(doc.problems))
+        problems = in_file_order(doc.problems)
+
+        def fine(path: str) -> bool:  # no problem at path or inside it
+            inside = (f"{path}.", f"{path}[")
+            return not any(p.path == path or (p.path or "").startswith(inside) for p in problems)
+
+        steps = tuple(step for step in runbook.steps if fine(step.yaml_path))
+        partial = dataclasses.replace(runbook, steps=steps)
+        raise ShapeError(problems, partial, vars_known=fine("vars"))
     return runbook
 
 
@@ -378,8 +390,9 @@ def _unknown_keys(
 ) -> None:
     for key in data:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "expected " + ", ".join(allowed)
+            close = _INSTEAD.get(key) if not path else None  # Ansible's words, at the top
+            close = close or suggest(str(key), allowed)
+            hint = f"did you mean '{close}'?" if close else "expected " + ", ".join(allowed)
             doc.add(key_path(path, key), f"unknown key '{key}' ({hint})", key=True)
 
 

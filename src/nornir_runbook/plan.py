@@ -13,15 +13,16 @@ from typing import Any
 
 from nornir.core import Nornir
 
-from nornir_runbook.errors import Problem, RunbookError
+from nornir_runbook.errors import Problem, RenderError, RunbookError
 from nornir_runbook.model import Runbook, Serial, Step, StepKind, Strategy
 from nornir_runbook.registry import TaskRegistry
 from nornir_runbook.selection import narrow
-from nornir_runbook.templating import render_step
+from nornir_runbook.templating import located_problem, render_step
 
 COMMANDS_TASK = "send_commands"
 CONFIG_TASK = "send_config"
 MAX_PROBLEMS = 10  # template errors shown when many hosts fail to render
+MAX_HOSTS_NAMED = 10  # hosts named in one template error
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +101,7 @@ def make_plan(
     """Render every step for every host it applies to; raises RunbookError on a bad template."""
     inventory = nr.inventory
     planned = []
-    problems: dict[str, Problem] = {}  # every template error of every host, each said once
+    failed: dict[tuple[str, str], list[str]] = {}  # (yaml path, reason) -> hosts it hit
     for index, step in enumerate(runbook.steps):
         step_hosts = tuple(narrow(inventory, hosts, step.targets) if step.targets else hosts)
         task_name, fn = _task_for(step, registry, project_dir)
@@ -108,8 +109,9 @@ def make_plan(
         for name in step_hosts:
             try:
                 rendered = render_step(step, inventory.hosts[name], runbook.vars)
-            except RunbookError as exc:
-                problems.update((str(p), p) for p in exc.problems)
+            except RenderError as exc:
+                for failure in exc.failures:
+                    failed.setdefault(failure, []).append(name)
                 continue
             args[name] = _arguments(step, rendered)
         planned.append(
@@ -117,13 +119,28 @@ def make_plan(
                 index=index, step=step, task_name=task_name, fn=fn, hosts=step_hosts, args=args
             )
         )
-    if problems:
-        shown = list(problems.values())[:MAX_PROBLEMS]
+    if failed:
+        problems = [
+            located_problem(runbook.locations, path, _render_message(reason, hosts))
+            for (path, reason), hosts in failed.items()
+        ]
+        shown = problems[:MAX_PROBLEMS]
         if len(problems) > MAX_PROBLEMS:
             more = len(problems) - MAX_PROBLEMS
             shown.append(Problem(message=f"... and {more} more template errors like these"))
         raise RunbookError(shown)
     return Plan(runbook=runbook, hosts=tuple(hosts), steps=tuple(planned))
+
+
+def _render_message(reason: str, hosts: Sequence[str]) -> str:
+    """One template error for every host it hit: ``cannot render for 3 hosts (a, b, c): ...``."""
+    if reason.startswith("template syntax error"):
+        return reason
+    if len(hosts) == 1:
+        return f"cannot render for host {hosts[0]!r}: {reason}"
+    named = ", ".join(hosts[:MAX_HOSTS_NAMED])
+    more = f" and {len(hosts) - MAX_HOSTS_NAMED} more" if len(hosts) > MAX_HOSTS_NAMED else ""
+    return f"cannot render for {len(hosts)} hosts ({named}{more}): {reason}"
 
 
 def _task_for(

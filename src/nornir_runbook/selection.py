@@ -6,6 +6,9 @@ order; nothing connects or prints. The pieces, all AND-ed by :func:`select_hosts
 - ``--limit PATTERN``: Ansible host patterns over host and group names (see :func:`match_pattern`).
 - ``--tags`` / ``--skip-tags``: a host's tags are ``host["tags"]`` as Nornir resolves it.
 - ``--filter KEY=VALUE``: a host attribute or (inherited) data value, compared as text.
+
+A tag or a ``--filter`` key that no host has is a :class:`UsageError` with a suggestion, as an
+unknown name in a pattern is: a typo must never widen a run (``--skip-tags canry``) or empty it.
 - a runbook's or a step's ``targets`` (:class:`~nornir_runbook.model.Targets`).
 
 Group membership always includes parent groups: a host in ``ams`` whose parent is ``emea`` is in
@@ -344,25 +347,114 @@ def select_hosts(
 
     ``tags``, ``skip_tags`` and ``filters`` are the option values as given: ``tags`` may hold
     comma lists (``["core,edge"]``), ``filters`` holds ``KEY=VALUE`` strings. Raises
-    :class:`UsageError` for a bad command line and :class:`InventoryError` when ``targets``
-    names hosts or groups the inventory lacks, all before anything is matched.
+    :class:`UsageError` for a bad command line (a tag no host has, a filter key no host has)
+    and :class:`InventoryError` when ``targets`` names hosts or groups the inventory lacks, all
+    before anything is matched.
     """
-    checks: list[HostPredicate] = []
+    pieces = _pieces(
+        inventory, targets=targets, limit=limit, tags=tags, skip_tags=skip_tags, filters=filters
+    )
+    keep = [check for _, check in pieces]
+    return [name for name, host in inventory.hosts.items() if all(c(host) for c in keep)]
+
+
+def why_no_host(
+    inventory: Inventory,
+    *,
+    targets: Targets | None = None,
+    limit: str | None = None,
+    tags: Sequence[str] = (),
+    skip_tags: Sequence[str] = (),
+    filters: Sequence[str] = (),
+) -> str:
+    """Why :func:`select_hosts` with the same arguments selected nothing, for the user.
+
+    ``--limit 'x' matches 2 hosts and the runbook's targets match 3, but no host is in both``,
+    or which one piece alone matches nothing.
+    """
+    pieces = _pieces(
+        inventory, targets=targets, limit=limit, tags=tags, skip_tags=skip_tags, filters=filters
+    )
+    if not inventory.hosts:
+        return "no host matched the selection: the inventory has no hosts"
+    counted = [
+        (label, sum(1 for host in inventory.hosts.values() if check(host)))
+        for label, check in pieces
+    ]
+    empty = [label for label, count in counted if not count]
+    if empty:
+        return f"no host matched the selection: {empty[0]} {_matches(empty[0], 0)}"
+    parts = [f"{label} {_matches(label, count)}" for label, count in counted]
+    both = "both" if len(parts) == 2 else "all of them"  # noqa: PLR2004 - a pair
+    listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+    return f"no host matched the selection: {listed}, but no host is in {both}"
+
+
+def _matches(label: str, count: int) -> str:
+    """``matches 2 hosts``, ``match no host`` (the targets), ``leaves 1 host`` (--skip-tags)."""
+    if label.startswith("--skip-tags"):
+        verb = "leaves"
+    else:
+        verb = "match" if label.endswith("targets") else "matches"
+    return f"{verb} {count or 'no'} host{'' if count <= 1 else 's'}"
+
+
+def _pieces(
+    inventory: Inventory,
+    *,
+    targets: Targets | None,
+    limit: str | None,
+    tags: Sequence[str],
+    skip_tags: Sequence[str],
+    filters: Sequence[str],
+) -> list[tuple[str, HostPredicate]]:
+    """Each part of a selection, checked, with how the user wrote it, as host predicates."""
+    pieces: list[tuple[str, HostPredicate]] = []
     parsed = [parse_filter(text) for text in filters]
     if targets is not None:
         _check_targets(inventory, targets, "targets")
-        checks.append(targets_predicate(targets))
     if limit is not None:
         limited = frozenset(match_pattern(inventory, limit))
-        checks.append(lambda host: host.name in limited)
-    wanted, unwanted = frozenset(split_csv(tags)), frozenset(split_csv(skip_tags))
+        pieces.append((f"--limit {limit!r}", lambda host: host.name in limited))
+    if targets is not None and not targets.is_empty():
+        pieces.append(("the runbook's targets", targets_predicate(targets)))
+    wanted, unwanted = split_csv(tags), split_csv(skip_tags)
+    _check_tags(inventory, {"--tags": wanted, "--skip-tags": unwanted})
     if wanted:
-        checks.append(_has_any_tag(wanted))
+        pieces.append((f"--tags {','.join(wanted)!r}", _has_any_tag(frozenset(wanted))))
     if unwanted:
-        skip = _has_any_tag(unwanted)
-        checks.append(lambda host: not skip(host))
-    checks += [_has_value(key, value, text_matches) for key, value in parsed]
-    return [name for name, host in inventory.hosts.items() if all(c(host) for c in checks)]
+        skip = _has_any_tag(frozenset(unwanted))
+        pieces.append((f"--skip-tags {','.join(unwanted)!r}", lambda host: not skip(host)))
+    _check_filter_keys(inventory, [key for key, _ in parsed])
+    pieces += [
+        (f"--filter {f'{key}={value}'!r}", _has_value(key, value, text_matches))
+        for key, value in parsed
+    ]
+    return pieces
+
+
+def _check_tags(inventory: Inventory, options: Mapping[str, Sequence[str]]) -> None:
+    """A tag no host has is a typo: it must not widen (``--skip-tags``) or empty a run."""
+    known = sorted({tag for host in inventory.hosts.values() for tag in host_tags(host)})
+    for option, names in options.items():
+        for name in names:
+            if name not in known:
+                hint = _did_you_mean(suggest(name, known))
+                raise UsageError(f"{option}: no host has the tag {name!r}{hint}")
+
+
+def _check_filter_keys(inventory: Inventory, keys: Sequence[str]) -> None:
+    """A ``--filter`` key that is no attribute and no host's data is a typo."""
+    unknown = [key for key in keys if key not in ATTRIBUTES]
+    if not unknown:
+        return
+    known = set(ATTRIBUTES)
+    for host in inventory.hosts.values():
+        known.update(host.keys())
+    for key in unknown:
+        if key not in known:
+            hint = _did_you_mean(suggest(key, sorted(known - FORBIDDEN_KEYS)))
+            raise UsageError(f"--filter: no host has a key {key!r}{hint}")
 
 
 def narrow(inventory: Inventory, hosts: Sequence[str], targets: Targets) -> list[str]:

@@ -16,13 +16,13 @@ non-blank lines, so one template may give several commands (a ``{% for %}``) or 
 ``{% if %}``).
 
 :func:`compile_check` finds what can be found without a host (syntax, unknown names, unknown
-``vars``); :func:`render_step` renders for one host and raises :class:`RunbookError` with a
-located problem, so template errors are input errors found before any connection opens.
+``host`` attributes, unknown ``vars``); :func:`render_step` renders for one host and raises
+:class:`RunbookError` with a located problem, so template errors are input errors found before
+any connection opens.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -34,7 +34,8 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
-from nornir_runbook.errors import Problem, RunbookError
+from nornir_runbook.errors import Problem, RenderError
+from nornir_runbook.selection import suggest
 
 if TYPE_CHECKING:
     from nornir.core.inventory import Host
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from nornir_runbook.model import Location, Step
 
 TEMPLATE_NAMES = frozenset({"host", "vars"})
+_MISSING_KEY = re.compile(r"has no attribute '([^']*)'$")
 
 # Not HTML: commands for network devices, so nothing is escaped.
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
@@ -74,6 +76,9 @@ class HostView:
             all_groups=tuple(g.name for g in host.extended_groups()),
             data=host.extended_data(),
         )
+
+
+_HOST_FIELDS = tuple(f.name for f in fields(HostView))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,6 +162,9 @@ def _check_source(source: str, vars: Mapping[str, Any] | None) -> list[str]:
         guarded = _guarded_names(tree)
         undeclared = meta.find_undeclared_variables(tree)
         references = _vars_references(tree)
+        stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"}
+        # host.x, unless the template names something else "host" (a loop variable, a set)
+        host_references = _host_references(tree) if "host" not in stored else []
     except RecursionError:  # as deep as parsing allowed, deeper than walking the tree allows
         return [_TOO_DEEP]
     messages = [
@@ -168,35 +176,44 @@ def _check_source(source: str, vars: Mapping[str, Any] | None) -> list[str]:
         for name in references:
             if name not in vars and f"vars.{name}" not in guarded:
                 messages.append(f"undefined variable 'vars.{name}'{_did_you_mean(name, vars)}")
+    for name in host_references:
+        if not hasattr(HostView, name) and f"host.{name}" not in guarded:
+            hint = _did_you_mean(name, _HOST_FIELDS, "host")
+            messages.append(f"undefined attribute 'host.{name}'{hint}")
     return messages
 
 
 def _unknown_name_message(name: str, vars: Mapping[str, Any] | None) -> str:
-    host_fields = [f.name for f in fields(HostView)]
-    if name in host_fields:
+    if name in _HOST_FIELDS:
         hint = f" (did you mean 'host.{name}'?)"
     elif vars is not None and name in vars:
         hint = f" (did you mean 'vars.{name}'?)"
-    else:
-        hint = ""
+    else:  # a typo of a name the template can see: a host attribute or a vars key
+        hint = _did_you_mean(name, _HOST_FIELDS, "host") or _did_you_mean(name, vars or {})
     return f"undefined name '{name}': templates see only 'host' and 'vars'{hint}"
 
 
-def _did_you_mean(name: str, choices: Any) -> str:
-    close = difflib.get_close_matches(name, [str(c) for c in choices], n=1)
-    return f" (did you mean 'vars.{close[0]}'?)" if close else ""
+def _did_you_mean(name: str, choices: Any, base: str = "vars") -> str:
+    close = suggest(name, [str(c) for c in choices])
+    return f" (did you mean '{base}.{close}'?)" if close else ""
 
 
-def _vars_name(node: nodes.Node) -> str | None:
-    """``x`` when ``node`` is ``vars.x`` or ``vars['x']``."""
+def _vars_name(node: nodes.Node, base: str = "vars") -> str | None:
+    """``x`` when ``node`` is ``vars.x`` or ``vars['x']`` (``host.x``: with ``base="host"``)."""
     if isinstance(node, nodes.Getattr | nodes.Getitem):
         target = node.node
-        if isinstance(target, nodes.Name) and target.name == "vars":
+        if isinstance(target, nodes.Name) and target.name == base:
             if isinstance(node, nodes.Getattr):  # vars.items is the method, vars['items'] not
-                return None if hasattr(dict, node.attr) else node.attr
+                return None if base == "vars" and hasattr(dict, node.attr) else node.attr
             if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
                 return node.arg.value
     return None
+
+
+def _host_references(tree: nodes.Template) -> list[str]:
+    """``x`` of every ``host.x`` and ``host['x']`` (the template's host attributes)."""
+    names = (_vars_name(n, "host") for n in tree.find_all((nodes.Getattr, nodes.Getitem)))
+    return sorted({n for n in names if n is not None})
 
 
 def _vars_references(tree: nodes.Template) -> list[str]:
@@ -216,6 +233,8 @@ def _guarded_names(tree: nodes.Template) -> set[str]:
             guarded.add(inner.name)
         elif (key := _vars_name(inner)) is not None:
             guarded.add(f"vars.{key}")
+        elif (key := _vars_name(inner, "host")) is not None:
+            guarded.add(f"host.{key}")
     return guarded
 
 
@@ -226,14 +245,14 @@ def _guarded_names(tree: nodes.Template) -> set[str]:
 def render_step(step: Step, host: Host, vars: Mapping[str, Any]) -> RenderedStep:
     """Render every template of ``step`` for ``host``.
 
-    Raises :class:`RunbookError` with one located problem per failing string.
+    Raises :class:`RenderError` with one located problem per failing string.
     """
     renderer = _Renderer(step, {"host": HostView.from_host(host), "vars": vars}, host.name)
     commands = renderer.lines("commands", step.commands)
     config = renderer.lines("config", step.config)
     args = renderer.value(step.args, key_path(step.yaml_path, "args"))
     if renderer.problems:
-        raise RunbookError(renderer.problems)
+        raise RenderError(renderer.problems, host.name, renderer.failures)
     return RenderedStep(commands=commands, config=config, args=args)
 
 
@@ -243,6 +262,7 @@ class _Renderer:
         self.context = context
         self.host_name = host_name
         self.problems: list[Problem] = []
+        self.failures: list[tuple[str, str]] = []  # (path, reason), the host left out
 
     def lines(self, kind: str, items: tuple[str, ...]) -> tuple[str, ...]:
         base = key_path(self.step.yaml_path, kind)
@@ -268,12 +288,62 @@ class _Renderer:
             return _compile(source).render(self.context)
         except TemplateSyntaxError as exc:
             message = f"template syntax error: {exc.message}"
+            reason = message
         except (UndefinedError, SecurityError) as exc:
-            message = f"cannot render for host {self.host_name!r}: {exc}"
+            reason = f"{exc}{_hint(source, self.context, str(exc))}"
+            message = f"cannot render for host {self.host_name!r}: {reason}"
         except Exception as exc:  # noqa: BLE001 - a template may raise anything; it is input
-            message = f"cannot render for host {self.host_name!r}: {type(exc).__name__}: {exc}"
+            reason = f"{type(exc).__name__}: {exc}"
+            message = f"cannot render for host {self.host_name!r}: {reason}"
         self.problems.append(located_problem(self.step.locations, path, message))
+        self.failures.append((path, reason))
         return ""
+
+
+def _hint(source: str, context: Mapping[str, Any], error: str) -> str:
+    """`` (did you mean 'host.data.ntp_server'?)`` for "has no attribute 'ntp_srver'": the
+    names the template could see where it asked for the missing one."""
+    missing = _MISSING_KEY.search(error)
+    if missing is None:
+        return ""
+    key = missing.group(1)
+    try:
+        chains = [_chain(node) for node in _compile_tree(source).find_all(nodes.Getattr)]
+        chains += [_chain(node) for node in _compile_tree(source).find_all(nodes.Getitem)]
+    except RecursionError:  # as deep as rendering allowed, deeper than this walk allows
+        return ""
+    for chain in chains:
+        if chain is None or chain[-1] != key:
+            continue
+        seen: Any = context
+        for name in chain[:-1]:
+            seen = seen.get(name) if isinstance(seen, Mapping) else getattr(seen, name, None)
+        names = _HOST_FIELDS if isinstance(seen, HostView) else seen
+        close = (
+            suggest(key, [str(n) for n in names]) if isinstance(names, Mapping | tuple) else None
+        )
+        if close:
+            return f" (did you mean '{'.'.join(chain[:-1])}.{close}'?)"
+    return ""
+
+
+def _chain(node: nodes.Node) -> list[str] | None:
+    """``["host", "data", "x"]`` for ``host.data.x`` or ``host['data']['x']``, else None."""
+    if isinstance(node, nodes.Name):
+        return [node.name]
+    if isinstance(node, nodes.Getattr):
+        key: Any = node.attr
+    elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        key = node.arg.value
+    else:
+        return None
+    parent = _chain(node.node)
+    return None if parent is None or not isinstance(key, str) else [*parent, key]
+
+
+@lru_cache(maxsize=256)
+def _compile_tree(source: str) -> nodes.Template:
+    return _ENV.parse(source)
 
 
 def located_problem(

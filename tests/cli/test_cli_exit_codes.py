@@ -202,7 +202,7 @@ BAD_RUNBOOKS = {
     "undefined-host-data": (
         'name: Bad\nsteps:\n  - name: E\n    task: echo\n    args: {x: "{{ host.data.nosuch }}"}\n',
         r"bad\.yaml:5:15 steps\[0\]\.args\.x: "
-        r"cannot render for host 'ams-core-01': .*nosuch",
+        r"cannot render for 12 hosts \(ams-core-01, ams-core-02, .* and 2 more\): .*nosuch",
     ),
     "unknown-group": (
         "name: Bad\ntargets: {groups: [cor]}\nsteps:\n  - {name: Clock, commands: [show clock]}\n",

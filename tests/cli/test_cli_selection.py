@@ -195,6 +195,21 @@ def test_limit_from_a_file(nrb: Nrb, any_runbook: Path, tmp_path: Path) -> None:
             "selecting hosts by 'password' is not allowed",
             id="filter-on-password",
         ),
+        pytest.param(
+            ["--skip-tags", "canry"],
+            "--skip-tags: no host has the tag 'canry' (did you mean 'canary'?)",
+            id="skip-tags-typo",
+        ),
+        pytest.param(
+            ["-t", "pe,prdo"],
+            "--tags: no host has the tag 'prdo' (did you mean 'prod'?)",
+            id="tags-typo",
+        ),
+        pytest.param(
+            ["-F", "mgmt_vfr=OOB"],
+            "--filter: no host has a key 'mgmt_vfr' (did you mean 'mgmt_vrf'?)",
+            id="filter-key-typo",
+        ),
     ],
 )
 def test_bad_selection_is_invalid_input(
@@ -206,6 +221,46 @@ def test_bad_selection_is_invalid_input(
     assert ran.out == ""
     assert message in ran.err
     assert "Traceback" not in ran.err
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--skip-tags", "canry"], ["-t", "canry"], ["-F", "mgmt_vfr=OOB"]],
+    ids=["skip-tags", "tags", "filter"],
+)
+def test_a_selection_typo_never_runs_or_lists_anything(
+    nrb: Nrb, any_runbook: Path, options: list[str]
+) -> None:
+    # was: --skip-tags canry selected every host, the canary included
+    ran = nrb.run(any_runbook, "--dry-run", "-o", "json", *options)
+    listed = nrb.inventory(*options, "--list")
+
+    for each in (ran, listed):
+        assert (each.code, each.out) == (5, ""), each
+        assert "did you mean" in each.err, each
+
+
+def test_an_empty_intersection_says_what_each_part_matched(
+    nrb: Nrb, write_runbook: WriteRunbook
+) -> None:
+    runbook = write_runbook(NO_TARGETS.replace("steps:", "targets: {groups: [core]}\n    steps:"))
+
+    listed = nrb.run(runbook, "--list-hosts", "-l", "ams-edge-0[12]")
+    ran = nrb.run(runbook, "--dry-run", "-o", "json", "-l", "ams-edge-0[12]")
+    shown = nrb.inventory("-l", "ams", "-t", "rr")
+
+    both = (
+        "no host matched the selection: --limit 'ams-edge-0[12]' matches 2 hosts and the"
+        " runbook's targets match 4 hosts, but no host is in both"
+    )
+    assert (listed.code, listed.out, listed.err.strip()) == (3, "", both), listed
+    assert ran.code == 3, ran
+    assert both in ran.err
+    assert shown.code == 3, shown
+    assert (
+        "no host matched the selection: --limit 'ams' matches 6 hosts and --tags 'rr' matches"
+        " 1 host, but no host is in both" in shown.err
+    ), shown
 
 
 def test_inventory_graph(nrb: Nrb) -> None:
@@ -268,7 +323,7 @@ def test_inventory_list(nrb: Nrb, lab_inventory: Any) -> None:
 
 def test_inventory_selection_options(nrb: Nrb) -> None:
     ran = nrb.inventory("-F", "site=ams", "-t", "pe", "--skip-tags", "canary", "--list")
-    empty = nrb.inventory("-t", "nosuch", "--list")
+    empty = nrb.inventory("-t", "rr", "-l", "ams", "--list")
 
     assert ran.code == 0, ran
     assert list(json.loads(ran.out)["_meta"]["hostvars"]) == [

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import re
+import struct
+import subprocess
+import termios
 from pathlib import Path
 
 import pytest
-from cli_kit import MakeProject, Nrb, Ran, WriteRunbook, clean_env
+from cli_kit import NRB, TIMEOUT, MakeProject, Nrb, Ran, WriteRunbook, clean_env
 
 pytestmark = pytest.mark.cli
 
@@ -39,6 +46,53 @@ def test_tasks_lists_name_signature_and_origin(nrb: Nrb) -> None:
     for name in ("netmiko_send_config", "netmiko_save_config", "tcp_ping", "write_file"):
         assert name in rows
     assert list(rows) == sorted(rows)
+
+
+def in_a_terminal(nrb: Nrb, *args: str, columns: int) -> list[str]:
+    """The lines ``nrb ARGS`` shows on a terminal ``columns`` wide (a pty), styles left out."""
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    env = {k: v for k, v in nrb.env.items() if k not in ("COLUMNS", "LINES")}
+    with subprocess.Popen(
+        [*NRB, *args], stdin=child, stdout=child, stderr=child, cwd=nrb.cwd, env=env
+    ) as proc:
+        os.close(child)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the child side closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=TIMEOUT) == 0
+    os.close(main)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode())
+    return text.replace("\r\n", "\n").splitlines()
+
+
+@pytest.mark.parametrize("columns", [48, 200])
+def test_tasks_on_a_terminal_is_a_table_whose_columns_line_up(nrb: Nrb, columns: int) -> None:
+    lines = in_a_terminal(nrb, "tasks", "-c", str(nrb.config), columns=columns)
+
+    header = lines[0]
+    assert header.split() == ["task", "signature", "from"]
+    at_signature, at_from = header.index("signature"), header.index("from")
+    names = []
+    for line in lines[1:]:
+        assert len(line.rstrip()) <= columns, line
+        name, rest = line[:at_signature].strip(), line[at_signature:]
+        if name:  # a task's first line: its name whole, its signature and origin under theirs
+            names.append(name)
+            assert rest.startswith("("), line
+            assert line[at_from - 1] == " ", line
+            assert line[at_from] != " ", line
+        else:  # the signature going on: under the signature, nothing in the other columns
+            assert rest.strip(), line
+            assert not line[at_from:].strip(), line
+    assert "netmiko_file_transfer" in names  # the longest name, not cut short on 48 columns
+    assert names == sorted(names)
 
 
 def test_tasks_needs_no_config(nrb: Nrb) -> None:
@@ -110,6 +164,63 @@ def test_validate_reports_every_bad_runbook_located(nrb: Nrb, runbooks: Path) ->
         "        targets: {groups: [edges]}",
         " " * 27 + "^",
     ]
+
+
+def test_validate_shows_shape_and_meaning_problems_together_in_file_order(
+    nrb: Nrb, write_runbook: WriteRunbook
+) -> None:
+    # was: the task and template problems only once the shape problems were fixed
+    write_runbook(
+        """
+        name: Mixed
+        hosts: core
+        steps:
+          - name: Typo in a key
+            commandz: [show clock]
+          - name: Typo in a task
+            task: echo_dat
+          - name: Typo in a template
+            commands: ["show {{ host.nmae }}"]
+        """,
+        "mixed.yaml",
+    )
+
+    ran = nrb("validate", "-c", nrb.config, "mixed.yaml")
+
+    assert ran.code == 5, ran
+    assert [line for line in ran.err.splitlines() if line.startswith("mixed.yaml")] == [
+        "mixed.yaml:2:1 hosts: unknown key 'hosts' (did you mean 'targets'?)",
+        "mixed.yaml:4:5 steps[0]: expected exactly one of 'commands', 'config' or 'task', got none",
+        "mixed.yaml:5:5 steps[0].commandz: unknown key 'commandz' (did you mean 'commands'?)",
+        "mixed.yaml:7:11 steps[1].task: unknown task 'echo_dat' (did you mean 'echo_data'?)",
+        "mixed.yaml:9:16 steps[2].commands[0]: undefined attribute 'host.nmae'"
+        " (did you mean 'host.name'?)",
+    ]
+
+
+def test_a_template_typo_in_host_data_is_said_once_for_every_host(
+    nrb: Nrb, write_runbook: WriteRunbook
+) -> None:
+    # was: one message per host (and three lines each), 36 lines for one mistake
+    runbook = write_runbook(
+        """
+        name: Typo
+        steps:
+          - name: NTP
+            config: ["ntp vrf {{ host.data.mgmt_vfr }}"]
+        """
+    )
+
+    ran = nrb.run(runbook, "--dry-run", "-l", "fra:&edge")
+
+    assert ran.code == 5, ran
+    assert ran.out == ""
+    assert ran.err.splitlines()[0] == (
+        f"{runbook}:4:14 steps[0].config[0]: cannot render for 4 hosts"
+        " (fra-edge-01, fra-edge-02, fra-edge-03, fra-edge-04):"
+        " 'dict object' has no attribute 'mgmt_vfr' (did you mean 'host.data.mgmt_vrf'?)"
+    )
+    assert len(ran.err.splitlines()) == 3  # the message, the line, the caret
 
 
 def test_validate_connects_to_nothing(nrb: Nrb, runbooks: Path, make_project: MakeProject) -> None:

@@ -36,7 +36,8 @@ RUNBOOKS = sorted(p.name for p in (REPO / "runbooks").iterdir() if p.suffix in (
 _NRB = Path(sys.executable).with_name("nrb")
 NRB = [str(_NRB)] if _NRB.exists() else [sys.executable, "-m", "nornir_runbook"]
 TIMEOUT = 180  # seconds for one nrb command; a run takes a few seconds
-# what an IOS device answers to a command it does not take (the step itself stays "ok")
+# what an IOS device answers to a command it does not take: send_commands fails the step on it
+# (the step's status says so); the outputs of commands steps are checked for it all the same
 REJECTED = re.compile(r"^% (Invalid input|Incomplete command|Ambiguous command)", re.MULTILINE)
 CLOCK = re.compile(r"^\*\d{2}:\d{2}:\d{2}\.\d{3} \S+ \w{3} \w{3} \d{1,2} \d{4}$")
 

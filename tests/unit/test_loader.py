@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from nornir.core.task import Result, Task
 
 from nornir_runbook.checks import check_runbook
-from nornir_runbook.errors import Problem, RunbookError
+from nornir_runbook.errors import Problem, RunbookError, ShapeError
 from nornir_runbook.loader import load_runbook, load_runbooks, parse_runbook
 from nornir_runbook.model import (
     Location,
@@ -470,6 +470,57 @@ def test_unknown_keys_with_and_without_suggestions() -> None:
             "ignore_errors)",
         ),
     ]
+
+
+def test_ansible_top_level_keys_suggest_their_counterparts() -> None:
+    # was: "hosts" suggested 'steps', a close spelling but not what an Ansible user means
+    assert problems("""
+        name: t
+        hosts: core
+        tasks: []
+        steps:
+          - commands: [show clock]
+            hosts: [r1]
+    """) == [
+        (2, 1, "hosts", "unknown key 'hosts' (did you mean 'targets'?)"),
+        (3, 1, "tasks", "unknown key 'tasks' (did you mean 'steps'?)"),
+        (
+            6,
+            5,
+            "steps[0].hosts",
+            "unknown key 'hosts' (expected name, commands, config, task, args, targets, "
+            "ignore_errors)",
+        ),
+    ]
+
+
+def test_a_shape_error_keeps_the_steps_whose_shape_is_fine() -> None:
+    text = textwrap.dedent("""\
+        name: t
+        vars: [not, a, mapping]
+        steps:
+          - commandz: [show clock]
+          - task: echo_dat
+          - commands: ["{{ vars.x }}"]
+            ignore_errors: maybe
+          - commands: ["{{ host.nmae }}"]
+          - commands: [show clock]
+          - commands: [show clock]
+          - commands: [show clock]
+          - commands: [show clock]
+          - commands: [show clock]
+          - commands: [show clock]
+          - commands: [show clock]
+            targets: {groups: 3}
+    """)
+    with pytest.raises(ShapeError) as info:
+        parse_runbook(text, file="rb.yaml")
+    kept = info.value.partial.steps
+    # steps[2] and steps[10] have problems; steps[1] is not spared by steps[10]'s
+    assert [step.yaml_path for step in kept] == [f"steps[{i}]" for i in (1, 3, 4, 5, 6, 7, 8, 9)]
+    assert info.value.vars_known is False
+    found = check_runbook(info.value.partial, default_registry(), vars_known=False)
+    assert [(p.line, p.path) for p in found] == [(5, "steps[1].task"), (8, "steps[3].commands[0]")]
 
 
 def test_required_keys() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from nornir.core.inventory import Defaults, Group, Host, ParentGroups
 
-from nornir_runbook.errors import RunbookError
+from nornir_runbook.errors import RenderError, RunbookError
 from nornir_runbook.loader import parse_runbook
 from nornir_runbook.model import Location, Step, StepKind
 from nornir_runbook.templating import (
@@ -251,6 +251,58 @@ def test_compile_check_finds_syntax_errors_unknown_names_and_unknown_vars() -> N
             "undefined variable 'vars.ntp_sever' (did you mean 'vars.ntp_server'?)",
         ),
     ]
+
+
+def test_compile_check_finds_unknown_host_attributes_with_a_suggestion() -> None:
+    # was: found per host at run time, one message for each host
+    step = step_of("""
+        - commands:
+            - "{{ host.nmae }} {{ host['hostnme'] }} {{ host.data.anything }} {{ host.port }}"
+            - "{{ host.nope is defined }} {{ host.nope2 | default('-') }}"
+            - "{% for host in vars.vlans %}{{ host.real }}{% endfor %}"
+            - "{{ nmae }} {{ ntp_srver }}"
+    """)
+    assert compile_check(step, vars=VARS) == [
+        (
+            "steps[0].commands[0]",
+            "undefined attribute 'host.hostnme' (did you mean 'host.hostname'?)",
+        ),
+        ("steps[0].commands[0]", "undefined attribute 'host.nmae' (did you mean 'host.name'?)"),
+        (
+            "steps[0].commands[3]",
+            "undefined name 'nmae': templates see only 'host' and 'vars' "
+            "(did you mean 'host.name'?)",
+        ),
+        (
+            "steps[0].commands[3]",
+            "undefined name 'ntp_srver': templates see only 'host' and 'vars' "
+            "(did you mean 'vars.ntp_server'?)",
+        ),
+    ]
+
+
+def test_a_render_error_suggests_the_names_the_template_could_see() -> None:
+    step = step_of("""
+        - commands: ["{{ host.data.rol }}", "{{ host.data['interface'] }}", "{{ 1 / 0 }}"]
+    """)
+    with pytest.raises(RenderError) as info:
+        render_step(step, make_host(), VARS)
+    assert info.value.host == "r1"
+    assert info.value.failures == [  # without the host, to be said once for every host
+        (
+            "steps[0].commands[0]",
+            "'dict object' has no attribute 'rol' (did you mean 'host.data.role'?)",
+        ),
+        (
+            "steps[0].commands[1]",
+            "'dict object' has no attribute 'interface' (did you mean 'host.data.interfaces'?)",
+        ),
+        ("steps[0].commands[2]", "ZeroDivisionError: division by zero"),
+    ]
+    assert info.value.problems[0].message == (
+        "cannot render for host 'r1': 'dict object' has no attribute 'rol'"
+        " (did you mean 'host.data.role'?)"
+    )
 
 
 def test_compile_check_finds_unknown_filters_and_item_access() -> None:

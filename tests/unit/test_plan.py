@@ -1,0 +1,62 @@
+"""The plan: every step rendered for every host before anything connects."""
+
+from __future__ import annotations
+
+import pytest
+from nornir.core import Nornir
+from nornir.core.inventory import Defaults, Groups, Host, Hosts, Inventory
+
+from nornir_runbook.errors import RunbookError
+from nornir_runbook.loader import parse_runbook
+from nornir_runbook.plan import make_plan
+from nornir_runbook.registry import default_registry
+
+RUNBOOK = """\
+name: t
+steps:
+  - commands: ["ntp server {{ host.data.ntp_srver }}"]
+  - commands: ["{{ host.data.site_id * 2 }}"]
+"""
+
+
+def lab(count: int) -> Nornir:
+    """``count`` hosts with ``ntp_server``; the even ones have a numeric ``site_id``."""
+    defaults = Defaults(data={"ntp_server": "192.0.2.1"})
+    hosts = {
+        f"r{i}": Host(name=f"r{i}", data={"site_id": i if i % 2 == 0 else None}, defaults=defaults)
+        for i in range(1, count + 1)
+    }
+    return Nornir(inventory=Inventory(hosts=Hosts(hosts), groups=Groups(), defaults=defaults))
+
+
+def test_a_template_error_is_said_once_with_the_hosts_it_hit() -> None:
+    # was: one message per host, 31 lines for one mistake
+    nr = lab(12)
+    runbook = parse_runbook(RUNBOOK, file="rb.yaml")
+    with pytest.raises(RunbookError) as info:
+        make_plan(nr, runbook, list(nr.inventory.hosts), default_registry(None), None)
+    assert [(p.line, p.path, p.message) for p in info.value.problems] == [
+        (
+            3,
+            "steps[0].commands[0]",
+            "cannot render for 12 hosts (r1, r2, r3, r4, r5, r6, r7, r8, r9, r10 and 2 more):"
+            " 'dict object' has no attribute 'ntp_srver' (did you mean 'host.data.ntp_server'?)",
+        ),
+        (
+            4,
+            "steps[1].commands[0]",
+            "cannot render for 6 hosts (r1, r3, r5, r7, r9, r11):"
+            " TypeError: unsupported operand type(s) for *: 'NoneType' and 'int'",
+        ),
+    ]
+
+
+def test_a_template_error_on_one_host_names_it() -> None:
+    nr = lab(2)
+    runbook = parse_runbook(RUNBOOK.replace("ntp_srver", "ntp_server"), file="rb.yaml")
+    with pytest.raises(RunbookError) as info:
+        make_plan(nr, runbook, list(nr.inventory.hosts), default_registry(None), None)
+    assert [p.message for p in info.value.problems] == [
+        "cannot render for host 'r1':"
+        " TypeError: unsupported operand type(s) for *: 'NoneType' and 'int'"
+    ]
