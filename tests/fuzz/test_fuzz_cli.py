@@ -34,6 +34,9 @@ from nrb_fuzz_harness import (
     write_project,
 )
 
+from nornir_runbook.cli import build_parser
+from nornir_runbook.errors import UsageError
+
 RUNBOOK_TEXT = """\
 name: CLI fuzz
 targets: {tags: [prod, lab]}
@@ -241,13 +244,18 @@ def test_command_lines_are_usage_errors_or_work(argv: list[str]) -> None:
 
 
 def document_format(argv: list[str]) -> str | None:
-    """The format of the document a ``run`` prints on a pipe: the last ``-o``'s value (json
-    when there is none); None for a call that prints no document (a list flag, another
-    command)."""
-    if not argv or argv[0] != "run" or {"--list-hosts", "--list-steps"} & set(argv):
+    """The format of the document a ``run`` prints on a pipe: its ``-o`` (json when there is
+    none); None for a call that prints no document (a list flag, another command, bad flags).
+    nrb's own parser reads the flags, abbreviations (``--list-host``) included."""
+    if not argv or argv[0] != "run":
         return None
-    chosen = [value for flag, value in itertools.pairwise(argv) if flag in ("-o", "--output")]
-    return chosen[-1] if chosen else "json"
+    try:
+        args = build_parser().parse_args(argv)
+    except (UsageError, SystemExit):  # SystemExit: -h
+        return None
+    if args.list_hosts or args.list_steps:
+        return None
+    return str(args.output or "json")
 
 
 def assert_one_json_document(outcome: Outcome) -> None:
@@ -297,4 +305,5 @@ def test_document_format_reads_the_last_output_flag() -> None:
     assert document_format(["run", "rb.yaml", "-o", "text", "--output", "json", "-v"]) == "json"
     assert document_format(["run", "rb.yaml", "-o", "json", "-o", "yaml", "--dry-run"]) == "yaml"
     assert document_format(["run", "rb.yaml", "-o", "json", "--list-hosts"]) is None
+    assert document_format(["run", "rb.yaml", "--list-host", "--dry-run"]) is None
     assert document_format(["inventory", "-o", "json"]) is None
