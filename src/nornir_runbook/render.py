@@ -19,6 +19,7 @@ from rich.text import Text
 
 from .redact import Redactor
 from .results import (
+    BatchStarted,
     Event,
     HostDone,
     HostReport,
@@ -42,6 +43,7 @@ STYLES = {
     Status.UNREACHABLE: "bold red",
     Status.SKIPPED: "cyan",
 }
+BATCH_NAMES = 6  # a BATCH banner names at most this many hosts
 RECAP_STYLES = {
     "ok": "green",
     "changed": CHANGED,
@@ -198,6 +200,29 @@ def step_positions(names: Sequence[str], steps: Sequence[StepResult]) -> list[in
     return positions
 
 
+def batch_title(event: BatchStarted) -> str:
+    """``BATCH 2/4 [r3, r4]``; a batch of many hosts by its count, first and last."""
+    hosts = event.hosts
+    names = ", ".join(hosts)
+    if len(hosts) > BATCH_NAMES:
+        names = f"{len(hosts)} hosts: {hosts[0]} ... {hosts[-1]}"
+    return f"BATCH {event.number}/{event.count} [{names}]"
+
+
+def abort_message(report: RunReport) -> str | None:
+    """What stopped the run, when max_fail_percentage did: where, and what did not run."""
+    if report.abort is None:
+        return None
+    skipped = [h for h in report.hosts if h.status is Status.SKIPPED]
+    not_run = sum(1 for h in skipped if all(s.status is Status.SKIPPED for s in h.steps))
+    where = f" in batch {report.abort.batch}/{report.abort.batches}"
+    text = f"max_fail_percentage {report.abort.max_fail_percentage:g} reached{where}: "
+    text += f"{not_run} {'host' if not_run == 1 else 'hosts'} not run"
+    if part_way := len(skipped) - not_run:
+        text += f", {part_way} stopped before {'its' if part_way == 1 else 'their'} last step"
+    return text
+
+
 Groups = list[tuple[str, list[tuple[list[str], str]]]]
 
 
@@ -272,9 +297,14 @@ class TextOutput:
             self._live = _ProgressLine(self._console)
         if isinstance(event, RunStarted):
             self._run = event
+            if event.dry_run:
+                self._banner("DRY RUN: commands are rendered, nothing is sent to any device")
             self._banner(
                 f"RUNBOOK [{event.runbook}] {len(event.hosts)} hosts, {len(event.steps)} steps"
             )
+        elif isinstance(event, BatchStarted):
+            self._flush_outputs()  # the previous batch's outputs stay with it
+            self._banner(batch_title(event))
         elif isinstance(event, StepStarted):
             self._flush_outputs(upto=event.index)
             self._step, self._step_done = event, set()
@@ -411,7 +441,20 @@ class TextOutput:
             )
         )
         if report.interrupted:
-            self._print(Text("Interrupted: hosts that had not finished are skipped.", style="red"))
+            self._print(
+                Text(
+                    "Interrupted: hosts cut short are failed at the step they had not finished, "
+                    "hosts that had not started are skipped.",
+                    style="red",
+                )
+            )
+        aborted = abort_message(report)
+        if aborted is not None:
+            self._print(Text(f"Aborted: {self._scrub(aborted)}.", style="red"))
+        if report.dry_run:
+            self._print(
+                Text("DRY RUN: no device was contacted, nothing was sent.", style="bold yellow")
+            )
 
     def _recap_line(self, host: HostReport, width: int) -> Text:
         """``r1   : ok=3    changed=1    failed=0    unreachable=0    skipped=0    ignored=0``"""
