@@ -290,6 +290,7 @@ class TextOutput:
         self._done: set[str] = set()
         self._bad: set[str] = set()
         self._shown: set[str] = set()  # hosts that have had an outcome line
+        self._failed_lines: set[tuple[str, str]] = set()  # linear: (host, step) shown failing
         self._pending: dict[tuple[int, str], dict[str, StepResult]] = {}  # -v outputs to show
 
     def on_event(self, event: Event) -> None:
@@ -338,12 +339,17 @@ class TextOutput:
         self._done.add(host.name)
         if host.status in BAD:
             self._bad.add(host.name)
+        fatal = fatal_step(host)
+        if self._step is not None and fatal and (host.name, fatal.name) not in self._failed_lines:
+            # linear: a failure no step line showed (an interrupt cut the host short)
+            error = f"{fatal.name}: {fatal.error}" if fatal.error else None
+            self._outcome(host.name, host.status, host.changed, error, host.duration_s)
+            return
         if host.name in self._shown or (self._step is not None and not final):
             return  # linear: its step lines said it all, or it ran no step: shown by finish()
         positions = step_positions(self._run.steps, host.steps)
         for position, step in zip(positions, host.steps, strict=True):
             self._keep(position, host.name, step)
-        fatal = fatal_step(host)
         error = f"{fatal.name}: {fatal.error}" if fatal is not None and fatal.error else None
         self._outcome(host.name, host.status, host.changed, error, host.duration_s)
 
@@ -354,6 +360,7 @@ class TextOutput:
     def _step_line(self, host: str, step: StepResult) -> None:
         if step.status in BAD:
             self._bad.add(host)
+            self._failed_lines.add((host, step.name))
         self._outcome(host, step.status, step.changed, step.error, step.duration_s)
 
     def _show_progress(self) -> None:

@@ -234,6 +234,29 @@ def test_interrupted_run_says_so() -> None:
     )
 
 
+def test_linear_shows_a_host_an_interrupt_cut_short() -> None:
+    """Its step lines were all ok: the failure the interrupt left gets a line of its own."""
+    cut = HostReport(
+        name="r1",
+        status=Status.FAILED,
+        steps=(
+            step("Clock and version", result=commands()),
+            step("NTP", Status.FAILED, error="interrupted: the run stopped"),
+            step("Backup", Status.SKIPPED),
+        ),
+    )
+    events: list[Event] = [
+        RunStarted(runbook="Health check", run_id="x", hosts=("r1",), steps=STEPS),
+        StepStarted(index=0, name="Clock and version", hosts=("r1",)),
+        StepDone(index=0, host="r1", result=cut.steps[0]),
+        HostDone(report=cut),
+    ]
+    text = render("text", events, make_report((cut,), interrupted=True))
+    lines = text.splitlines()
+    assert lines[lines.index("ok: [r1]") + 1] == "failed: [r1] NTP: interrupted: the run stopped"
+    assert text.count("failed: [r1]") == 1
+
+
 def serial_events() -> list[Event]:
     """``--serial 2`` under ``linear``, with per-step targets: batch 1 runs steps 1 and 3 (A),
     batch 2 steps 1, 2 and 3 (B)."""
