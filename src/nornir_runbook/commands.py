@@ -34,7 +34,7 @@ from nornir_runbook.plan import make_plan, settings_from
 from nornir_runbook.project import Project, load_project
 from nornir_runbook.redact import Redactor
 from nornir_runbook.registry import default_registry
-from nornir_runbook.render import Format, Tee, make_output
+from nornir_runbook.render import Format, Tee, abort_message, make_output
 from nornir_runbook.results import ExitCode
 from nornir_runbook.save import SaveOutput, dump_json, prepare_save_dir
 from nornir_runbook.selection import select_hosts, why_no_host
@@ -132,6 +132,9 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     with lab_context(args.lab and not args.dry_run, nr, hosts, err):
         report = Engine(nr, settings, redactor).run(plan, hold_signals(output.on_event))
     output.finish(report)
+    aborted = abort_message(report)
+    if aborted is not None:
+        err.print(redactor.scrub(f"nrb: {aborted}"), markup=False, highlight=False)
     code = report.exit_code()
     if code == ExitCode.INTERRUPTED:
         code = interrupted_code()

@@ -2,7 +2,8 @@
 
 The engine never prints: it hands events to ``on_event`` in the caller's thread as hosts
 finish, and returns the RunReport. Nothing a device does raises out of it; Ctrl-C ends the run
-early with every finished host kept and the rest reported as skipped.
+early with every finished host kept, the hosts it caught part-way failed at the step they had
+not finished, and the hosts that never started skipped.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import MultiResult, Result, Task
 
 from nornir_runbook.errors import RunInterrupted
+from nornir_runbook.model import Strategy
 from nornir_runbook.plan import Plan, PlannedStep, Settings, batches
 from nornir_runbook.redact import Redactor
 from nornir_runbook.remote import PerHost
 from nornir_runbook.results import (
+    Abort,
+    BatchStarted,
     Event,
     HostDone,
     HostReport,
@@ -47,6 +51,9 @@ EventSink = Callable[[Event], None]
 
 # Nornir skips hosts that failed an earlier run unless told otherwise; the engine decides itself
 _EVERY_HOST: dict[str, Any] = {"on_good": True, "on_failed": True, "raise_on_error": False}
+# the error of the step a host was at when the run was interrupted
+INTERRUPTED = "interrupted: the run stopped before this step finished on this host"
+_BAD = (Status.FAILED, Status.UNREACHABLE)
 
 
 def new_run_id(now: datetime) -> str:
@@ -85,6 +92,7 @@ class Engine:
                 run_id=run_id,
                 hosts=plan.hosts,
                 steps=tuple(s.step.name for s in plan.steps),
+                dry_run=self.settings.dry_run,
             )
         )
         interrupted = run.execute()
@@ -96,6 +104,8 @@ class Engine:
             duration_s=time.monotonic() - t0,
             hosts=tuple(run.report(h) for h in plan.hosts),
             interrupted=interrupted,
+            dry_run=self.settings.dry_run,
+            abort=run.abort,
         )
 
 
@@ -106,6 +116,11 @@ class _Run:
         self.emit = on_event
         self.state = {h: _HostState() for h in plan.hosts}
         self._token = ""  # the free strategy's current program run, for _progress
+        self.abort: Abort | None = None
+        # hosts whose task has begun in a worker (thread executor; a process or dask worker's
+        # marks stay there), and the hosts of the runner's current run, for Ctrl-C
+        self._begun: set[str] = set()
+        self._in_flight: set[str] = set()
         s = engine.settings
         self.runner = FuturesRunner(
             num_workers=s.workers,
@@ -126,9 +141,13 @@ class _Run:
             self.runner.close()
 
     def _batches(self) -> bool:
+        settings = self.e.settings
+        todo = batches(self.plan.hosts, settings.serial)
         try:
-            for batch in batches(self.plan.hosts, self.e.settings.serial):
-                if self.e.settings.dry_run:
+            for number, batch in enumerate(todo, 1):
+                if settings.serial is not None and batch:
+                    self.emit(BatchStarted(number=number, count=len(todo), hosts=batch))
+                if settings.dry_run:
                     self._dry_run(batch)
                     continue
                 nr = self.e.nr.filter(filter_func=lambda h, names=set(batch): h.name in names)
@@ -137,8 +156,11 @@ class _Run:
                 finally:
                     self._close_connections(nr)
                 if aborted:
+                    limit = settings.max_fail_percentage or 0.0
+                    self.abort = Abort(max_fail_percentage=limit, batch=number, batches=len(todo))
                     break
         except KeyboardInterrupt:
+            self._cut_short()
             self._skip_rest()
             return True
         self._skip_rest()
@@ -176,12 +198,14 @@ class _Run:
         runner.max_fail_percentage = (
             None if allowed == math.inf else max(allowed, 0) * 100 / max(len(hosts), 1)
         )
+        runner.counts_as_failure = lambda multi: self._counts_as_failure(planned, multi)
         runner.on_result = lambda c: self._completed(planned, c)
         names = set(hosts)
         selected = nr.with_runner(runner).filter(filter_func=lambda h: h.name in names)
         for h in hosts:
             if self.state[h].started is None:
                 self.state[h].started = time.monotonic()
+        self._in_flight = names
         try:
             if planned is None:
                 programs = PerHost({h: _program_for(self.plan, h) for h in hosts})
@@ -191,6 +215,7 @@ class _Run:
                     name="runbook",
                     steps=programs,
                     token=self._token,
+                    begun=self._begun,
                     **_EVERY_HOST,
                 )
             else:
@@ -199,10 +224,12 @@ class _Run:
                     name=planned.step.name,
                     fn=planned.fn,
                     args=PerHost(planned.args),
+                    begun=self._begun,
                     **_EVERY_HOST,
                 )
         except RunInterrupted:
             raise KeyboardInterrupt from None
+        self._in_flight = set()
         for name in runner.last_run.skipped:
             self._stop(name, Status.SKIPPED)
         for name in runner.last_run.timed_out:  # its worker may still be reading the session
@@ -214,6 +241,19 @@ class _Run:
         if any(h.connections for h in nr.inventory.hosts.values()):
             runner = FuturesRunner(num_workers=self.e.settings.workers, task_timeout=30)
             nr.with_runner(runner).run(task=_close_host, name="close connections", **_EVERY_HOST)
+
+    def _counts_as_failure(self, planned: PlannedStep | None, multi: MultiResult) -> bool:
+        """Toward max_fail_percentage, as in Ansible: a failure ``ignore_errors`` let through
+        does not count."""
+        if not multi.failed:
+            return False
+        if planned is not None:
+            return not planned.step.ignore_errors
+        program = multi[0]  # free: the host's program lists the steps it ran
+        if program.exception is not None or not isinstance(program.result, list):
+            return True
+        ignored = {p.index for p in self.plan.steps if p.step.ignore_errors}
+        return any(step.status in _BAD and i not in ignored for i, step in program.result)
 
     # -- results ---------------------------------------------------------------------------
 
@@ -287,8 +327,7 @@ class _Run:
         return self._redacted(step)
 
     def _failed_in(self, batch: tuple[str, ...]) -> int:
-        bad = (Status.FAILED, Status.UNREACHABLE)
-        return sum(1 for h in batch if self.state[h].status in bad)
+        return sum(1 for h in batch if self.state[h].status in _BAD)
 
     def _stop(self, host: str, status: Status) -> None:
         if self.state[host].status is None:
@@ -303,6 +342,39 @@ class _Run:
         state.done = True  # right before the hand-over: an interrupt between the two loses it
         self.emit(event)
 
+    def _cut_short(self) -> None:
+        """After Ctrl-C: a host that got part of its steps keeps them and fails at the step it
+        had not finished (``INTERRUPTED``); a host that never began stays for ``_skip_rest``.
+
+        With a process or dask executor a worker's marks stay in its process: every host the
+        runner had been given counts as begun, as nothing proves it had not.
+        """
+        local = self.runner.executor == "thread"
+        free = self.e.settings.strategy is Strategy.FREE
+        ignored = {p.index for p in self.plan.steps if p.step.ignore_errors}
+        for host, state in self.state.items():
+            if state.done or state.status is not None:
+                continue
+            if free and local:  # what its program finished before it was cut short
+                for index, raw in list(_progress.pop((self._token, host), [])):
+                    step = self._redacted(raw)
+                    state.steps.append(step)
+                    if step.status in _BAD and index not in ignored:
+                        self._stop(host, step.status)
+            todo = self.plan.steps_for(host)[len(state.steps) :]
+            begun = host in self._begun if local else host in self._in_flight
+            if state.status is not None or not todo or not (state.steps or begun):
+                continue
+            state.steps.append(
+                StepResult(
+                    name=todo[0].step.name,
+                    task=todo[0].task_name,
+                    status=Status.FAILED,
+                    error=INTERRUPTED,
+                )
+            )
+            self._stop(host, Status.FAILED)
+
     def _skip_rest(self) -> None:
         """Hosts the run did not get to the end of are skipped; those that did are done."""
         for host, state in self.state.items():
@@ -313,17 +385,32 @@ class _Run:
             self._host_done(host)
 
     def _dry_run(self, batch: tuple[str, ...]) -> None:
+        """What each step would send, with the events of a real run in the order it has them."""
+        if self.e.settings.strategy is Strategy.FREE:
+            for host in batch:
+                for planned in self.plan.steps_for(host):
+                    self.state[host].steps.append(self._rendered(planned, host))
+                self._host_done(host)
+            return
+        for planned in self.plan.steps:
+            hosts = tuple(h for h in batch if h in planned.args)
+            if not hosts:
+                continue
+            self.emit(StepStarted(index=planned.index, name=planned.step.name, hosts=hosts))
+            for host in hosts:
+                step = self._rendered(planned, host)
+                self.state[host].steps.append(step)
+                self.emit(StepDone(index=planned.index, host=host, result=step))
+                if len(self.state[host].steps) == len(self.plan.steps_for(host)):
+                    self._host_done(host)
         for host in batch:
-            for planned in self.plan.steps_for(host):
-                self.state[host].steps.append(
-                    StepResult(
-                        name=planned.step.name,
-                        task=planned.task_name,
-                        status=Status.OK,
-                        result=self.e.redactor.scrub_data(dict(planned.args[host])),
-                    )
-                )
             self._host_done(host)
+
+    def _rendered(self, planned: PlannedStep, host: str) -> StepResult:
+        result = self.e.redactor.scrub_data(dict(planned.args[host]))
+        return StepResult(
+            name=planned.step.name, task=planned.task_name, status=Status.OK, result=result
+        )
 
     def report(self, host: str) -> HostReport:
         state = self.state[host]
@@ -347,8 +434,9 @@ class _Run:
 # -- the Nornir tasks the engine runs -----------------------------------------------------
 
 
-def _one_step(task: Task, fn: Callable[..., Result], args: PerHost) -> Result:
+def _one_step(task: Task, fn: Callable[..., Result], args: PerHost, begun: set[str]) -> Result:
     """Linear strategy: one step on one host, with that host's rendered arguments."""
+    begun.add(task.host.name)
     return fn(task, **args.of(task.host.name))
 
 
@@ -376,9 +464,10 @@ def _program_for(plan: Plan, host: str) -> list[_StepCall]:
 _progress: dict[tuple[str, str], list[tuple[int, StepResult]]] = {}
 
 
-def _host_program(task: Task, steps: PerHost, token: str) -> Result:
+def _host_program(task: Task, steps: PerHost, token: str, begun: set[str]) -> Result:
     """Free strategy: a host's whole step list in one future."""
     name = task.host.name
+    begun.add(name)
     done = _progress.setdefault((token, name), [])
     for call in steps.of(name)[len(done) :]:
         t0 = time.monotonic()

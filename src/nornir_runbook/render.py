@@ -22,6 +22,7 @@ from rich.text import Text
 from .display import plural, printable
 from .redact import Redactor
 from .results import (
+    BatchStarted,
     Event,
     HostDone,
     HostReport,
@@ -45,6 +46,7 @@ STYLES = {
     Status.UNREACHABLE: "bold red",
     Status.SKIPPED: "cyan",
 }
+BATCH_NAMES = 6  # a BATCH banner names at most this many hosts
 RECAP_STYLES = {
     "ok": "green",
     "changed": CHANGED,
@@ -213,6 +215,29 @@ def step_positions(names: Sequence[str], steps: Sequence[StepResult]) -> list[in
     return positions
 
 
+def batch_title(event: BatchStarted) -> str:
+    """``BATCH 2/4 [r3, r4]``; a batch of many hosts by its count, first and last."""
+    hosts = event.hosts
+    names = ", ".join(hosts)
+    if len(hosts) > BATCH_NAMES:
+        names = f"{len(hosts)} hosts: {hosts[0]} ... {hosts[-1]}"
+    return f"BATCH {event.number}/{event.count} [{names}]"
+
+
+def abort_message(report: RunReport) -> str | None:
+    """What stopped the run, when max_fail_percentage did: where, and what did not run."""
+    if report.abort is None:
+        return None
+    skipped = [h for h in report.hosts if h.status is Status.SKIPPED]
+    not_run = sum(1 for h in skipped if all(s.status is Status.SKIPPED for s in h.steps))
+    where = f" in batch {report.abort.batch}/{report.abort.batches}"
+    text = f"max_fail_percentage {report.abort.max_fail_percentage:g} reached{where}: "
+    text += f"{plural(not_run, 'host')} not run"
+    if part_way := len(skipped) - not_run:
+        text += f", {part_way} stopped before {'its' if part_way == 1 else 'their'} last step"
+    return text
+
+
 PLACEHOLDER = "{host}"
 
 
@@ -348,7 +373,7 @@ class ProgressOutput:
             self._step_done.add(event.host)
             if event.result.status in BAD:
                 self._bad.add(event.host)
-        else:
+        elif isinstance(event, HostDone):
             self._done.add(event.report.name)
             if event.report.status in BAD:
                 self._bad.add(event.report.name)
@@ -388,6 +413,7 @@ class TextOutput:
         self._done: set[str] = set()
         self._bad: set[str] = set()
         self._shown: set[str] = set()  # hosts that have had an outcome line
+        self._failed_lines: set[tuple[str, str]] = set()  # linear: (host, step) shown failing
         self._pending: dict[tuple[int, str], dict[str, StepResult]] = {}  # -v outputs to show
 
     def on_event(self, event: Event) -> None:
@@ -395,10 +421,15 @@ class TextOutput:
             self._live = _ProgressLine(self._console)
         if isinstance(event, RunStarted):
             self._run = event
+            if event.dry_run:
+                self._banner("DRY RUN: commands are rendered, nothing is sent to any device")
             self._banner(
                 f"RUNBOOK [{event.runbook}] {plural(len(event.hosts), 'host')}, "
                 f"{plural(len(event.steps), 'step')}"
             )
+        elif isinstance(event, BatchStarted):
+            self._flush_outputs()  # the previous batch's outputs stay with it
+            self._banner(batch_title(event))
         elif isinstance(event, StepStarted):
             self._flush_outputs(upto=event.index)
             self._step, self._step_done = event, set()
@@ -432,12 +463,17 @@ class TextOutput:
         self._done.add(host.name)
         if host.status in BAD:
             self._bad.add(host.name)
+        fatal = fatal_step(host)
+        if self._step is not None and fatal and (host.name, fatal.name) not in self._failed_lines:
+            # linear: a failure no step line showed (an interrupt cut the host short)
+            error = f"{fatal.name}: {fatal.error}" if fatal.error else None
+            self._outcome(host.name, host.status, host.changed, error, host.duration_s)
+            return
         if host.name in self._shown or (self._step is not None and not final):
             return  # linear: its step lines said it all, or it ran no step: shown by finish()
         positions = step_positions(self._run.steps, host.steps)
         for position, step in zip(positions, host.steps, strict=True):
             self._keep(position, host.name, step)
-        fatal = fatal_step(host)
         error = f"{fatal.name}: {fatal.error}" if fatal is not None and fatal.error else None
         self._outcome(host.name, host.status, host.changed, error, host.duration_s)
 
@@ -448,6 +484,7 @@ class TextOutput:
     def _step_line(self, host: str, step: StepResult) -> None:
         if step.status in BAD:
             self._bad.add(host)
+            self._failed_lines.add((host, step.name))
         self._outcome(host, step.status, step.changed, step.error, step.duration_s)
 
     def _show_progress(self) -> None:
@@ -546,7 +583,20 @@ class TextOutput:
             )
         )
         if report.interrupted:
-            self._print(Text("Interrupted: hosts that had not finished are skipped.", style="red"))
+            self._print(
+                Text(
+                    "Interrupted: hosts cut short are failed at the step they had not finished, "
+                    "hosts that had not started are skipped.",
+                    style="red",
+                )
+            )
+        aborted = abort_message(report)
+        if aborted is not None:
+            self._print(Text(f"Aborted: {self._scrub(aborted)}.", style="red"))
+        if report.dry_run:
+            self._print(
+                Text("DRY RUN: no device was contacted, nothing was sent.", style="bold yellow")
+            )
 
     def _recap_line(self, host: HostReport, width: int) -> Text:
         """``r1   : ok=3    changed=1    failed=0    unreachable=0    skipped=0    ignored=0``"""

@@ -96,6 +96,15 @@ class Summary:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Abort:
+    """Where ``max_fail_percentage`` stopped a run: in batch ``batch`` (from 1) of ``batches``."""
+
+    max_fail_percentage: float
+    batch: int
+    batches: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunReport:
     runbook: str
     run_id: str
@@ -104,6 +113,12 @@ class RunReport:
     duration_s: float
     hosts: tuple[HostReport, ...] = field(default_factory=tuple)  # inventory order
     interrupted: bool = False
+    dry_run: bool = False
+    abort: Abort | None = None  # set when max_fail_percentage stopped the run
+
+    @property
+    def aborted(self) -> bool:
+        return self.abort is not None
 
     @property
     def summary(self) -> Summary:
@@ -118,9 +133,13 @@ class RunReport:
         )
 
     def failed_hosts(self) -> list[str]:
-        """Failed and unreachable hosts, for failed.txt and ``--limit @file``."""
-        bad = (Status.FAILED, Status.UNREACHABLE)
-        return [h.name for h in self.hosts if h.status in bad]
+        """The hosts to run again, for failed.txt and ``--limit @file``: failed and unreachable
+        ones, and after a run that was cut short (interrupted, or stopped by
+        max_fail_percentage) the skipped ones too, so that the list resumes the work."""
+        redo = {Status.FAILED, Status.UNREACHABLE}
+        if self.interrupted or self.aborted:
+            redo.add(Status.SKIPPED)
+        return [h.name for h in self.hosts if h.status in redo]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +148,9 @@ class RunReport:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "duration_s": round(self.duration_s, 3),
+            "dry_run": self.dry_run,
+            "interrupted": self.interrupted,
+            "aborted": self.aborted,
             "summary": self.summary.to_dict(),
             "hosts": {h.name: h.to_dict() for h in self.hosts},
         }
@@ -138,7 +160,10 @@ class RunReport:
             return ExitCode.INTERRUPTED
         if not self.hosts:
             return ExitCode.NO_HOSTS
-        return exit_code_for(h.status for h in self.hosts)
+        code = exit_code_for(h.status for h in self.hosts)
+        if self.aborted and code is ExitCode.OK:  # a stopped run never looks like a clean one
+            return ExitCode.FAILED
+        return code
 
 
 def exit_code_for(statuses: Any) -> ExitCode:
@@ -160,6 +185,16 @@ class RunStarted:
     run_id: str
     hosts: tuple[str, ...]  # selected hosts, inventory order
     steps: tuple[str, ...]  # step names
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchStarted:
+    """A ``serial`` batch begins: batch ``number`` (from 1) of ``count``."""
+
+    number: int
+    count: int
+    hosts: tuple[str, ...]  # inventory order
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,7 +220,7 @@ class HostDone:
     report: HostReport
 
 
-Event = RunStarted | StepStarted | StepDone | HostDone
+Event = RunStarted | BatchStarted | StepStarted | StepDone | HostDone
 
 
 # Which failures mean "could not reach the device" rather than "the device said no".

@@ -79,6 +79,8 @@ class FuturesRunner:
         retry_backoff: first retry delay in seconds; doubles each attempt, with +-50% jitter.
         max_fail_percentage: once failed hosts exceed this share of the hosts given to the run,
             hosts not yet started are left out of the result (``last_run.skipped``).
+        counts_as_failure: which results count toward ``max_fail_percentage``; default: every
+            failed one (``result.failed``).
         connect_limit: at most this many connection set-ups at once.
         group_limits: ``{group: n}``: at most n hosts of that group (or its child groups) at once.
         on_result: called in the caller's thread with a ``HostCompletion`` per host.
@@ -95,6 +97,7 @@ class FuturesRunner:
         retries: int = 0,
         retry_backoff: float = 1.0,
         max_fail_percentage: float | None = None,
+        counts_as_failure: Callable[[MultiResult], bool] | None = None,
         connect_limit: int | None = None,
         group_limits: Mapping[str, int] | None = None,
         on_result: Callable[[HostCompletion], None] | None = None,
@@ -109,6 +112,7 @@ class FuturesRunner:
         self.retries = retries
         self.retry_backoff = retry_backoff
         self.max_fail_percentage = max_fail_percentage
+        self.counts_as_failure = counts_as_failure
         self.connect_limit = connect_limit
         self.group_limits = dict(group_limits or {})
         for group, limit in self.group_limits.items():
@@ -298,7 +302,8 @@ class _Run:
         name = job.host.name
         self.results[name] = result
         self.stats.attempts[name] = job.attempt
-        if result.failed:
+        counts = self.r.counts_as_failure
+        if counts(result) if counts is not None else result.failed:
             self.failed += 1
             self._check_threshold()
         if self.r.on_result is not None:

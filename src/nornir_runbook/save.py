@@ -4,7 +4,10 @@
 
     DIR/<run_id>/report.json        the json document (SPEC "Output")
     DIR/<run_id>/hosts/<host>.txt   one per host: its status, then each step and its outputs
-    DIR/<run_id>/failed.txt         failed and unreachable hosts, one a line (``--limit @file``)
+    DIR/<run_id>/failed.txt         the hosts to run again, one a line (``--limit @file``):
+                                    failed and unreachable ones, and after a run cut short
+                                    (interrupted, or stopped by max_fail_percentage) the
+                                    skipped ones too
 
 Every file is written to a temporary file in its directory, then renamed over its name, so a
 reader never sees half a file; files are created owner-only (0600), as they hold device output.
@@ -87,7 +90,9 @@ def summary_record(report: RunReport, redactor: Redactor) -> dict[str, Any]:
         "started_at": report.started_at,
         "finished_at": report.finished_at,
         "duration_s": round(report.duration_s, 3),
+        "dry_run": report.dry_run,
         "interrupted": report.interrupted,
+        "aborted": report.aborted,
         "failed_hosts": report.failed_hosts(),
     }
     record: dict[str, Any] = redactor.scrub_data(plain(data))

@@ -40,7 +40,18 @@ ALL = ("*",)  # copy_project(closed=ALL): every host on a closed port
 
 SHOW_CLOCK = "show clock"  # the one lab command whose output changes from run to run
 SUMMARY_KEYS = ["hosts", "ok", "changed", "failed", "unreachable", "skipped"]
-DOCUMENT_KEYS = ["runbook", "run_id", "started_at", "finished_at", "duration_s", "summary", "hosts"]
+DOCUMENT_KEYS = [
+    "runbook",
+    "run_id",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "dry_run",
+    "interrupted",
+    "aborted",
+    "summary",
+    "hosts",
+]
 HOST_KEYS = ["status", "changed", "duration_s", "steps"]
 STEP_KEYS = ["name", "task", "status", "changed", "duration_s", "error", "result"]
 RUN_ID = r"\d{8}T\d{6}Z"

@@ -8,6 +8,7 @@ unreachable (exit 4), as the control run shows.
 from __future__ import annotations
 
 import pytest
+import yaml
 from cli_kit import (
     ALL,
     MIXED,
@@ -102,6 +103,44 @@ def test_dry_run_renders_every_step_and_connects_to_nothing(dark: Nrb) -> None:
     ):
         assert line in text.out
     assert "unreachable=0" in text.out
+
+
+def test_dry_run_says_so_in_every_format_and_shows_steps_in_order(dark: Nrb) -> None:
+    base = ("run", "mixed.yaml", "-c", dark.config, "-l", MIXED_LIMIT, "--dry-run")
+    runs = run_many(dark, {fmt: (*base, "-o", fmt) for fmt in ("json", "yaml", "jsonl", "text")})
+
+    assert {fmt: ran.code for fmt, ran in runs.items()} == dict.fromkeys(runs, 0), runs
+    assert runs["json"].json()["dry_run"] is True
+    assert yaml.safe_load(runs["yaml"].out)["dry_run"] is True
+    assert runs["jsonl"].jsonl()[-1]["dry_run"] is True
+    lines = runs["text"].lines()
+    banners = [line.split(" *")[0] for line in lines if line.endswith("***")]
+    steps = [f"STEP {i}/{len(MIXED_STEPS)} [{name}]" for i, name in enumerate(MIXED_STEPS, 1)]
+    assert banners == [
+        "DRY RUN: commands are rendered, nothing is sent to any device",
+        f"RUNBOOK [Mixed] {len(MIXED_HOSTS)} hosts, {len(MIXED_STEPS)} steps",
+        *steps,
+        "RECAP",
+    ]
+    first = next(i for i, line in enumerate(lines) if line.startswith(steps[0]))
+    under = lines[first + 1 : first + 1 + len(MIXED_HOSTS)]
+    assert under == [f"ok: [{h}]" for h in MIXED_HOSTS]  # each host's line under its step
+    assert lines[-1] == "DRY RUN: no device was contacted, nothing was sent."
+
+
+def test_a_real_run_is_not_marked_dry(nrb: Nrb, write_runbook: WriteRunbook) -> None:
+    runbook = write_runbook("name: Echo\nsteps:\n  - {name: E, task: echo, args: {x: y}}\n")
+    runs = run_many(
+        nrb,
+        {
+            fmt: ("run", runbook, "-c", nrb.config, "-l", "ams-core-01", "-o", fmt)
+            for fmt in ("json", "jsonl", "text")
+        },
+    )
+
+    assert runs["json"].json()["dry_run"] is False
+    assert runs["jsonl"].jsonl()[-1]["dry_run"] is False
+    assert "DRY RUN" not in runs["text"].out
 
 
 def test_list_steps(dark: Nrb) -> None:

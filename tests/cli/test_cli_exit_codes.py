@@ -113,59 +113,98 @@ def test_a_batch_past_max_fail_percentage_stops_the_run(
         ("Refuse", "skipped"),
         ("After", "skipped"),
     ]
-
-
-def test_no_host_selected_exits_3(nrb: Nrb, write_runbook: WriteRunbook) -> None:
-    runbook = write_runbook(
-        ECHO_AND_FAIL.replace("steps:", "targets: {groups: [edge]}\n    steps:")
+    assert ran.json()["aborted"] is True
+    message = (
+        "max_fail_percentage 25 reached in batch 1/3: "
+        "8 hosts not run, 2 stopped before their last step"
     )
-
-    ran = nrb.run(runbook, "-l", "core", "-o", "json")
-
-    assert ran.code == 3, ran
-    assert "no host matched" in ran.err
-    doc = ran.json()  # still a valid document, with no host in it
-    assert doc["hosts"] == {}
-    assert doc["summary"] == {
-        "hosts": 0,
-        "ok": 0,
-        "changed": 0,
-        "failed": 0,
-        "unreachable": 0,
-        "skipped": 0,
-    }
+    assert f"nrb: {message}\n" in ran.err
 
 
-def test_unreachable_exits_4_and_wins_over_failed(
+IGNORED_FAILURE = """
+    name: Rolling
+    options: {serial: 4, max_fail_percentage: 0}
+    steps:
+      - name: Echo
+        task: echo
+        args: {who: "{{ host.name }}"}
+      - name: May fail
+        targets: {hosts: [ams-core-01]}
+        task: fail
+        args: {message: "let through"}
+        ignore_errors: true
+      - name: After
+        task: echo
+        args: {x: "1"}
+    """
+EIGHT = "ams-*:fra-core-*"  # 8 hosts: two batches of 4
+
+
+@pytest.mark.parametrize("strategy", ["linear", "free"])
+def test_an_ignored_failure_does_not_count_toward_max_fail_percentage(
+    nrb: Nrb, write_runbook: WriteRunbook, strategy: str
+) -> None:
+    """Ansible's rule: ``ignore_errors`` failures never stop a run. One worker, so that under
+    ``free`` the batch's other hosts are still waiting when the first one's failure comes."""
+    runbook = write_runbook(IGNORED_FAILURE)
+
+    ran = nrb.run(runbook, "-l", EIGHT, "-w", "1", "--strategy", strategy, "-o", "json")
+
+    assert ran.code == 0, ran
+    doc = ran.json()
+    assert doc["summary"]["ok"] == doc["summary"]["hosts"] == 8
+    assert doc["aborted"] is False
+    first = doc["hosts"]["ams-core-01"]["steps"]
+    assert [(s["name"], s["status"]) for s in first] == [
+        ("Echo", "ok"),
+        ("May fail", "failed"),
+        ("After", "ok"),
+    ]
+    assert "max_fail_percentage" not in ran.err
+
+
+STOPPED = """
+    name: Stopped
+    options: {serial: 4, max_fail_percentage: 0}
+    steps:
+      - {name: Clock, commands: [show clock]}
+      - {name: Refuse, targets: {hosts: [ams-core-01]}, task: fail}
+      - {name: After, task: echo, args: {x: "1"}}
+    """
+
+
+def test_a_run_stopped_by_max_fail_percentage_says_so_in_every_format(
     nrb: Nrb, write_runbook: WriteRunbook, make_project: MakeProject
 ) -> None:
-    config = make_project(closed=["ams-core-02"])
-    runbook = write_runbook(
-        """
-        name: Reach
-        steps:
-          - {name: Clock, commands: [show clock]}
-          - {name: Refuse, targets: {hosts: [ams-core-01]}, task: fail}
-        """
+    """Exit 2 (4 with an unreachable host), a line on stderr, the text recap, and
+    ``aborted: true`` in the document and the jsonl summary."""
+    runbook = write_runbook(STOPPED)
+    config = make_project(closed=["ams-core-01"])
+    base = ("run", runbook, "-l", EIGHT, "-w", "1")
+    runs = run_many(
+        nrb,
+        {
+            "json": (*base, "-c", nrb.config, "-o", "json"),
+            "jsonl": (*base, "-c", nrb.config, "-o", "jsonl"),
+            "text": (*base, "-c", nrb.config, "-o", "text"),
+            "unreachable": (*base, "-c", config, "-o", "json"),
+        },
     )
-    commands = {
-        limit: ("run", runbook, "-c", config, "-l", limit, "-o", "json")
-        for limit in ("ams-core-0*", "ams-core-02", "ams-core-01")
-    }
+    # batch 1 ran Clock everywhere, then ams-core-01 failed Refuse; batch 2 never started
+    message = "max_fail_percentage 0 reached in batch 1/2: 4 hosts not run, "
+    message += "3 stopped before their last step"
+    # one worker: ams-core-01 is unreachable before the other three start
+    unreachable = "max_fail_percentage 0 reached in batch 1/2: 7 hosts not run"
 
-    both, unreachable, failed = run_many(nrb, commands).values()
-
-    assert both.code == 4, both
-    assert {n: h["status"] for n, h in both.json()["hosts"].items()} == {
-        "ams-core-01": "failed",
-        "ams-core-02": "unreachable",
-    }
-    assert both.json()["summary"]["unreachable"] == 1
-    down = both.json()["hosts"]["ams-core-02"]["steps"]
-    assert [(s["name"], s["status"]) for s in down] == [("Clock", "unreachable")]
-    assert down[0]["error"]
-    assert unreachable.code == 4, unreachable
-    assert failed.code == 2, failed
+    for name, ran in runs.items():
+        assert ran.code == (4 if name == "unreachable" else 2), ran
+        said = unreachable if name == "unreachable" else message
+        assert f"nrb: {said}\n" in ran.err, ran
+    for doc in (runs["json"].json(), runs["unreachable"].json()):
+        assert doc["aborted"] is True
+        assert doc["summary"]["skipped"] == 7
+    assert runs["jsonl"].jsonl()[-1]["aborted"] is True
+    assert f"Aborted: {message}." in runs["text"].lines()
 
 
 # --- 5: invalid input -------------------------------------------------------------------------

@@ -223,6 +223,43 @@ def test_text_verbose_shows_outputs(nrb: Nrb, write_runbook: WriteRunbook) -> No
     assert re.search(r"^ams-core-02\s+:\s+ok=2\s+changed=0\s+failed=0", ran.out, re.MULTILINE)
 
 
+SERIAL = """
+    name: Serial
+    steps:
+      - {name: Clock, commands: [show clock]}
+      - {name: Core only, targets: {groups: [core]}, task: echo, args: {x: "core-{{ host.name }}"}}
+      - {name: Edge only, targets: {groups: [edge]}, task: echo, args: {x: "edge-{{ host.name }}"}}
+      - {name: Last, task: echo, args: {x: "last-{{ host.name }}"}}
+    """
+
+
+@pytest.mark.parametrize("strategy", ["linear", "free"])
+def test_text_serial_batches_have_banners_in_the_order_they_run(
+    nrb: Nrb, write_runbook: WriteRunbook, strategy: str
+) -> None:
+    """A BATCH banner before each batch; under each, the step banners in runbook order, each
+    batch's outputs (-v) before the next batch begins."""
+    runbook = write_runbook(SERIAL)
+    limit = "ams-core-01:ams-edge-01:fra-core-01:fra-edge-01"
+
+    ran = nrb.run(runbook, "-l", limit, "--serial", "2", "--strategy", strategy, "-o", "text", "-v")
+
+    assert ran.code == 0, ran
+    banners = [line.split(" *")[0] for line in ran.lines() if line.endswith("***")]
+    steps = ["STEP 1/4 [Clock]", "STEP 2/4 [Core only]", "STEP 3/4 [Edge only]", "STEP 4/4 [Last]"]
+    assert banners == [
+        "RUNBOOK [Serial] 4 hosts, 4 steps",
+        "BATCH 1/2 [ams-core-01, ams-edge-01]",
+        *steps,
+        "BATCH 2/2 [fra-core-01, fra-edge-01]",
+        *steps,
+        "RECAP",
+    ]
+    out = ran.out
+    assert out.index("last-ams-edge-01") < out.index("BATCH 2/2") < out.index("core-fra-core-01")
+    assert out.index("edge-fra-edge-01") < out.index("last-fra-core-01")
+
+
 def test_json_is_the_default_when_stdout_is_not_a_terminal(
     nrb: Nrb, write_runbook: WriteRunbook
 ) -> None:

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import json
 import signal
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 from subprocess import Popen
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from cli_kit import TIMEOUT, Nrb, WriteRunbook, finish
+from cli_kit import TIMEOUT, MakeProject, Nrb, WriteRunbook, finish, write_text
+
+T = TypeVar("T")
 
 pytestmark = pytest.mark.cli
+
+INTERRUPTED = "interrupted: the run stopped before this step finished on this host"
 
 SLOW = """
     name: Slow
@@ -31,16 +38,21 @@ SLOW = """
     """
 
 
-def first_line(proc: Popen[bytes]) -> str:
-    """The first stdout line, or a killed process and a failed test after TIMEOUT."""
-    assert proc.stdout is not None
+def bounded(proc: Popen[bytes], call: Callable[[], T]) -> T:
+    """What ``call`` returns, or a killed process and a failed test after TIMEOUT."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        line = pool.submit(proc.stdout.readline)
+        future = pool.submit(call)
         try:
-            return line.result(timeout=TIMEOUT).decode()
+            return future.result(timeout=TIMEOUT)
         except FutureTimeout:
             proc.kill()
             raise
+
+
+def first_line(proc: Popen[bytes]) -> str:
+    """The first stdout line, or a killed process and a failed test after TIMEOUT."""
+    assert proc.stdout is not None
+    return bounded(proc, proc.stdout.readline).decode()
 
 
 @pytest.mark.parametrize(
@@ -67,15 +79,18 @@ def test_signal_mid_run_reports_and_saves_what_finished(
     statuses = {line["host"]: line["status"] for line in host_lines}
     assert sorted(statuses) == sorted(lab_inventory.hosts)  # every host once, finished or not
     assert statuses[json.loads(first)["host"]] == "ok"
-    assert set(statuses.values()) == {"ok", "skipped"}  # some finished, the rest did not start
+    # some finished, some were cut short between their steps (linear), the rest did not start
+    assert {"ok", "skipped"} <= set(statuses.values()) <= {"ok", "failed", "skipped"}
+    counts = list(statuses.values())
     assert last["summary"] == {
         "hosts": 12,
-        "ok": list(statuses.values()).count("ok"),
+        "ok": counts.count("ok"),
         "changed": 0,
-        "failed": 0,
+        "failed": counts.count("failed"),
         "unreachable": 0,
-        "skipped": list(statuses.values()).count("skipped"),
+        "skipped": counts.count("skipped"),
     }
+    assert last["interrupted"] is True
 
     reports = list((nrb.cwd / "out").glob("*/report.json"))
     assert len(reports) == 1, err
@@ -83,16 +98,144 @@ def test_signal_mid_run_reports_and_saves_what_finished(
     assert list(report["hosts"]) == list(lab_inventory.hosts)  # inventory order
     assert {n: h["status"] for n, h in report["hosts"].items()} == statuses
     assert report["summary"] == last["summary"]
+    assert report["interrupted"] is True
     for name, host in report["hosts"].items():
         steps = [(s["name"], s["status"]) for s in host["steps"]]
         if host["status"] == "ok":
             assert steps == [("Show", "ok"), ("Say", "ok")]
             assert f"{name} uptime is" in host["steps"][0]["result"]["show version"]
             assert host["steps"][1]["result"] == {"who": name}
-        else:  # never started, or (linear) stopped between its steps
-            assert steps in (
-                [("Show", "skipped"), ("Say", "skipped")],
-                [("Show", "ok"), ("Say", "skipped")],
-            )
-    assert (reports[0].parent / "failed.txt").read_text() == ""
+        elif host["status"] == "skipped":  # never started
+            assert steps == [("Show", "skipped"), ("Say", "skipped")]
+        else:  # cut short: what it finished, then the step it had not finished
+            assert steps == [("Show", "ok"), ("Say", "failed")], name
+            assert host["steps"][1]["error"] == INTERRUPTED
+    not_done = [name for name, status in statuses.items() if status != "ok"]
+    assert (reports[0].parent / "failed.txt").read_text().split() == [
+        h for h in lab_inventory.hosts if h in not_done
+    ]
     assert "Traceback" not in err
+
+
+# A rolling change interrupted part-way: under one worker, ams-core-01 runs only Clock and is
+# done; ams-core-02 passes the Gate; ams-edge-01 is held in the Gate (gate.py) until the test
+# lets it go; ams-edge-02 and ams-edge-03 are the second batch and never start.
+GATE = """
+    import time
+    from pathlib import Path
+
+    from nornir.core.task import Result
+
+
+    def hold(task, held, folder):
+        \"\"\"On host ``held``: say so in FOLDER/held, then wait for FOLDER/go.\"\"\"
+        here = Path(folder)
+        if task.host.name == held:
+            (here / "held").write_text(held)
+            deadline = time.monotonic() + 120  # never outlive a failed test for long
+            while not (here / "go").exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return Result(host=task.host, result=f"through {task.host.name}")
+    """
+ROLLING = """
+    name: Rolling change
+    options: {serial: 3, workers: 1}
+    steps:
+      - name: Clock
+        commands: [show clock]
+      - name: Gate
+        targets: {hosts: [ams-core-02, ams-edge-01]}
+        task: gate:hold
+        args: {held: ams-edge-01, folder: "FOLDER"}
+      - name: After
+        targets: {hosts: [ams-core-02, ams-edge-01]}
+        task: echo
+        args: {done: "{{ host.name }}"}
+    """
+ROLLING_HOSTS = ("ams-core-01", "ams-core-02", "ams-edge-01", "ams-edge-02", "ams-edge-03")
+CUT = {  # strategy: each host's steps (name, status), as the interrupted run reports them
+    "linear": {
+        "ams-core-01": ("ok", [("Clock", "ok")]),
+        "ams-core-02": ("failed", [("Clock", "ok"), ("Gate", "ok"), ("After", "failed")]),
+        "ams-edge-01": ("failed", [("Clock", "ok"), ("Gate", "failed"), ("After", "skipped")]),
+        "ams-edge-02": ("skipped", [("Clock", "skipped")]),
+        "ams-edge-03": ("skipped", [("Clock", "skipped")]),
+    },
+    "free": {  # each host runs its whole list before the next starts
+        "ams-core-01": ("ok", [("Clock", "ok")]),
+        "ams-core-02": ("ok", [("Clock", "ok"), ("Gate", "ok"), ("After", "ok")]),
+        "ams-edge-01": ("failed", [("Clock", "ok"), ("Gate", "failed"), ("After", "skipped")]),
+        "ams-edge-02": ("skipped", [("Clock", "skipped")]),
+        "ams-edge-03": ("skipped", [("Clock", "skipped")]),
+    },
+}
+
+
+def wait_for(proc: Popen[bytes], path: Path) -> None:
+    """Until ``path`` exists; fails if nrb ends first (or after TIMEOUT)."""
+
+    def poll() -> None:
+        while not path.exists():
+            assert proc.poll() is None, "nrb ended before it got there"
+            time.sleep(0.02)
+
+    bounded(proc, poll)
+
+
+def lines_to_summary(proc: Popen[bytes]) -> list[Any]:
+    """The jsonl lines up to and with the summary line."""
+    assert proc.stdout is not None
+    lines: list[Any] = []
+    while not lines or "summary" not in lines[-1]:
+        line = bounded(proc, proc.stdout.readline)
+        assert line, "nrb ended without a summary line"
+        lines.append(json.loads(line))
+    return lines
+
+
+@pytest.mark.parametrize("strategy", ["linear", "free"])
+def test_interrupted_change_records_what_each_host_got_and_failed_txt_resumes(
+    nrb: Nrb, write_runbook: WriteRunbook, make_project: MakeProject, strategy: str
+) -> None:
+    config = make_project()
+    folder = config.parent
+    write_text(folder, GATE, "gate.py")
+    runbook = write_runbook(ROLLING.replace("FOLDER", str(folder)))
+    args = ("run", runbook, "-c", config, "-l", ":".join(ROLLING_HOSTS), "--strategy", strategy)
+    proc = nrb.popen(*args, "-o", "jsonl", "--save", "out")
+
+    wait_for(proc, folder / "held")
+    proc.send_signal(signal.SIGINT)
+    # the held host outlasts the grace period; its thread holds nrb's exit until it is let go
+    records = lines_to_summary(proc)
+    (folder / "go").write_text("")
+    _, err = finish(proc)
+
+    assert proc.returncode == 130, err
+    *hosts, summary = records
+    assert summary["interrupted"] is True
+    (report_file,) = (nrb.cwd / "out").glob("*/report.json")
+    report = json.loads(report_file.read_text())
+    assert report["interrupted"] is True
+    got = {
+        name: (h["status"], [(s["name"], s["status"]) for s in h["steps"]])
+        for name, h in report["hosts"].items()
+    }
+    assert got == CUT[strategy]
+    assert {r["host"]: r["status"] for r in hosts} == {n: s for n, (s, _) in got.items()}
+    edge = report["hosts"]["ams-edge-01"]["steps"]
+    assert "show clock" in edge[0]["result"]  # what it got before the cut is kept
+    assert edge[1]["error"] == INTERRUPTED
+    if strategy == "linear":
+        assert report["hosts"]["ams-core-02"]["steps"][1]["result"] == "through ams-core-02"
+        assert report["hosts"]["ams-core-02"]["steps"][2]["error"] == INTERRUPTED
+    redo = [name for name, (status, _) in got.items() if status != "ok"]
+    failed_txt = report_file.parent / "failed.txt"
+    assert failed_txt.read_text().split() == redo
+    assert summary["failed_hosts"] == redo
+
+    resumed = nrb.run(runbook, "--limit", f"@{failed_txt}", "-o", "json", config=config)
+
+    assert resumed.code == 0, resumed
+    assert list(resumed.json()["hosts"]) == redo
+    assert resumed.json()["interrupted"] is False

@@ -189,6 +189,7 @@ def test_jsonl_has_every_host_once_then_the_summary(interrupted: Interrupted) ->
 
     assert sorted(r["host"] for r in hosts) == sorted(HOSTS)
     assert summary["interrupted"] is True
+    assert interrupted.run.saved_report()["interrupted"] is True
     assert summary["summary"] == interrupted.run.saved_report()["summary"]
     assert {r["host"]: r["status"] for r in hosts} == interrupted.statuses()
 
@@ -212,8 +213,10 @@ def test_finished_hosts_are_kept_and_the_rest_skipped(interrupted: Interrupted) 
 
 def test_save_dir_is_complete_with_no_partial_file(interrupted: Interrupted) -> None:
     folder = interrupted.run.run_folder
+    statuses = interrupted.statuses()
 
-    assert (folder / "failed.txt").read_text() == ""
+    # an interrupted run's failed.txt lists every host it did not finish, to resume with
+    assert (folder / "failed.txt").read_text().split() == [h for h in HOSTS if statuses[h] != "ok"]
     assert sorted(p.stem for p in (folder / "hosts").iterdir()) == sorted(HOSTS)
     assert leftover_files(interrupted.run.save_dir) == []
 

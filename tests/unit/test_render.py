@@ -18,6 +18,7 @@ from nornir_runbook.render import (
     Output,
     Tee,
     TextOutput,
+    abort_message,
     collapse,
     format_duration,
     make_output,
@@ -26,6 +27,8 @@ from nornir_runbook.render import (
     step_positions,
 )
 from nornir_runbook.results import (
+    Abort,
+    BatchStarted,
     Event,
     HostDone,
     HostReport,
@@ -227,7 +230,142 @@ def test_interrupted_run_says_so() -> None:
     report = make_report(interrupted=True)
     text = render("text", free_events()[:2], report)
     assert "skipped: [r5]" in text
-    assert text.endswith("Interrupted: hosts that had not finished are skipped.\n")
+    assert text.endswith(
+        "Interrupted: hosts cut short are failed at the step they had not finished, "
+        "hosts that had not started are skipped.\n"
+    )
+
+
+def test_linear_shows_a_host_an_interrupt_cut_short() -> None:
+    """Its step lines were all ok: the failure the interrupt left gets a line of its own."""
+    cut = HostReport(
+        name="r1",
+        status=Status.FAILED,
+        steps=(
+            step("Clock and version", result=commands()),
+            step("NTP", Status.FAILED, error="interrupted: the run stopped"),
+            step("Backup", Status.SKIPPED),
+        ),
+    )
+    events: list[Event] = [
+        RunStarted(runbook="Health check", run_id="x", hosts=("r1",), steps=STEPS),
+        StepStarted(index=0, name="Clock and version", hosts=("r1",)),
+        StepDone(index=0, host="r1", result=cut.steps[0]),
+        HostDone(report=cut),
+    ]
+    text = render("text", events, make_report((cut,), interrupted=True))
+    lines = text.splitlines()
+    assert lines[lines.index("ok: [r1]") + 1] == "failed: [r1] NTP: interrupted: the run stopped"
+    assert text.count("failed: [r1]") == 1
+
+
+def serial_events() -> list[Event]:
+    """``--serial 2`` under ``linear``, with per-step targets: batch 1 runs steps 1 and 3 (A),
+    batch 2 steps 1, 2 and 3 (B)."""
+    steps = ("Clock", "Core only", "Last")
+    ran: list[tuple[int, tuple[tuple[str, int], ...]]] = [
+        (0, (("a1", 0), ("a2", 0))),
+        (2, (("a1", 2), ("a2", 2))),
+    ]
+    later = [(0, (("b1", 0), ("b2", 0))), (1, (("b1", 1),)), (2, (("b1", 2), ("b2", 2)))]
+    events: list[Event] = [
+        RunStarted(
+            runbook="Serial", run_id="20261125T101500Z", hosts=("a1", "a2", "b1", "b2"), steps=steps
+        )
+    ]
+    for number, (hosts, batch) in enumerate(((("a1", "a2"), ran), (("b1", "b2"), later)), 1):
+        events.append(BatchStarted(number=number, count=2, hosts=hosts))
+        for index, done in batch:
+            events.append(
+                StepStarted(index=index, name=steps[index], hosts=tuple(h for h, _ in done))
+            )
+            for host, _ in done:
+                result = {"out": f"{steps[index]} of {host}"}
+                events.append(
+                    StepDone(index=index, host=host, result=step(steps[index], result=result))
+                )
+    return events
+
+
+def test_serial_batches_have_a_banner_and_keep_their_outputs() -> None:
+    """Each batch opens with its banner; -v outputs of a batch's last step come before the next
+    batch's banner, so every banner and output shows in the order the steps ran."""
+    text = render("text", serial_events(), make_report(()), verbose=1)
+    lines = text.splitlines()
+    banners = [line.split(" *")[0] for line in lines if line.endswith("***")]
+    assert banners == [
+        "RUNBOOK [Serial] 4 hosts, 3 steps",
+        "BATCH 1/2 [a1, a2]",
+        "STEP 1/3 [Clock]",
+        "STEP 3/3 [Last]",
+        "BATCH 2/2 [b1, b2]",
+        "STEP 1/3 [Clock]",
+        "STEP 2/3 [Core only]",
+        "STEP 3/3 [Last]",
+        "RECAP",
+    ]
+    assert text.index("Last of a2") < text.index("BATCH 2/2") < text.index("Clock of b1")
+    assert text.index("Core only of b1") < text.index("Last of b1")
+
+
+def test_a_big_batch_is_named_by_its_count() -> None:
+    hosts = tuple(f"r{i}" for i in range(1, 41))
+    start = RunStarted(runbook="Many", run_id="x", hosts=hosts, steps=("A",))
+    text = render("text", [start, BatchStarted(number=3, count=5, hosts=hosts)], make_report(()))
+    assert "BATCH 3/5 [40 hosts: r1 ... r40] ***" in text
+
+
+def test_dry_run_says_so_at_the_start_and_in_the_recap() -> None:
+    start = RunStarted(runbook="Health check", run_id="x", hosts=NAMES, steps=STEPS, dry_run=True)
+    text = render("text", [start], make_report(dry_run=True))
+    lines = text.splitlines()
+    assert lines[1].startswith("DRY RUN: commands are rendered, nothing is sent to any device ***")
+    assert lines[3].startswith("RUNBOOK [Health check]")
+    assert lines[-1] == "DRY RUN: no device was contacted, nothing was sent."
+    assert "DRY RUN" not in render("text", linear_events())
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "jsonl"])
+def test_machine_formats_always_carry_the_run_flags(fmt: str) -> None:
+    """dry_run, interrupted and aborted are always there, true or false."""
+    abort = Abort(max_fail_percentage=20, batch=1, batches=3)
+    cases = [
+        ({}, {"dry_run": False, "interrupted": False, "aborted": False}),
+        ({"dry_run": True}, {"dry_run": True, "interrupted": False, "aborted": False}),
+        ({"interrupted": True}, {"dry_run": False, "interrupted": True, "aborted": False}),
+        ({"abort": abort}, {"dry_run": False, "interrupted": False, "aborted": True}),
+    ]
+    for kw, flags in cases:
+        text = render(fmt, [], make_report(**kw))
+        doc = {"json": json.loads, "yaml": yaml.safe_load}.get(
+            fmt, lambda t: json.loads(t.splitlines()[-1])
+        )(text)
+        assert {k: doc[k] for k in flags} == flags, kw
+
+
+def test_an_aborted_run_says_where_and_what_did_not_run() -> None:
+    done = HostReport(
+        name="a1", status=Status.FAILED, steps=(step("NTP", Status.FAILED, error="no"),)
+    )
+    part = HostReport(
+        name="a2", status=Status.SKIPPED, steps=(step("NTP"), step("Backup", Status.SKIPPED))
+    )
+    never = tuple(
+        HostReport(name=f"b{i}", status=Status.SKIPPED, steps=(step("NTP", Status.SKIPPED),))
+        for i in (1, 2)
+    )
+    report = make_report(
+        (done, part, *never), abort=Abort(max_fail_percentage=0, batch=1, batches=2)
+    )
+    assert abort_message(report) == (
+        "max_fail_percentage 0 reached in batch 1/2: "
+        "2 hosts not run, 1 stopped before its last step"
+    )
+    text = render("text", [], report)
+    assert text.endswith(f"Aborted: {abort_message(report)}.\n")
+    assert abort_message(make_report()) is None
+    assert report.exit_code() == 2
+    assert report.failed_hosts() == ["a1", "a2", "b1", "b2"]  # what --limit @failed.txt resumes
 
 
 def test_no_live_line_when_not_a_terminal() -> None:
@@ -405,6 +543,9 @@ def test_json_is_the_spec_document() -> None:
         "started_at",
         "finished_at",
         "duration_s",
+        "dry_run",
+        "interrupted",
+        "aborted",
         "summary",
         "hosts",
     ]
@@ -460,7 +601,8 @@ def test_jsonl_streams_hosts_then_summary() -> None:
     assert lines[-1] == {
         "summary": doc["summary"], "runbook": "Health check", "run_id": "20261125T101500Z",
         "started_at": "2026-11-25T10:15:00Z", "finished_at": "2026-11-25T10:15:03Z",
-        "duration_s": 3.2, "interrupted": False, "failed_hosts": ["core-router-03", "r4"],
+        "duration_s": 3.2, "dry_run": False, "interrupted": False, "aborted": False,
+        "failed_hosts": ["core-router-03", "r4"],
     }  # fmt: skip
 
 

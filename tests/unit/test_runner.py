@@ -740,6 +740,27 @@ def test_max_fail_percentage_at_the_limit_does_not_abort() -> None:
     assert not runner.last_run.aborted
 
 
+def test_counts_as_failure_decides_what_counts_toward_max_fail_percentage() -> None:
+    """Failures it does not count (nrb: those of ``ignore_errors`` steps) never stop the run."""
+    hosts = [f"h{i}" for i in range(10)]
+
+    def task(task: Task) -> Result:
+        if task.host.name in ("h0", "h1", "h2"):
+            return Result(host=task.host, result="let through", failed=True)
+        return Result(host=task.host, result="ok")
+
+    def counts(result: MultiResult) -> bool:
+        return result.failed and result[0].result != "let through"
+
+    runner = FuturesRunner(num_workers=1, max_fail_percentage=0, counts_as_failure=counts)
+    result = build_nornir(hosts, runner).run(task=task)
+
+    assert list(result) == hosts
+    assert set(result.failed_hosts) == {"h0", "h1", "h2"}
+    assert runner.last_run.skipped == []
+    assert not runner.last_run.aborted
+
+
 # == 7. connect_limit ==========================================================================
 
 
