@@ -39,6 +39,7 @@ from nornir_runbook.results import (
     step_status,
 )
 from nornir_runbook.runner import FuturesRunner, HostCompletion
+from nornir_runbook.save import new_run_id
 from nornir_runbook.tasks._netmiko import abort_connections
 
 logger = logging.getLogger(__name__)
@@ -47,10 +48,6 @@ EventSink = Callable[[Event], None]
 
 # Nornir skips hosts that failed an earlier run unless told otherwise; the engine decides itself
 _EVERY_HOST: dict[str, Any] = {"on_good": True, "on_failed": True, "raise_on_error": False}
-
-
-def new_run_id(now: datetime) -> str:
-    return now.strftime("%Y%m%dT%H%M%SZ")
 
 
 def _iso(now: datetime) -> str:

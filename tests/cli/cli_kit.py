@@ -43,7 +43,7 @@ SUMMARY_KEYS = ["hosts", "ok", "changed", "failed", "unreachable", "skipped"]
 DOCUMENT_KEYS = ["runbook", "run_id", "started_at", "finished_at", "duration_s", "summary", "hosts"]
 HOST_KEYS = ["status", "changed", "duration_s", "steps"]
 STEP_KEYS = ["name", "task", "status", "changed", "duration_s", "error", "result"]
-RUN_ID = r"\d{8}T\d{6}Z"
+RUN_ID = r"\d{8}T\d{6}Z-[0-9a-f]{6}"  # UTC second, then a random suffix
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
 

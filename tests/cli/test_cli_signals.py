@@ -77,7 +77,7 @@ def test_signal_mid_run_reports_and_saves_what_finished(
         "skipped": list(statuses.values()).count("skipped"),
     }
 
-    reports = list((nrb.cwd / "out").glob("*/report.json"))
+    reports = [p for p in (nrb.cwd / "out").glob("*/report.json") if not p.parent.is_symlink()]
     assert len(reports) == 1, err
     report = json.loads(reports[0].read_text())
     assert list(report["hosts"]) == list(lab_inventory.hosts)  # inventory order
