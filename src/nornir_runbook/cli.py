@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import math
 import os
@@ -136,6 +137,10 @@ class GuardedStdout:
     gets everything; :meth:`exit_code` then makes it 141 or 5. A character that stdout's
     encoding cannot show is written escaped (``\\xe9``, as json and yaml output write it), and
     ``escaped`` says so.
+
+    Text is encoded here and written to the stream's binary buffer until all of it is taken:
+    a ``TextIOWrapper`` ignores a short write (a pipe whose reader left during a long write) and
+    would drop the rest unnoticed.
     """
 
     def __init__(self, stream: TextIO) -> None:
@@ -156,20 +161,33 @@ class GuardedStdout:
     def write(self, text: str) -> int:
         if self.failure is None:
             try:
-                try:
-                    self._stream.write(text)
-                except UnicodeEncodeError:  # nothing of text was written
-                    self.escaped = True
-                    escaped = text.encode(self.encoding, "backslashreplace")
-                    self._stream.write(escaped.decode(self.encoding))
+                self._write(text)
             except OSError as exc:
                 self._fail(exc)
         return len(text)
 
+    def _write(self, text: str) -> None:
+        buffer = getattr(self._stream, "buffer", None)
+        if buffer is None:  # a stream of text only
+            self._stream.write(text)
+            return
+        try:
+            data = text.encode(self.encoding, self._stream.errors or "strict")
+        except UnicodeEncodeError:
+            self.escaped = True
+            data = text.encode(self.encoding, "backslashreplace")
+        self._stream.flush()  # what was written to the stream itself goes first
+        view = memoryview(data)
+        while view:  # a pipe closed during a long write takes part of it and returns
+            written = buffer.write(view)
+            if not written:
+                raise OSError(errno.EIO, "stdout takes nothing")
+            view = view[written:]
+
     def flush(self) -> None:
         if self.failure is None:
             try:
-                self._stream.flush()
+                self._stream.flush()  # its buffer too
             except OSError as exc:
                 self._fail(exc)
 

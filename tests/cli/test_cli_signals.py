@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import json
 import signal
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from subprocess import Popen
 from typing import Any
 
 import pytest
-from cli_kit import TIMEOUT, Nrb, WriteRunbook, finish
+from cli_kit import Nrb, WriteRunbook, finish, first_line
 
 pytestmark = pytest.mark.cli
 
@@ -29,18 +26,6 @@ SLOW = """
         task: echo
         args: {who: "{{ host.name }}"}
     """
-
-
-def first_line(proc: Popen[bytes]) -> str:
-    """The first stdout line, or a killed process and a failed test after TIMEOUT."""
-    assert proc.stdout is not None
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        line = pool.submit(proc.stdout.readline)
-        try:
-            return line.result(timeout=TIMEOUT).decode()
-        except FutureTimeout:
-            proc.kill()
-            raise
 
 
 @pytest.mark.parametrize(
