@@ -94,18 +94,21 @@ def assert_saved_in_full(out: Path) -> None:
     assert (folder / "failed.txt").read_text() == ""
 
 
-@pytest.mark.parametrize("fmt", ["text", "jsonl", "json"])
+@pytest.mark.parametrize(
+    ("fmt", "strategy"), [("text", "linear"), ("jsonl", "free"), ("json", "free")]
+)
 def test_a_stdout_closed_early_lets_the_run_finish_saves_everything_and_exits_141(
-    make_project: MakeProject, fmt: str
+    make_project: MakeProject, fmt: str, strategy: str
 ) -> None:
     """As ``nrb run ... | head -1``: the reader takes one line and closes the pipe while the
     hosts still wait at their gate (json: while nrb writes a document larger than the pipe)."""
     nrb, project = gated_project(make_project)
-    # the first line: text's comes when the run starts, jsonl's when the first host is done,
-    # json's only at the end
+    # the first line: text's comes when the run starts (linear: no host gets past the gate
+    # step, and on to the config step, before the pipe is closed), jsonl's when the first host
+    # is done (free: it runs on its own), json's only at the end
     open_gates(project, HOSTS if fmt == "json" else HOSTS[:1])
     proc = nrb.popen(
-        "run", "gated.yaml", "-c", nrb.config, "-l", ":".join(HOSTS), "--strategy", "free",
+        "run", "gated.yaml", "-c", nrb.config, "-l", ":".join(HOSTS), "--strategy", strategy,
         "-o", fmt, "--save", "out",
     )  # fmt: skip
     assert proc.stdout is not None
