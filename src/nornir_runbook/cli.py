@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import logging
 import math
 import os
@@ -14,7 +16,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO, cast
 
 from rich.console import Console
 
@@ -199,8 +201,101 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 -- one return per outcome
-    out = Console(soft_wrap=True, emoji=False)
+class GuardedStdout:
+    """stdout that never raises, so that what goes wrong with it never stops a run half-way.
+
+    A write that fails (a reader that closed the pipe, ``nrb ... | head``; a full disk) is kept
+    in ``failure``, and every later write is dropped: the run goes on to its end and ``--save``
+    gets everything; :meth:`exit_code` then makes it 141 or 5. A character that stdout's
+    encoding cannot show is written escaped (``\\xe9``, as json and yaml output write it), and
+    ``escaped`` says so.
+
+    Text is encoded here and written to the stream's binary buffer until all of it is taken:
+    a ``TextIOWrapper`` ignores a short write (a pipe whose reader left during a long write) and
+    would drop the rest unnoticed.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.encoding = stream.encoding
+        self.failure: OSError | None = None
+        self.escaped = False
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if self.failure is None:
+            try:
+                self._write(text)
+            except OSError as exc:
+                self._fail(exc)
+        return len(text)
+
+    def _write(self, text: str) -> None:
+        buffer = getattr(self._stream, "buffer", None)
+        if buffer is None:  # a stream of text only
+            self._stream.write(text)
+            return
+        try:
+            data = text.encode(self.encoding, self._stream.errors or "strict")
+        except UnicodeEncodeError:
+            self.escaped = True
+            data = text.encode(self.encoding, "backslashreplace")
+        self._stream.flush()  # what was written to the stream itself goes first
+        view = memoryview(data)
+        while view:  # a pipe closed during a long write takes part of it and returns
+            written = buffer.write(view)
+            if not written:
+                raise OSError(errno.EIO, "stdout takes nothing")
+            view = view[written:]
+
+    def flush(self) -> None:
+        if self.failure is None:
+            try:
+                self._stream.flush()  # its buffer too
+            except OSError as exc:
+                self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.failure = exc
+        # what is still buffered goes nowhere, also when Python flushes stdout at exit
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def exit_code(self, code: int, err: Console) -> int:
+        """``code``, or 141 (stdout closed) or 5 (stdout failed) unless interrupted; says why on
+        ``err``."""
+        self.flush()
+        if self.escaped:
+            message = (
+                f"nrb: note: stdout's encoding ({self.encoding}) cannot show some characters; "
+                "they are written escaped (\\xe9)"
+            )
+            err.print(message, markup=False, highlight=False)
+        if self.failure is None:
+            return code
+        if isinstance(self.failure, BrokenPipeError):
+            err.print("nrb: stdout was closed; output after that went nowhere", markup=False)
+            failed = ExitCode.BROKEN_PIPE
+        else:
+            reason = self.failure.strerror or str(self.failure)
+            err.print(f"nrb: cannot write to stdout: {reason}", markup=False, highlight=False)
+            failed = ExitCode.INVALID_INPUT
+        return code if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) else failed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    stdout = GuardedStdout(sys.stdout)
+    out = Console(file=cast(TextIO, stdout), soft_wrap=True, emoji=False)
     err = Console(stderr=True, soft_wrap=True, emoji=False)
     redactor = Redactor()
     previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _signals.handle)}
@@ -211,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 -- one retu
         _setup_logging(args.verbose if hasattr(args, "verbose") else 0, redactor)
         from nornir_runbook import commands  # noqa: PLC0415 -- keep `nrb --help` fast
 
-        return int(commands.dispatch(args, out, err, redactor))
+        return stdout.exit_code(commands.dispatch(args, out, err, redactor), err)
     except InputError as exc:  # quotes runbooks and inventories: control characters escaped
         err.print(printable(redactor.scrub(str(exc))), markup=False, highlight=False)
         return ExitCode.INVALID_INPUT
@@ -221,10 +316,6 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 -- one retu
     except MissingDependencyError as exc:
         err.print(str(exc), markup=False, highlight=False)
         return ExitCode.INVALID_INPUT
-    except BrokenPipeError:  # stdout closed early (`nrb ... | head`): stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return ExitCode.BROKEN_PIPE
     except KeyboardInterrupt as exc:
         err.print("interrupted", markup=False)
         return ExitCode.TERMINATED if isinstance(exc, _Terminated) else interrupted_code()

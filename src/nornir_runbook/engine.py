@@ -43,6 +43,7 @@ from nornir_runbook.results import (
     step_status,
 )
 from nornir_runbook.runner import FuturesRunner, HostCompletion
+from nornir_runbook.save import new_run_id
 from nornir_runbook.tasks._netmiko import abort_connections
 
 logger = logging.getLogger(__name__)
@@ -54,10 +55,6 @@ _EVERY_HOST: dict[str, Any] = {"on_good": True, "on_failed": True, "raise_on_err
 # the error of the step a host was at when the run was interrupted
 INTERRUPTED = "interrupted: the run stopped before this step finished on this host"
 _BAD = (Status.FAILED, Status.UNREACHABLE)
-
-
-def new_run_id(now: datetime) -> str:
-    return now.strftime("%Y%m%dT%H%M%SZ")
 
 
 def _iso(now: datetime) -> str:

@@ -8,21 +8,29 @@
                                     failed and unreachable ones, and after a run cut short
                                     (interrupted, or stopped by max_fail_percentage) the
                                     skipped ones too
+    DIR/latest -> <run_id>          the run saved last
 
-Every file is written to a temporary file in its directory, then renamed over its name, so a
-reader never sees half a file; files are created owner-only (0600), as they hold device output.
-Every string passes the ``Redactor`` first.
+A run id is the UTC second the run started and a random suffix (``20261125T101500Z-3f9a1c``),
+and its folder is created exclusively: two runs started in the same second never share a
+folder, and a name that already exists (a symlink planted there included) is refused, never
+followed. Every file is written to a temporary file in its directory, synced to disk, then
+renamed over its name, so a reader never sees half a file; ``latest`` is replaced the same way
+(a new symlink renamed over it). Files are owner-only (0600) and so are the folders nrb creates
+(0700), as they hold device output. Every string passes the ``Redactor`` first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +149,21 @@ def step_outputs(result: Any) -> list[tuple[str, str]]:
 
 
 _PROBE_BYTES = 64 * 1024  # written and removed again by prepare_save_dir
+_FOLDER_MODE = 0o700  # every folder --save creates; files are 0600 (mkstemp's mode)
+LATEST = "latest"
+
+
+def new_run_id(now: datetime) -> str:
+    """``20261125T101500Z-3f9a1c``: the UTC second ``now`` (aware), a dash, 24 random bits."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def make_folders(directory: Path) -> None:
+    """``directory`` and its missing parents, each created owner-only (0700)."""
+    missing = [p for p in (directory, *directory.parents) if not p.is_dir()]
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by a concurrent run
+            path.mkdir(mode=_FOLDER_MODE)
 
 
 def prepare_save_dir(directory: Path) -> None:
@@ -154,7 +177,7 @@ def prepare_save_dir(directory: Path) -> None:
         if blocker is not None and not blocker.is_dir():
             what = "exists" if blocker == directory else f"cannot be created: {blocker} exists"
             raise UsageError(f"--save {directory}: {what} and is not a directory")
-        directory.mkdir(parents=True, exist_ok=True)
+        make_folders(directory)
         fd, probe = tempfile.mkstemp(dir=directory, prefix=".nrb-probe-")
         try:  # bytes, not only a name: a full disk still has room for an empty file
             os.write(fd, bytes(_PROBE_BYTES))
@@ -168,12 +191,15 @@ def prepare_save_dir(directory: Path) -> None:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8, line endings as given) to a temporary file beside ``path``, then
-    rename it over ``path``: a reader sees the old file or the new one, never half of it."""
+    """Write ``text`` (UTF-8, line endings as given) to a temporary file beside ``path`` (0600),
+    sync it to disk, then rename it over ``path``: a reader sees the old file or the new one,
+    never half of it, even after a crash. A symlink at ``path`` is replaced, not followed."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
             file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -237,24 +263,62 @@ def run_dir(directory: Path, run_id: str) -> Path:
     return directory / safe_name(run_id)
 
 
+def create_run_dir(directory: Path, run_id: str) -> Path:
+    """``directory/<run_id>/`` and its ``hosts/`` folder, created exclusively and owner-only.
+
+    Raises ``FileExistsError`` when the name is taken, by whatever is there (a folder, a file,
+    a symlink, even a dangling one): a run never writes into a folder it did not create.
+    """
+    target = run_dir(directory, run_id)
+    try:
+        target.mkdir(mode=_FOLDER_MODE)
+    except FileExistsError:
+        message = "the run folder exists already (a run folder is never reused)"
+        raise FileExistsError(errno.EEXIST, message, str(target)) from None
+    (target / "hosts").mkdir(mode=_FOLDER_MODE)
+    return target
+
+
+def _sync_folder(path: Path) -> None:
+    """Make the renames done in folder ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def point_latest(directory: Path, target: Path) -> None:
+    """Point ``directory/latest`` at run folder ``target`` (a relative symlink): a new symlink
+    renamed over it, so it is replaced in one step and whatever it was is never followed."""
+    latest = directory / LATEST
+    tmp = directory / f".{LATEST}.{secrets.token_hex(8)}.tmp"
+    os.symlink(target.name, tmp)
+    try:
+        os.replace(tmp, latest)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        message = f"cannot point {latest} at the run: {exc.strerror}"
+        raise OSError(exc.errno, message) from exc
+    _sync_folder(directory)
+
+
 def save_host(
     host: HostReport, path: Path, *, runbook: str, run_id: str, redactor: Redactor
 ) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, host_text(host, runbook=runbook, run_id=run_id, redactor=redactor))
 
 
-def save_report(
-    report: RunReport, directory: Path, *, redactor: Redactor, saved: Collection[str] = ()
-) -> Path:
-    """Write the whole report under ``directory/<run_id>/`` and return that folder; the hosts
-    in ``saved`` already have their file there and are not written again.
+def write_report(
+    report: RunReport, target: Path, *, redactor: Redactor, saved: Collection[str] = ()
+) -> None:
+    """Write the whole report into run folder ``target`` (from :func:`create_run_dir`); the
+    hosts in ``saved`` already have their file there and are not written again.
 
     OSError (disk full, ...) propagates: what was already written stays whole.
     """
-    target = run_dir(directory, report.run_id)
     hosts_dir = target / "hosts"
-    hosts_dir.mkdir(parents=True, exist_ok=True)
     files = host_filenames((h.name for h in report.hosts), redactor)
     for host in report.hosts:
         if host.name in saved:
@@ -263,17 +327,30 @@ def save_report(
         save_host(host, path, runbook=report.runbook, run_id=report.run_id, redactor=redactor)
     atomic_write(target / "report.json", dump_json(document(report, redactor)) + "\n")
     atomic_write(target / "failed.txt", failed_text(report, redactor))
+    _sync_folder(hosts_dir)
+    _sync_folder(target)
+
+
+def save_report(report: RunReport, directory: Path, *, redactor: Redactor) -> Path:
+    """Write the whole report into a new folder ``directory/<run_id>/``, point
+    ``directory/latest`` at it, and return it. ``FileExistsError`` if that folder exists."""
+    make_folders(directory)
+    target = create_run_dir(directory, report.run_id)
+    write_report(report, target, redactor=redactor)
+    point_latest(directory, target)
     return target
 
 
 class SaveOutput:
-    """An ``Output`` that saves as the run goes: each host's file as soon as it completes, so a
-    run that is killed still leaves the hosts that finished; ``finish`` writes everything with
-    ``save_report``. Use it with ``render.Tee``.
+    """An ``Output`` that saves as the run goes: the run's folder is created (exclusively) when
+    the run starts, each host's file written as soon as the host completes, so a run that is
+    killed still leaves the hosts that finished; ``finish`` writes everything else with
+    ``write_report``, then points ``latest`` at the folder. Use it with ``render.Tee``.
 
     A write that fails (a disk that filled up during the run) never stops the run: ``error``
     keeps the first failure, later hosts are not written, and ``finish`` tries every unwritten
-    file once more (it succeeds if room was made meanwhile, and then clears ``error``).
+    file once more (it succeeds if room was made meanwhile, and then clears ``error``). A run
+    folder that exists already is never written into.
     """
 
     def __init__(self, directory: Path, *, redactor: Redactor) -> None:
@@ -281,6 +358,7 @@ class SaveOutput:
         self._redactor = redactor
         self._run: RunStarted | None = None
         self._files: dict[str, str] = {}
+        self.folder: Path | None = None  # this run's folder, once created
         self.saved_to: Path | None = None
         self.error: OSError | None = None
         self._saved: set[str] = set()  # hosts whose file is written
@@ -289,25 +367,39 @@ class SaveOutput:
         if isinstance(event, RunStarted):
             self._run = event
             self._files = host_filenames(event.hosts, self._redactor)
-        elif isinstance(event, HostDone) and self._run is not None and self.error is None:
+            self._create(event.run_id)
+        elif isinstance(event, HostDone) and self._run and self.folder and self.error is None:
             run, host = self._run, event.report
             name = self._files.get(host.name) or f"{safe_name(self._redactor.scrub(host.name))}.txt"
-            path = run_dir(self.directory, run.run_id) / "hosts" / name
             try:
                 save_host(
-                    host, path, runbook=run.runbook, run_id=run.run_id, redactor=self._redactor
+                    host,
+                    self.folder / "hosts" / name,
+                    runbook=run.runbook,
+                    run_id=run.run_id,
+                    redactor=self._redactor,
                 )
             except OSError as exc:
                 self.error = exc
             else:
                 self._saved.add(host.name)
 
-    def finish(self, report: RunReport) -> None:
+    def _create(self, run_id: str) -> None:
         try:
-            self.saved_to = save_report(
-                report, self.directory, redactor=self._redactor, saved=self._saved
-            )
+            self.folder = create_run_dir(self.directory, run_id)
+        except OSError as exc:
+            self.error = exc
+
+    def finish(self, report: RunReport) -> None:
+        if self.folder is None and not isinstance(self.error, FileExistsError):
+            self._create(report.run_id)  # a full disk may have room now
+        if self.folder is None:
+            return
+        try:
+            write_report(report, self.folder, redactor=self._redactor, saved=self._saved)
+            point_latest(self.directory, self.folder)
         except OSError as exc:
             self.error = exc
         else:
+            self.saved_to = self.folder
             self.error = None

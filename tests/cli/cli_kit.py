@@ -3,6 +3,7 @@
 - :class:`Nrb` runs ``python -m nornir_runbook`` (the ``nrb`` program) in a folder with an
   environment free of ``NRB_*`` variables; :class:`Ran` is a finished run.
 - :func:`copy_project` copies the lab project with chosen hosts moved to closed ports.
+- :func:`first_line` reads the first stdout line of a :meth:`Nrb.popen` process.
 - :data:`MIXED` is a runbook with every kind of step, for the output and strategy tests.
 """
 
@@ -16,6 +17,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -54,7 +56,7 @@ DOCUMENT_KEYS = [
 ]
 HOST_KEYS = ["status", "changed", "duration_s", "steps"]
 STEP_KEYS = ["name", "task", "status", "changed", "duration_s", "error", "result"]
-RUN_ID = r"\d{8}T\d{6}Z"
+RUN_ID = r"\d{8}T\d{6}Z-[0-9a-f]{6}"  # UTC second, then a random suffix
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
 
@@ -166,6 +168,18 @@ def finish(proc: subprocess.Popen[bytes], signum: int | None = None) -> tuple[st
         proc.communicate()
         raise
     return out.decode(), err.decode()
+
+
+def first_line(proc: subprocess.Popen[bytes]) -> str:
+    """The first stdout line, or a killed process and a failed test after TIMEOUT."""
+    assert proc.stdout is not None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        line = pool.submit(proc.stdout.readline)
+        try:
+            return line.result(timeout=TIMEOUT).decode()
+        except FutureTimeout:
+            proc.kill()
+            raise
 
 
 def write_text(directory: Path, text: str, name: str) -> Path:

@@ -1,16 +1,20 @@
 """``--save DIR``: DIR/<run_id>/report.json (the json document), a file per host, failed.txt
-(failed and unreachable hosts) usable as ``--limit @file``."""
+(failed and unreachable hosts) usable as ``--limit @file``; run folders never shared, DIR/latest
+at the newest, everything owner-only. Also files named after hosts by ``backup_config``."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from cli_kit import (
     NRB,
     RUN_ID,
@@ -43,11 +47,23 @@ HOSTS = ("ams-core-01", "ams-core-02", "ams-edge-02", "fra-edge-01")
 DOWN = "ams-edge-02"
 
 
+def run_folders(out: Path) -> list[Path]:
+    """The run folders under ``out`` (not ``latest``, nor temporary files)."""
+    return sorted(p for p in out.iterdir() if not p.name.startswith(".") and not p.is_symlink())
+
+
 def saved_run(out: Path) -> Path:
-    """The one run folder under ``out``."""
-    runs = [p for p in out.iterdir() if not p.name.startswith(".")]
+    """The one run folder under ``out``; ``out/latest`` points at it."""
+    runs = run_folders(out)
     assert len(runs) == 1, runs
+    assert os.readlink(out / "latest") == runs[0].name
     return runs[0]
+
+
+def modes(root: Path) -> dict[str, str]:
+    """Every folder (``root`` too) and file under ``root`` -> its mode, symlinks left out."""
+    paths = [root, *(p for p in root.rglob("*") if not p.is_symlink())]
+    return {str(p.relative_to(root)): oct(stat.S_IMODE(p.stat().st_mode)) for p in paths}
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +175,129 @@ def test_save_into_a_file_is_invalid_input(
     assert "--save taken" in ran.err
     assert ran.out == ""
     assert (tmp_path / "taken").read_text() == "not a folder"
+
+
+# -- run folders: one per run, never shared, never followed; latest; modes ---------------------
+
+SAME_SECOND = """
+    name: Same second
+    steps:
+      - name: Version
+        commands: [show version]
+      - name: Who
+        task: echo
+        args: {who: "{{ host.name }}"}
+    """
+
+
+def test_concurrent_runs_into_one_folder_never_share_a_run_folder(
+    nrb: Nrb, write_runbook: WriteRunbook, tmp_path: Path, lab_inventory: Any
+) -> None:
+    """Six nrb processes at once, one host each, into the same DIR (most start in the same
+    second): six folders, each holding exactly its own run."""
+    runbook = write_runbook(SAME_SECOND)
+    hosts = list(lab_inventory.hosts)[:6]
+    args = ("run", runbook, "-c", nrb.config, "-o", "json", "--save", "out")
+
+    runs = run_many(nrb, {host: (*args, "-l", host) for host in hosts}, workers=len(hosts))
+
+    folders = run_folders(tmp_path / "out")
+    assert len(folders) == len(hosts), [f.name for f in folders]
+    for host, ran in runs.items():
+        assert ran.code == 0, ran
+        doc = ran.json()
+        folder = tmp_path / "out" / doc["run_id"]
+        assert re.fullmatch(RUN_ID, folder.name)
+        assert f"saved: {Path('out') / folder.name}" in ran.err
+        assert json.loads((folder / "report.json").read_text()) == doc
+        assert list(doc["hosts"]) == [host]
+        assert sorted(os.listdir(folder)) == ["failed.txt", "hosts", "report.json"]
+        assert os.listdir(folder / "hosts") == [f"{host}.txt"]
+        text = (folder / "hosts" / f"{host}.txt").read_text()
+        assert f"run:      {folder.name}" in text
+        assert f"{host} uptime is" in text
+    assert os.readlink(tmp_path / "out" / "latest") in {f.name for f in folders}
+
+
+def test_latest_points_at_the_newest_run_and_is_replaced_not_followed(
+    nrb: Nrb, write_runbook: WriteRunbook, tmp_path: Path
+) -> None:
+    runbook = write_runbook("name: Fine\nsteps: [{name: E, task: echo, args: {x: y}}]\n")
+    out = tmp_path / "out"
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+
+    first = nrb.run(runbook, "-l", "fra-core-01", "-o", "json", "--save", out)
+    assert first.code == 0, first
+    assert os.readlink(out / "latest") == first.json()["run_id"]
+    (out / "latest").unlink()
+    (out / "latest").symlink_to(victim)  # planted: must be replaced, never written through
+    second = nrb.run(runbook, "-l", "fra-core-02", "-o", "json", "--save", out)
+
+    assert second.code == 0, second
+    assert os.readlink(out / "latest") == second.json()["run_id"]
+    assert json.loads((out / "latest" / "report.json").read_text()) == second.json()
+    assert os.listdir(victim) == ["keep.txt"]
+    assert (victim / "keep.txt").read_text() == "mine"
+    assert len(run_folders(out)) == 2
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_every_saved_folder_is_0700_and_every_file_0600(
+    nrb: Nrb, write_runbook: WriteRunbook, tmp_path: Path
+) -> None:
+    runbook = write_runbook(RUNBOOK)
+
+    ran = nrb.run(runbook, "-l", "ams-core-01:fra-edge-01", "--save", tmp_path / "deep" / "out")
+
+    assert ran.code == 2, ran
+    found = modes(tmp_path / "deep")
+    run = saved_run(tmp_path / "deep" / "out").name
+    expected_folders = [".", "out", f"out/{run}", f"out/{run}/hosts"]
+    assert {name: mode for name, mode in found.items() if mode == "0o700"} == dict.fromkeys(
+        expected_folders, "0o700"
+    )
+    files = ["report.json", "failed.txt", "hosts/ams-core-01.txt", "hosts/fra-edge-01.txt"]
+    assert {n: m for n, m in found.items() if n not in expected_folders} == {
+        f"out/{run}/{name}": "0o600" for name in files
+    }
+
+
+# -- backup_config: a file named after a host stays in its folder -----------------------------
+
+BACKUP = """
+    name: Backup
+    targets: {hosts: ["../../x"]}
+    steps:
+      - name: Backup
+        task: backup_config
+        args: {path: "backups/{{ host.name }}.cfg"}
+    """
+
+
+def test_backup_config_keeps_a_host_named_like_a_path_inside_its_folder(
+    make_project: MakeProject, write_runbook: WriteRunbook, tmp_path: Path
+) -> None:
+    """A host renamed ``../../x`` (on a real lab device) is backed up to
+    ``backups/_.._x.cfg``, the name ``--save`` gives it, never to ``../x.cfg``."""
+    config = make_project()
+    hosts_file = config.parent / "inventory" / "hosts.yaml"
+    hosts = yaml.safe_load(hosts_file.read_text())
+    hosts = {("../../x" if name == "ams-core-01" else name): host for name, host in hosts.items()}
+    hosts_file.write_text(yaml.safe_dump(hosts, sort_keys=False))
+    runbook = write_runbook(BACKUP)
+    work = tmp_path / "a" / "b" / "work"
+    work.mkdir(parents=True)
+
+    ran = Nrb(config=config, cwd=work).run(runbook, "-o", "json")
+
+    assert ran.code == 0, ran
+    step = ran.json()["hosts"]["../../x"]["steps"][0]
+    assert step["result"]["path"] == "backups/_.._x.cfg"
+    written = [p for p in (tmp_path / "a").rglob("*") if p.is_file()]
+    assert written == [work / "backups" / "_.._x.cfg"]
+    assert "hostname ams-core-01" in written[0].read_text()
 
 
 # -- a full disk: a small tmpfs of its own, in a mount namespace of the nrb process alone -------

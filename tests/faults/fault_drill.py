@@ -187,7 +187,7 @@ class NrbRun:
 
     @property
     def run_folder(self) -> Path:
-        folders = [p for p in self.save_dir.iterdir() if p.is_dir()]
+        folders = [p for p in self.save_dir.iterdir() if p.is_dir() and not p.is_symlink()]
         assert len(folders) == 1, (folders, self.stderr[-3000:])
         return folders[0]
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,8 @@ from nornir_runbook.save import (
     atomic_write,
     document,
     host_filenames,
+    new_run_id,
+    point_latest,
     prepare_save_dir,
     safe_name,
     save_report,
@@ -97,9 +103,23 @@ def all_files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
+def modes(root: Path) -> dict[str, str]:
+    """Every folder (``root`` too) and file under ``root`` -> its mode, symlinks left out."""
+    paths = [root, *(p for p in root.rglob("*") if not p.is_symlink())]
+    return {str(p.relative_to(root)): oct(stat.S_IMODE(p.stat().st_mode)) for p in paths}
+
+
+def owner_only(root: Path) -> dict[str, str]:
+    """What ``modes(root)`` should be: folders 0700, files 0600."""
+    return {name: ("0o700" if (root / name).is_dir() else "0o600") for name in modes(root)}
+
+
 def test_save_report_writes_every_file(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
     target = save_report(make_report(), tmp_path / "out", redactor=REDACTOR)
     assert target == tmp_path / "out" / "20261125T101500Z"
+    assert os.readlink(tmp_path / "out" / "latest") == "20261125T101500Z"
+    assert modes(tmp_path / "out") == owner_only(tmp_path / "out")
+    assert len(modes(tmp_path / "out")) == 9  # out, the run, hosts/ and six files
     assert all_files(target) == [
         "failed.txt",
         "hosts/r1.txt",
@@ -127,11 +147,69 @@ def test_failed_txt_is_empty_when_all_ok(tmp_path: Path) -> None:
     assert (target / "failed.txt").read_bytes() == b""
 
 
-def test_saving_twice_overwrites_and_leaves_no_temporary_files(tmp_path: Path) -> None:
-    save_report(make_report(), tmp_path, redactor=REDACTOR)
-    target = save_report(make_report(HOSTS[:1]), tmp_path, redactor=REDACTOR)
-    assert (target / "failed.txt").read_text() == ""
-    assert not list(tmp_path.rglob(".*"))
+def test_a_run_folder_is_never_reused(tmp_path: Path) -> None:
+    target = save_report(make_report(), tmp_path, redactor=REDACTOR)
+    with pytest.raises(FileExistsError, match="run folder exists already"):
+        save_report(make_report(HOSTS[:1]), tmp_path, redactor=REDACTOR)
+    assert (target / "failed.txt").read_text() == "r2\nr3\n"  # the first run's, untouched
+    assert len(all_files(target)) == 6
+    assert not list(tmp_path.rglob(".*"))  # no temporary file left
+
+
+def test_run_ids_of_the_same_second_differ() -> None:
+    now = datetime(2026, 11, 25, 10, 15, 0, 999, tzinfo=UTC)
+    ids = {new_run_id(now) for _ in range(50)}
+    assert len(ids) == 50
+    for run_id in ids:
+        assert re.fullmatch(r"20261125T101500Z-[0-9a-f]{6}", run_id)
+
+
+def test_a_symlink_planted_at_the_run_folder_is_not_followed(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "20261125T101500Z").symlink_to(victim)
+    saver = SaveOutput(out, redactor=REDACTOR)
+    tee = Tee(saver)
+    names = tuple(h.name for h in HOSTS)
+    tee.on_event(
+        RunStarted(runbook="Health check", run_id="20261125T101500Z", hosts=names, steps=())
+    )
+    tee.on_event(HostDone(report=HOSTS[0]))
+    tee.finish(make_report())
+    assert isinstance(saver.error, FileExistsError)
+    assert saver.saved_to is None
+    assert os.listdir(victim) == []
+    assert sorted(os.listdir(out)) == ["20261125T101500Z"]  # and no latest
+
+
+def test_latest_is_replaced_never_followed(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "latest").symlink_to(victim)
+    first = save_report(make_report(), out, redactor=REDACTOR)
+    assert os.readlink(out / "latest") == first.name
+    second = save_report(
+        replace(make_report(HOSTS[:1]), run_id="20261125T101501Z"), out, redactor=REDACTOR
+    )
+    assert os.readlink(out / "latest") == second.name
+    assert (out / "latest" / "failed.txt").read_text() == ""
+    assert os.listdir(victim) == ["keep.txt"]
+    assert (victim / "keep.txt").read_text() == "mine"
+    assert not list(out.glob(".*"))  # the temporary symlink was renamed, not left
+
+
+def test_latest_that_is_a_folder_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "latest").mkdir()
+    target = tmp_path / "run"
+    target.mkdir()
+    with pytest.raises(OSError, match=r"cannot point .*latest at the run: Is a directory"):
+        point_latest(tmp_path, target)
+    assert sorted(os.listdir(tmp_path)) == ["latest", "run"]
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(
@@ -182,6 +260,7 @@ def test_save_output_writes_hosts_as_they_complete(tmp_path: Path) -> None:
     tee.finish(make_report())
     assert saver.saved_to == target
     assert len(all_files(target)) == 6
+    assert os.readlink(tmp_path / "latest") == target.name
     # r2's file was not written a second time (a rewrite is a rename of a new file)
     assert (target / "hosts" / "r2.txt").stat().st_ino == written
 
@@ -193,6 +272,7 @@ def test_prepare_creates_nested_directories(tmp_path: Path) -> None:
     directory = tmp_path / "a" / "b"
     prepare_save_dir(directory)
     assert directory.is_dir()
+    assert modes(tmp_path / "a") == {".": "0o700", "b": "0o700"}
     assert os.listdir(directory) == []  # the write probe is gone
     prepare_save_dir(directory)  # an existing directory is fine
 
