@@ -64,7 +64,18 @@ _TOP_KEYS = ("name", "description", "targets", "vars", "options", "steps")
 _STEP_KEYS = ("name", "commands", "config", "task", "args", "targets", "ignore_errors")
 _STEP_KINDS = ("commands", "config", "task")
 _TARGET_KEYS = ("hosts", "groups", "tags", "filter")
-_OPTION_KEYS = ("strategy", "workers", "task_timeout", "retries", "max_fail_percentage", "serial")
+_OPTION_KEYS = (
+    "strategy",
+    "workers",
+    "task_timeout",
+    "retries",
+    "max_fail_percentage",
+    "serial",
+    "retry_backoff",
+    "connect_limit",
+    "group_limits",
+    "grace_period",
+)
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null"))
@@ -447,6 +458,10 @@ def _options(doc: _Document, value: Any, path: str) -> Options:
         "retries": lambda v: _integer(v, 0),
         "max_fail_percentage": _percentage,
         "serial": _serial,
+        "retry_backoff": _seconds,
+        "connect_limit": lambda v: _integer(v, 1),
+        "group_limits": _group_limits,
+        "grace_period": _seconds,
     }
     kwargs: dict[str, Any] = {}
     for key, check in checks.items():
@@ -490,6 +505,21 @@ def _timeout(value: Any) -> float | _Invalid:
     if _is_number(value) and value > 0:
         return float(value)
     return _Invalid("a number of seconds greater than 0")
+
+
+def _seconds(value: Any) -> float | _Invalid:
+    if _is_number(value) and value >= 0:
+        return float(value)
+    return _Invalid("a number of seconds of 0 or more")
+
+
+def _group_limits(value: Any) -> dict[str, int] | _Invalid:
+    if isinstance(value, dict) and all(
+        isinstance(group, str) and not isinstance(_integer(n, 1), _Invalid)
+        for group, n in value.items()
+    ):
+        return dict(value)
+    return _Invalid("a mapping of group names to integers of 1 or more")
 
 
 def _percentage(value: Any) -> float | _Invalid:

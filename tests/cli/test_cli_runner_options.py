@@ -1,0 +1,147 @@
+"""Every runner option reaches the runner that runs the hosts, by every path that accepts it:
+``config.yaml`` ``runner.options``, the runbook's ``options:`` and the command line, each
+overriding the one before.
+
+The ``runner_probe`` tasks (``runner_probe.py``, copied into the project) look from inside the
+run: at the options of ``task.nornir.runner``, and with in-flight counters at how many hosts
+set up a connection or run in a group at once. ``grace_period`` is also shown by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cli_kit import Nrb, Ran, copy_project, run_many, write_text
+
+pytestmark = pytest.mark.cli
+
+PROBE = Path(__file__).with_name("runner_probe.py")
+HOSTS = ("ams-core-01", "ams-core-02", "ams-edge-01", "ams-edge-02")  # four: see max_fail below
+LIMIT = ":".join(HOSTS)
+
+CONFIG = {
+    "num_workers": 3,
+    "task_timeout": 31,
+    "retries": 1,
+    "retry_backoff": 0.25,
+    "max_fail_percentage": 50,
+    "connect_limit": 2,
+    "group_limits": {"core": 2},
+    "grace_period": 7,
+}
+RUNBOOK = {
+    "workers": 4,
+    "task_timeout": 32,
+    "retries": 2,
+    "retry_backoff": 0.5,
+    "max_fail_percentage": 25,
+    "connect_limit": 3,
+    "group_limits": {"edge": 3},
+    "grace_period": 8,
+}
+FLAGS = {
+    "num_workers": ["-w", "5"],
+    "task_timeout": ["--task-timeout", "33"],
+    "retries": ["--retries", "3"],
+    "max_fail_percentage": ["--max-fail-percentage", "75"],
+}
+
+
+def runner_value(option: str, value: Any) -> Any:
+    """What the runner holds for ``value``: the engine hands max_fail_percentage to it as the
+    share of failures allowed in the step, a whole number of its four hosts."""
+    if option == "max_fail_percentage":
+        return (value * len(HOSTS) // 100) * 100 / len(HOSTS)
+    return value
+
+
+# (path, runner option, what the runner must hold): config only; config and runbook (the
+# runbook wins); config, runbook and flags (the flags win)
+EXPECTED = [
+    *(("config", option, runner_value(option, v)) for option, v in CONFIG.items()),
+    *(
+        (
+            "runbook",
+            option,
+            runner_value(option, RUNBOOK["workers" if option == "num_workers" else option]),
+        )
+        for option in CONFIG
+    ),
+    *(
+        ("flags", option, runner_value(option, float(args[1]) if "." in args[1] else int(args[1])))
+        for option, args in FLAGS.items()
+    ),
+]
+
+
+def project(lab: Any, folder: Path, free_ports: Callable[..., list[int]], **options: Any) -> Path:
+    """The lab project in ``folder`` with the probe tasks and these runner options."""
+    config_file = copy_project(lab, folder, free_ports)
+    shutil.copyfile(PROBE, folder / PROBE.name)
+    config = yaml.safe_load(config_file.read_text())
+    config["runner"]["options"].update(options)
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    return config_file
+
+
+def runbook(
+    folder: Path, name: str, task: str, options: dict[str, Any] | None = None, **args: Any
+) -> Path:
+    doc: dict[str, Any] = {"name": name, "steps": [{"name": "Probe", "task": task}]}
+    if args:
+        doc["steps"][0]["args"] = args
+    if options:
+        doc["options"] = options
+    return write_text(folder, yaml.safe_dump(doc, sort_keys=False), f"{name}.yaml")
+
+
+def results(ran: Ran) -> dict[str, Any]:
+    """Each host's probe result; the run must have gone well."""
+    assert ran.code == 0, ran
+    return {name: host["steps"][0]["result"] for name, host in ran.json()["hosts"].items()}
+
+
+@pytest.fixture(scope="module")
+def probed(
+    lab_inventory: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    free_ports: Callable[..., list[int]],
+) -> dict[str, dict[str, Any]]:
+    """The probe's findings on each host, per path."""
+    folder = tmp_path_factory.mktemp("runner-options")
+    plain = project(lab_inventory, folder / "plain", free_ports)
+    configured = project(lab_inventory, folder / "configured", free_ports, **CONFIG)
+    bare = runbook(folder, "bare", "runner_probe:options")
+    optioned = runbook(folder, "optioned", "runner_probe:options", RUNBOOK)
+    flags = [arg for args in FLAGS.values() for arg in args]
+    base = ("run", "-o", "json", "-l", LIMIT)
+    nrb = Nrb(config=plain, cwd=folder)
+    runs = run_many(
+        nrb,
+        {
+            "config": (*base, bare, "-c", configured),
+            "runbook": (*base, optioned, "-c", configured),
+            "flags": (*base, optioned, "-c", configured, *flags),
+            "plain": (*base, bare, "-c", plain),
+        },
+    )
+    return {path: results(ran) for path, ran in runs.items()}
+
+
+@pytest.mark.parametrize(
+    ("path", "option", "expected"), EXPECTED, ids=[f"{p}-{o}" for p, o, _ in EXPECTED]
+)
+def test_the_runner_gets_each_option_by_each_path(
+    probed: dict[str, dict[str, Any]], path: str, option: str, expected: Any
+) -> None:
+    found = probed[path]
+    assert sorted(found) == sorted(HOSTS)
+    for host, seen in found.items():
+        assert seen[option] == expected, (host, seen)
+        assert seen[option] != probed["plain"][host][option]  # not what it is by default
+        assert seen["process"] == "MainProcess"  # the thread executor, by default
