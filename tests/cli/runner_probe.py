@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nornir.core.configuration import Config
+from nornir.core.exceptions import PluginNotRegistered
 from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.core.task import Result, Task
 
@@ -43,7 +44,10 @@ HANG_GUARD_S = 300.0  # a held host gives up after this, should the test die wit
 
 
 def options(task: Task) -> Result:
-    runner = task.nornir.runner
+    try:
+        runner = task.nornir.runner
+    except PluginNotRegistered:  # in a worker process: the runner is in nrb's own process
+        runner = None
     found: dict[str, Any] = {name: getattr(runner, name, None) for name in OPTIONS}
     found["process"] = multiprocessing.current_process().name
     return Result(host=task.host, result=found)

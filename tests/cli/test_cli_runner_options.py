@@ -145,3 +145,97 @@ def test_the_runner_gets_each_option_by_each_path(
         assert seen[option] == expected, (host, seen)
         assert seen[option] != probed["plain"][host][option]  # not what it is by default
         assert seen["process"] == "MainProcess"  # the thread executor, by default
+
+
+# -- limits, seen by in-flight counters -------------------------------------------------------
+
+PAIR = "ams-core-01:ams-core-02:ams-edge-01"  # two core hosts and an edge host
+LIMITS = {  # case: (probe task and its args, the limit as an option)
+    "connect_limit": ({"task": "runner_probe:meet_connect"}, {"connect_limit": 1}),
+    "group_limits": (
+        {"task": "runner_probe:meet_group", "args": {"group": "core"}},
+        {"group_limits": {"core": 1}},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def met(
+    lab_inventory: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    free_ports: Callable[..., list[int]],
+) -> dict[tuple[str, str], int]:
+    """The most hosts inside at once, per (limit, where it was set)."""
+    folder = tmp_path_factory.mktemp("runner-limits")
+    commands = {}
+    for limit, (step, option) in LIMITS.items():
+        configured = project(lab_inventory, folder / f"{limit}-config", free_ports, **option)
+        plain = project(lab_inventory, folder / f"{limit}-none", free_ports)
+        for where, config, options in (
+            ("config", configured, None),
+            ("runbook", plain, option),
+            ("none", plain, None),
+        ):
+            doc: dict[str, Any] = {"name": limit, "steps": [{"name": "Meet", **step}]}
+            if options:
+                doc["options"] = options
+            book = write_text(folder, yaml.safe_dump(doc), f"{limit}-{where}.yaml")
+            commands[limit, where] = ("run", book, "-c", config, "-o", "json", "-l", PAIR)
+    runs = run_many(Nrb(config=folder, cwd=folder), commands, workers=len(commands))
+    return {
+        case: max(result["peak"] for result in results(ran).values()) for case, ran in runs.items()
+    }
+
+
+@pytest.mark.parametrize("where", ["config", "runbook"])
+@pytest.mark.parametrize("limit", list(LIMITS))
+def test_a_limit_of_one_keeps_hosts_apart(
+    met: dict[tuple[str, str], int], limit: str, where: str
+) -> None:
+    assert met[limit, "none"] == 2  # without the limit, the two meet: the counter sees them
+    assert met[limit, where] == 1
+
+
+# -- where hosts run: executor and dask_address (config.yaml and flags; not runbooks) ---------
+
+
+@pytest.fixture(scope="module")
+def executed(
+    lab_inventory: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    free_ports: Callable[..., list[int]],
+) -> dict[str, Ran]:
+    folder = tmp_path_factory.mktemp("runner-executors")
+    nobody = f"127.0.0.1:{free_ports(1)[0]}"  # a dask scheduler address where nothing listens
+    plain = project(lab_inventory, folder / "plain", free_ports, num_workers=2)
+    process = project(lab_inventory, folder / "process", free_ports, executor="process")
+    dask = project(lab_inventory, folder / "dask", free_ports, executor="dask", dask_address=nobody)
+    book = runbook(folder, "where", "runner_probe:options")
+    base = ("run", book, "-o", "json", "-l", "ams-core-01:ams-core-02")
+    runs = run_many(
+        Nrb(config=plain, cwd=folder),
+        {
+            "process-config": (*base, "-c", process, "-w", "2"),
+            "process-flags": (*base, "-c", plain, "--executor", "process"),
+            "dask-config": (*base, "-c", dask),
+            "dask-flags": (*base, "-c", plain, "--executor", "dask", "--dask-address", nobody),
+        },
+    )
+    return {"nobody": nobody, **runs}  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("where", ["config", "flags"])
+def test_executor_process_runs_hosts_in_worker_processes(
+    executed: dict[str, Any], where: str
+) -> None:
+    for seen in results(executed[f"process-{where}"]).values():
+        assert seen["process"] != "MainProcess", seen
+
+
+@pytest.mark.parametrize("where", ["config", "flags"])
+def test_dask_address_is_where_nrb_looks_for_the_scheduler(
+    executed: dict[str, Any], where: str
+) -> None:
+    ran = executed[f"dask-{where}"]
+    assert ran.code == 5, ran
+    assert f"cannot reach the dask scheduler at {executed['nobody']}" in ran.err, ran
