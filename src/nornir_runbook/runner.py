@@ -34,9 +34,10 @@ from typing import Any
 from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
-from nornir_runbook.errors import RunInterrupted, TaskTimeoutError
+from nornir_runbook.errors import RunInterrupted, RunStopped, TaskTimeoutError
 from nornir_runbook.executors import HostExecutor, make_executor
 from nornir_runbook.results import CONNECT_NOTE, connection_error
+from nornir_runbook.tasks._netmiko import abort_connections
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ class FuturesRunner:
         connect_limit: at most this many connection set-ups at once.
         group_limits: ``{group: n}``: at most n hosts of that group (or its child groups) at once.
         on_result: called in the caller's thread with a ``HostCompletion`` per host.
-        grace_period: seconds to wait for running hosts after Ctrl-C.
+        grace_period: seconds to wait for running hosts after Ctrl-C; a second Ctrl-C, or the
+            end of the grace period, aborts the sessions of the hosts still running.
     """
 
     def __init__(
@@ -167,6 +169,7 @@ class _Run:
         self.connect_gate = (
             threading.BoundedSemaphore(runner.connect_limit) if runner.connect_limit else None
         )
+        self.stopped = threading.Event()  # set when the run gives up on its running hosts
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -241,9 +244,8 @@ class _Run:
         job = _Job(host=host, attempt=attempt, groups=groups)
         if pool.remote:  # no thread here to say when it starts: count from submission
             job.started = time.monotonic()
-        future = pool.submit(
-            self.task, host, attempt, functools.partial(_work, self.task, job, self.connect_gate)
-        )
+        work = functools.partial(_work, self.task, job, self.connect_gate, self.stopped)
+        future = pool.submit(self.task, host, attempt, work)
         self.running[future] = job
         future.add_done_callback(self.done.put)
 
@@ -325,7 +327,11 @@ class _Run:
     # -- Ctrl-C ----------------------------------------------------------------------------
 
     def _interrupt(self) -> None:
-        """Cancel what has not started, give running hosts a grace period, keep what finished."""
+        """Cancel what has not started, give running hosts a grace period, keep what finished.
+
+        A second Ctrl-C ends the wait at once. The hosts still running then are given up on:
+        their sessions are aborted (no logout), so that their workers' reads fail at once.
+        """
         self.stats.interrupted = True
         self.stats.skipped.extend(h.name for h in self.pending)
         self.pending.clear()
@@ -339,14 +345,26 @@ class _Run:
         try:
             for future in [f for f in self.running if f.done()]:
                 self._complete(future)  # Ctrl-C came between dequeuing it and recording it
+            if self.running:
+                logger.warning(
+                    "interrupted: waiting up to %gs for %d running hosts (interrupt again to stop"
+                    " them now)",
+                    self.r.grace_period,
+                    len(self.running),
+                )
             while self.running and (left := deadline - time.monotonic()) > 0:
-                try:
-                    self._complete(self.done.get(timeout=left))
+                try:  # bounded waits: a second Ctrl-C must not wait for the next host either
+                    self._complete(self.done.get(timeout=min(left, _MAX_WAIT)))
                 except queue.Empty:
-                    break
+                    continue
         except KeyboardInterrupt:
-            logger.warning("interrupted again: not waiting for running hosts")
-        self.stats.skipped.extend(job.host.name for job in self.running.values())
+            logger.warning("interrupted again: aborting the sessions of running hosts")
+        self.stopped.set()  # a worker still running opens no new session
+        local = not self.r.pool().remote  # a remote worker's sessions are in its own process
+        for job in self.running.values():
+            self.stats.skipped.append(job.host.name)
+            if local:
+                abort_connections(job.host)
         self.running.clear()
 
     def _aggregate(self) -> AggregatedResult:
@@ -367,10 +385,16 @@ def _limited_groups(host: Host, limited: Mapping[str, int]) -> tuple[str, ...]:
     return tuple(g.name for g in host.extended_groups() if g.name in limited)
 
 
-def _work(task: Task, job: _Job, connect_gate: threading.BoundedSemaphore | None) -> MultiResult:
+def _work(
+    task: Task,
+    job: _Job,
+    connect_gate: threading.BoundedSemaphore | None,
+    stopped: threading.Event,
+) -> MultiResult:
     """Runs in a worker thread: one attempt of ``task`` on one host."""
     job.started = time.monotonic()
     _local.connect_gate = connect_gate
+    _local.stopped = stopped
     try:
         if job.attempt > 1:
             _close_quietly(job.host)
@@ -379,6 +403,7 @@ def _work(task: Task, job: _Job, connect_gate: threading.BoundedSemaphore | None
         return failed_result(task, job.host, exc)
     finally:
         _local.connect_gate = None
+        _local.stopped = None
 
 
 def failed_result(task: Task, host: Host, exc: BaseException) -> MultiResult:
@@ -442,6 +467,9 @@ def install_connection_guard() -> None:
 
     def open_connection(self: Host, *args: Any, **kwargs: Any) -> Any:
         gate: threading.BoundedSemaphore | None = getattr(_local, "connect_gate", None)
+        stopped: threading.Event | None = getattr(_local, "stopped", None)
+        if stopped is not None and stopped.is_set():
+            raise RunStopped(self.name)
         try:
             with _host_lock(self):
                 if gate is None:
