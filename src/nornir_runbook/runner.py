@@ -345,7 +345,7 @@ class _Run:
         try:
             for future in [f for f in self.running if f.done()]:
                 self._complete(future)  # Ctrl-C came between dequeuing it and recording it
-            if self.running:
+            if self.running and self.r.grace_period > 0:
                 logger.warning(
                     "interrupted: waiting up to %gs for %d running hosts (interrupt again to stop"
                     " them now)",

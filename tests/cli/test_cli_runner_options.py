@@ -9,14 +9,18 @@ set up a connection or run in a group at once. ``grace_period`` is also shown by
 
 from __future__ import annotations
 
+import json
 import shutil
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from cli_kit import Nrb, Ran, copy_project, run_many, write_text
+from cli_kit import MakeProject, Nrb, Ran, copy_project, run_many, write_text
+from interrupt_kit import FREE, HELD, HELD_LIMIT, Watched, hold_runbook, with_probe
 
 pytestmark = pytest.mark.cli
 
@@ -239,3 +243,58 @@ def test_dask_address_is_where_nrb_looks_for_the_scheduler(
     ran = executed[f"dask-{where}"]
     assert ran.code == 5, ran
     assert f"cannot reach the dask scheduler at {executed['nobody']}" in ran.err, ran
+
+
+# -- grace_period, seen by Ctrl-C -------------------------------------------------------------
+
+
+@contextmanager
+def interrupted(
+    nrb: Nrb, make_project: MakeProject, where: str, grace: float, *, session: bool
+) -> Iterator[tuple[Watched, Path]]:
+    """nrb with its hosts held, just after one Ctrl-C; grace_period set in config.yaml or in
+    the runbook. Yields the run and the project folder."""
+    options = {"grace_period": grace}
+    config = with_probe(make_project(), **(options if where == "config" else {}))
+    folder = config.parent
+    runbook = hold_runbook(folder, session=session, **(options if where == "runbook" else {}))
+    with Watched(nrb, "run", runbook, "-c", config, "-o", "jsonl", "-l", HELD_LIMIT) as run:
+        run.wait_for_line("out", f'"host": "{FREE}"')
+        run.wait_for_files(*(folder / f"started-{h}" for h in HELD))
+        run.signal(signal.SIGINT)
+        yield run, folder
+
+
+def _statuses(run: Watched) -> dict[str, str]:
+    *hosts, _summary = [json.loads(line) for line in run.out]
+    return {line["host"]: line["status"] for line in hosts}
+
+
+@pytest.mark.parametrize("where", ["config", "runbook"])
+def test_a_long_grace_period_waits_for_the_running_hosts(
+    nrb: Nrb, make_project: MakeProject, where: str
+) -> None:
+    """After Ctrl-C, the held hosts are let go only once nrb says it waits for them: they
+    finish within the grace period of an hour, not the default's few seconds."""
+    with interrupted(nrb, make_project, where, 3600, session=False) as (run, folder):
+        run.wait_for_line("err", "interrupted: waiting up to 3600s for 2 running hosts")
+        (folder / "release").touch()
+        code = run.finish()
+
+    assert code == 130, run.err
+    assert _statuses(run) == dict.fromkeys((FREE, *HELD), "ok")
+
+
+@pytest.mark.parametrize("session", [True, False], ids=["in-a-session", "in-its-own-code"])
+@pytest.mark.parametrize("where", ["config", "runbook"])
+def test_a_grace_period_of_0_gives_up_on_running_hosts_at_once(
+    nrb: Nrb, make_project: MakeProject, where: str, session: bool
+) -> None:
+    """The held hosts are never let go: with no grace period, one Ctrl-C ends the run, whether
+    a host waits on its session (aborted) or in its task's own code (left behind)."""
+    with interrupted(nrb, make_project, where, 0, session=session) as (run, _):
+        code = run.finish()
+
+    assert code == 130, run.err
+    assert _statuses(run) == {FREE: "ok", **dict.fromkeys(HELD, "skipped")}
+    assert "waiting up to" not in "".join(run.err)
