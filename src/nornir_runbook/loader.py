@@ -460,7 +460,6 @@ def _options(doc: _Document, value: Any, path: str) -> Options:
         "serial": _serial,
         "retry_backoff": _seconds,
         "connect_limit": lambda v: _integer(v, 1),
-        "group_limits": _group_limits,
         "grace_period": _seconds,
     }
     kwargs: dict[str, Any] = {}
@@ -473,6 +472,8 @@ def _options(doc: _Document, value: Any, path: str) -> Options:
             doc.add(key_path(path, key), f"expected {result.expected}, got {got}{result.hint}")
         else:
             kwargs[key] = result
+    if value.get("group_limits") is not None:
+        kwargs["group_limits"] = _group_limits(doc, value["group_limits"], path)
     return Options(**kwargs)
 
 
@@ -513,13 +514,20 @@ def _seconds(value: Any) -> float | _Invalid:
     return _Invalid("a number of seconds of 0 or more")
 
 
-def _group_limits(value: Any) -> dict[str, int] | _Invalid:
-    if isinstance(value, dict) and all(
-        isinstance(group, str) and not isinstance(_integer(n, 1), _Invalid)
-        for group, n in value.items()
-    ):
-        return dict(value)
-    return _Invalid("a mapping of group names to integers of 1 or more")
+def _group_limits(doc: _Document, value: Any, options_path: str) -> dict[str, int]:
+    path = key_path(options_path, "group_limits")
+    if not isinstance(value, dict):
+        expected = "a mapping of group names to integers of 1 or more"
+        doc.add(path, f"expected {expected}, got {_got(value)}")
+        return {}
+    for group, limit in value.items():
+        if not isinstance(group, str):
+            doc.add(key_path(path, str(group)), f"expected a group name, got {_got(group)}")
+        elif isinstance(_integer(limit, 1), _Invalid):
+            doc.add(
+                key_path(path, str(group)), f"expected an integer of 1 or more, got {_got(limit)}"
+            )
+    return dict(value)
 
 
 def _percentage(value: Any) -> float | _Invalid:
