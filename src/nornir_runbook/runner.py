@@ -346,11 +346,11 @@ class _Run:
             for future in [f for f in self.running if f.done()]:
                 self._complete(future)  # Ctrl-C came between dequeuing it and recording it
             if self.running and self.r.grace_period > 0:
+                hosts = f"{len(self.running)} running host{'s' if len(self.running) > 1 else ''}"
                 logger.warning(
-                    "interrupted: waiting up to %gs for %d running hosts (interrupt again to stop"
-                    " them now)",
+                    "interrupted: waiting up to %gs for %s (interrupt again to stop now)",
                     self.r.grace_period,
-                    len(self.running),
+                    hosts,
                 )
             while self.running and (left := deadline - time.monotonic()) > 0:
                 try:  # bounded waits: a second Ctrl-C must not wait for the next host either
