@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``nrb`` command: its exit code."""
+    _signals.received = 0
     code = _main(argv)
     if _signals.received and _threads_left():
         # a host whose task does not read a session (a plugin's own wait) cannot be stopped
