@@ -37,7 +37,6 @@ from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir_runbook.errors import RunInterrupted, RunStopped, TaskTimeoutError
 from nornir_runbook.executors import HostExecutor, make_executor
 from nornir_runbook.results import CONNECT_NOTE, connection_error
-from nornir_runbook.tasks._netmiko import abort_connections
 
 logger = logging.getLogger(__name__)
 
@@ -360,12 +359,11 @@ class _Run:
         except KeyboardInterrupt:
             logger.warning("interrupted again: aborting the sessions of running hosts")
         self.stopped.set()  # a worker still running opens no new session
-        local = not self.r.pool().remote  # a remote worker's sessions are in its own process
-        for job in self.running.values():
-            self.stats.skipped.append(job.host.name)
-            if local:
-                abort_connections(job.host)
+        given_up = [job.host for job in self.running.values()]
+        self.stats.skipped.extend(host.name for host in given_up)
         self.running.clear()
+        if given_up:
+            self.r.pool().abort(given_up)
 
     def _aggregate(self) -> AggregatedResult:
         aggregated = AggregatedResult(self.task.name)

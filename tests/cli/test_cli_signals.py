@@ -100,15 +100,16 @@ def test_signal_mid_run_reports_and_saves_what_finished(
 
 
 @pytest.mark.parametrize(
-    ("signals", "code"),
+    ("signals", "code", "executor"),
     [
-        pytest.param((signal.SIGINT, signal.SIGINT), 130, id="sigint-twice"),
-        pytest.param((signal.SIGTERM, signal.SIGTERM), 143, id="sigterm-twice"),
-        pytest.param((signal.SIGINT, signal.SIGTERM), 143, id="sigint-then-sigterm"),
+        pytest.param((signal.SIGINT, signal.SIGINT), 130, "thread", id="sigint-twice"),
+        pytest.param((signal.SIGTERM, signal.SIGTERM), 143, "thread", id="sigterm-twice"),
+        pytest.param((signal.SIGINT, signal.SIGTERM), 143, "thread", id="sigint-then-sigterm"),
+        pytest.param((signal.SIGINT, signal.SIGINT), 130, "process", id="sigint-twice-process"),
     ],
 )
 def test_a_second_signal_aborts_running_sessions_and_exits(
-    nrb: Nrb, make_project: MakeProject, signals: tuple[int, int], code: int
+    nrb: Nrb, make_project: MakeProject, signals: tuple[int, int], code: int, executor: str
 ) -> None:
     """Two hosts sit in a session read that never ends and the grace period is an hour: only
     the second signal, aborting their sessions, can end the run before the hang guard."""
@@ -116,7 +117,7 @@ def test_a_second_signal_aborts_running_sessions_and_exits(
     folder = config.parent
     runbook = hold_runbook(folder, session=True, grace_period=3600)
     args = ("run", runbook, "-c", config, "-o", "jsonl", "--save", "out", "-l", HELD_LIMIT)
-    with Watched(nrb, *args) as run:
+    with Watched(nrb, *args, "--executor", executor) as run:
         run.wait_for_line("out", f'"host": "{FREE}"')
         run.wait_for_files(*(folder / f"started-{h}" for h in HELD))
         run.signal(signals[0])
