@@ -358,6 +358,9 @@ class _Run:
                     continue
         except KeyboardInterrupt:
             logger.warning("interrupted again: aborting the sessions of running hosts")
+        else:
+            if self.running:
+                logger.warning("grace period over: aborting the sessions of running hosts")
         self.stopped.set()  # a worker still running opens no new session
         given_up = [job.host for job in self.running.values()]
         self.stats.skipped.extend(host.name for host in given_up)
