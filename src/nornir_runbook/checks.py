@@ -43,6 +43,14 @@ def check_runbook(
             problems.extend(located_problem(locations, p, m) for p, m in found)
     found = _check_targets(runbook.targets, "targets", groups, hosts)
     problems.extend(located_problem(locations, p, m) for p, m in found)
+    for group in runbook.options.group_limits or {}:
+        if groups is not None and group not in groups:
+            close = suggest(group, groups)
+            hint = f" (did you mean '{close}'?)" if close else ""
+            where = key_path("options.group_limits", group)
+            problems.append(
+                located_problem(locations, where, f"unknown group '{group}'{hint}", key=True)
+            )
     return in_file_order(problems)
 
 

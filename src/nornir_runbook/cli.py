@@ -11,9 +11,10 @@ import os
 import re
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TextIO, cast
@@ -294,6 +295,26 @@ class GuardedStdout:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``nrb`` command: its exit code."""
+    _signals.received = 0
+    code = _main(argv)
+    if _signals.received and _threads_left():
+        # a host whose task does not read a session (a plugin's own wait) cannot be stopped
+        # from here: once what finished is printed and saved, an interrupted nrb leaves it
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(OSError):  # a closed pipe has nothing left to take
+                stream.flush()
+        os._exit(code)
+    return code
+
+
+def _threads_left() -> bool:
+    """Whether a thread would keep the process from ending (a host still running)."""
+    main_thread = threading.main_thread()
+    return any(t is not main_thread and not t.daemon for t in threading.enumerate())
+
+
+def _main(argv: Sequence[str] | None) -> int:
     stdout = GuardedStdout(sys.stdout)
     out = Console(file=cast(TextIO, stdout), soft_wrap=True, emoji=False)
     err = Console(stderr=True, soft_wrap=True, emoji=False)
@@ -355,8 +376,10 @@ class _Signals:
     def __init__(self) -> None:
         self.holding = 0
         self.pending: int | None = None
+        self.received = 0  # signals so far
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received += 1
         if self.holding:
             self.pending = signum
             return

@@ -128,6 +128,7 @@ class _Run:
             retry_backoff=s.retry_backoff,
             connect_limit=s.connect_limit,
             group_limits=s.group_limits,
+            grace_period=s.grace_period,
         )
 
     def execute(self) -> bool:
@@ -236,7 +237,10 @@ class _Run:
     def _close_connections(self, nr: Nornir) -> None:
         """Close every host's sessions at the end of a batch, in parallel, whatever their state."""
         if any(h.connections for h in nr.inventory.hosts.values()):
-            runner = FuturesRunner(num_workers=self.e.settings.workers, task_timeout=30)
+            # grace_period 0: Ctrl-C while closing aborts the sessions still closing, at once
+            runner = FuturesRunner(
+                num_workers=self.e.settings.workers, task_timeout=30, grace_period=0
+            )
             nr.with_runner(runner).run(task=_close_host, name="close connections", **_EVERY_HOST)
 
     def _counts_as_failure(self, planned: PlannedStep | None, multi: MultiResult) -> bool:

@@ -14,6 +14,7 @@ Hierarchy::
     └── MissingDependencyError        an optional extra is not installed (says what to install)
 
     TaskTimeoutError                  put in a host's Result when it runs past task_timeout
+    RunStopped                        a host's new session refused: its run was interrupted
     RunInterrupted(KeyboardInterrupt) Ctrl-C during a run; carries what finished
 
 Host failures are data: a device that misbehaves ends up in that host's ``Result``,
@@ -146,6 +147,17 @@ class TaskTimeoutError(Exception):
 
     def __reduce__(self) -> tuple[type[TaskTimeoutError], tuple[str, float]]:
         return (type(self), (self.host, self.timeout))
+
+
+class RunStopped(Exception):
+    """A worker the interrupted run gave up on tried to open a new session."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        super().__init__(f"not connecting to host {host!r}: the run was interrupted")
+
+    def __reduce__(self) -> tuple[type[RunStopped], tuple[str]]:
+        return (type(self), (self.host,))
 
 
 class RunInterrupted(KeyboardInterrupt):

@@ -40,6 +40,7 @@ from nornir_runbook.remote import (
     release_claim,
     run_on_worker,
 )
+from nornir_runbook.tasks._netmiko import abort_connections
 
 EXECUTORS = ("thread", "process", "dask")
 
@@ -58,6 +59,9 @@ class HostExecutor(Protocol):
 
     def add_worker(self) -> None:
         """One worker is stuck past its timeout: run the next hosts beside it."""
+
+    def abort(self, hosts: list[Host]) -> None:
+        """The run gave up on these running hosts (Ctrl-C): end their sessions now, no logout."""
 
     def close(self) -> None:
         """Close every session the workers hold and stop them."""
@@ -98,6 +102,11 @@ class ThreadExecutor:
     def add_worker(self) -> None:
         if self._pool is not None:
             self._pool._max_workers += 1
+
+    def abort(self, hosts: list[Host]) -> None:
+        """Their sessions are here: closing the transports makes their threads' reads fail."""
+        for host in hosts:
+            abort_connections(host)
 
     def end_run(self) -> None:
         pool, self._pool = self._pool, None
@@ -224,6 +233,21 @@ class ProcessExecutor:
     def add_worker(self) -> None:
         """A process stays busy with its timed-out host; its other hosts wait for it."""
 
+    def abort(self, hosts: list[Host]) -> None:
+        """Stop the processes running them, their sessions with them; a new one takes over
+        each slot when a host is next sent there."""
+        with self._guard:
+            names = {host.name for host in hosts}
+            for index in {i for name, i in self._assigned.items() if name in names}:
+                slot = self._slots[index]
+                # no public way to stop a busy worker process before Python 3.14
+                for process in list((slot._processes or {}).values()):
+                    process.terminate()
+                slot.shutdown(wait=False, cancel_futures=True)
+                self._slots[index] = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+                # its hosts' sessions are gone: close() has nothing to ask the new process
+                self._assigned = {n: i for n, i in self._assigned.items() if i != index}
+
     def close(self) -> None:
         used = set(self._assigned.values())
         slots, self._slots = self._slots, []
@@ -301,6 +325,10 @@ class DaskExecutor:
 
     def add_worker(self) -> None:
         """The cluster's threads are the cluster's: nothing to add from here."""
+
+    def abort(self, hosts: list[Host]) -> None:
+        """A task running on a dask worker cannot be stopped from here (``end_run`` cancels
+        what is still queued); the worker finishes it."""
 
     def end_run(self) -> None:
         """Cancel what this run left queued (an interrupted run); sessions stay for the next."""

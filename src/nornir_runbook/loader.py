@@ -71,7 +71,18 @@ _STEP_KINDS = ("commands", "config", "task")
 _TARGET_KEYS = ("hosts", "groups", "tags", "filter")
 # what a playbook calls them: "hosts: core" is "targets: {groups: [core]}" here
 _INSTEAD = {"hosts": "targets", "tasks": "steps"}
-_OPTION_KEYS = ("strategy", "workers", "task_timeout", "retries", "max_fail_percentage", "serial")
+_OPTION_KEYS = (
+    "strategy",
+    "workers",
+    "task_timeout",
+    "retries",
+    "max_fail_percentage",
+    "serial",
+    "retry_backoff",
+    "connect_limit",
+    "group_limits",
+    "grace_period",
+)
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null"))
@@ -472,6 +483,9 @@ def _options(doc: _Document, value: Any, path: str) -> Options:
         "retries": lambda v: _integer(v, 0),
         "max_fail_percentage": _percentage,
         "serial": _serial,
+        "retry_backoff": _seconds,
+        "connect_limit": lambda v: _integer(v, 1),
+        "grace_period": _seconds,
     }
     kwargs: dict[str, Any] = {}
     for key, check in checks.items():
@@ -483,6 +497,8 @@ def _options(doc: _Document, value: Any, path: str) -> Options:
             doc.add(key_path(path, key), f"expected {result.expected}, got {got}{result.hint}")
         else:
             kwargs[key] = result
+    if value.get("group_limits") is not None:
+        kwargs["group_limits"] = _group_limits(doc, value["group_limits"], path)
     return Options(**kwargs)
 
 
@@ -515,6 +531,28 @@ def _timeout(value: Any) -> float | _Invalid:
     if _is_number(value) and value > 0:
         return float(value)
     return _Invalid("a number of seconds greater than 0")
+
+
+def _seconds(value: Any) -> float | _Invalid:
+    if _is_number(value) and value >= 0:
+        return float(value)
+    return _Invalid("a number of seconds of 0 or more")
+
+
+def _group_limits(doc: _Document, value: Any, options_path: str) -> dict[str, int]:
+    path = key_path(options_path, "group_limits")
+    if not isinstance(value, dict):
+        expected = "a mapping of group names to integers of 1 or more"
+        doc.add(path, f"expected {expected}, got {_got(value)}")
+        return {}
+    for group, limit in value.items():
+        if not isinstance(group, str):
+            doc.add(key_path(path, str(group)), f"expected a group name, got {_got(group)}")
+        elif isinstance(_integer(limit, 1), _Invalid):
+            doc.add(
+                key_path(path, str(group)), f"expected an integer of 1 or more, got {_got(limit)}"
+            )
+    return dict(value)
 
 
 def _percentage(value: Any) -> float | _Invalid:

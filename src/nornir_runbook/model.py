@@ -67,6 +67,10 @@ class Options:
     retries: int | None = None
     max_fail_percentage: float | None = None
     serial: Serial | None = None
+    retry_backoff: float | None = None
+    connect_limit: int | None = None
+    group_limits: Mapping[str, int] | None = None
+    grace_period: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,7 +7,7 @@ unknown task is an input error, never a host failure.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class Settings:
     serial: Serial | None = None
     connect_limit: int | None = None
     group_limits: Mapping[str, int] = field(default_factory=dict)
+    grace_period: float = 5.0
     dry_run: bool = False
 
     def merged(self, **overrides: Any) -> Settings:
@@ -48,27 +49,17 @@ class Settings:
 
 
 def settings_from(runner_options: Mapping[str, Any], runbook: Runbook) -> Settings:
-    """Config runner options, then the runbook's ``options:`` on top."""
-    base = Settings().merged(
-        workers=runner_options.get("num_workers"),
-        executor=runner_options.get("executor"),
-        dask_address=runner_options.get("dask_address"),
-        task_timeout=runner_options.get("task_timeout"),
-        retries=runner_options.get("retries"),
-        retry_backoff=runner_options.get("retry_backoff"),
-        max_fail_percentage=runner_options.get("max_fail_percentage"),
-        connect_limit=runner_options.get("connect_limit"),
-        group_limits=runner_options.get("group_limits"),
-    )
-    opts = runbook.options
-    return base.merged(
-        strategy=opts.strategy,
-        workers=opts.workers,
-        task_timeout=opts.task_timeout,
-        retries=opts.retries,
-        max_fail_percentage=opts.max_fail_percentage,
-        serial=opts.serial,
-    )
+    """Config runner options, then the runbook's ``options:`` on top.
+
+    Every option is carried by name (``num_workers`` is ``workers`` here, as in runbooks), so an
+    option that config.yaml or the runbook accepts cannot be left behind on its way to the run.
+    """
+    config = {_SETTING_NAMES.get(key, key): value for key, value in runner_options.items()}
+    runbook_options = {f.name: getattr(runbook.options, f.name) for f in fields(runbook.options)}
+    return Settings().merged(**config).merged(**runbook_options)
+
+
+_SETTING_NAMES = {"num_workers": "workers"}  # config.yaml's name -> the Settings field
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,7 +34,7 @@ from typing import Any
 from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
-from nornir_runbook.errors import RunInterrupted, TaskTimeoutError
+from nornir_runbook.errors import RunInterrupted, RunStopped, TaskTimeoutError
 from nornir_runbook.executors import HostExecutor, make_executor
 from nornir_runbook.results import CONNECT_NOTE, connection_error
 
@@ -84,7 +84,8 @@ class FuturesRunner:
         connect_limit: at most this many connection set-ups at once.
         group_limits: ``{group: n}``: at most n hosts of that group (or its child groups) at once.
         on_result: called in the caller's thread with a ``HostCompletion`` per host.
-        grace_period: seconds to wait for running hosts after Ctrl-C.
+        grace_period: seconds to wait for running hosts after Ctrl-C; a second Ctrl-C, or the
+            end of the grace period, aborts the sessions of the hosts still running.
     """
 
     def __init__(
@@ -171,6 +172,7 @@ class _Run:
         self.connect_gate = (
             threading.BoundedSemaphore(runner.connect_limit) if runner.connect_limit else None
         )
+        self.stopped = threading.Event()  # set when the run gives up on its running hosts
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -245,9 +247,8 @@ class _Run:
         job = _Job(host=host, attempt=attempt, groups=groups)
         if pool.remote:  # no thread here to say when it starts: count from submission
             job.started = time.monotonic()
-        future = pool.submit(
-            self.task, host, attempt, functools.partial(_work, self.task, job, self.connect_gate)
-        )
+        work = functools.partial(_work, self.task, job, self.connect_gate, self.stopped)
+        future = pool.submit(self.task, host, attempt, work)
         self.running[future] = job
         future.add_done_callback(self.done.put)
 
@@ -330,7 +331,11 @@ class _Run:
     # -- Ctrl-C ----------------------------------------------------------------------------
 
     def _interrupt(self) -> None:
-        """Cancel what has not started, give running hosts a grace period, keep what finished."""
+        """Cancel what has not started, give running hosts a grace period, keep what finished.
+
+        A second Ctrl-C ends the wait at once. The hosts still running then are given up on:
+        their sessions are aborted (no logout), so that their workers' reads fail at once.
+        """
         self.stats.interrupted = True
         self.stats.skipped.extend(h.name for h in self.pending)
         self.pending.clear()
@@ -344,15 +349,29 @@ class _Run:
         try:
             for future in [f for f in self.running if f.done()]:
                 self._complete(future)  # Ctrl-C came between dequeuing it and recording it
+            if self.running and self.r.grace_period > 0:
+                hosts = f"{len(self.running)} running host{'s' if len(self.running) > 1 else ''}"
+                logger.warning(
+                    "interrupted: waiting up to %gs for %s (interrupt again to stop now)",
+                    self.r.grace_period,
+                    hosts,
+                )
             while self.running and (left := deadline - time.monotonic()) > 0:
-                try:
-                    self._complete(self.done.get(timeout=left))
+                try:  # bounded waits: a second Ctrl-C must not wait for the next host either
+                    self._complete(self.done.get(timeout=min(left, _MAX_WAIT)))
                 except queue.Empty:
-                    break
+                    continue
         except KeyboardInterrupt:
-            logger.warning("interrupted again: not waiting for running hosts")
-        self.stats.skipped.extend(job.host.name for job in self.running.values())
+            logger.warning("interrupted again: aborting the sessions of running hosts")
+        else:
+            if self.running:
+                logger.warning("grace period over: aborting the sessions of running hosts")
+        self.stopped.set()  # a worker still running opens no new session
+        given_up = [job.host for job in self.running.values()]
+        self.stats.skipped.extend(host.name for host in given_up)
         self.running.clear()
+        if given_up:
+            self.r.pool().abort(given_up)
 
     def _aggregate(self) -> AggregatedResult:
         aggregated = AggregatedResult(self.task.name)
@@ -372,10 +391,16 @@ def _limited_groups(host: Host, limited: Mapping[str, int]) -> tuple[str, ...]:
     return tuple(g.name for g in host.extended_groups() if g.name in limited)
 
 
-def _work(task: Task, job: _Job, connect_gate: threading.BoundedSemaphore | None) -> MultiResult:
+def _work(
+    task: Task,
+    job: _Job,
+    connect_gate: threading.BoundedSemaphore | None,
+    stopped: threading.Event,
+) -> MultiResult:
     """Runs in a worker thread: one attempt of ``task`` on one host."""
     job.started = time.monotonic()
     _local.connect_gate = connect_gate
+    _local.stopped = stopped
     try:
         if job.attempt > 1:
             _close_quietly(job.host)
@@ -384,6 +409,7 @@ def _work(task: Task, job: _Job, connect_gate: threading.BoundedSemaphore | None
         return failed_result(task, job.host, exc)
     finally:
         _local.connect_gate = None
+        _local.stopped = None
 
 
 def failed_result(task: Task, host: Host, exc: BaseException) -> MultiResult:
@@ -447,6 +473,9 @@ def install_connection_guard() -> None:
 
     def open_connection(self: Host, *args: Any, **kwargs: Any) -> Any:
         gate: threading.BoundedSemaphore | None = getattr(_local, "connect_gate", None)
+        stopped: threading.Event | None = getattr(_local, "stopped", None)
+        if stopped is not None and stopped.is_set():
+            raise RunStopped(self.name)
         try:
             with _host_lock(self):
                 if gate is None:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import pytest
 from cli_kit import TIMEOUT, MakeProject, Nrb, WriteRunbook, finish, first_line, write_text
+from interrupt_kit import FREE, HELD, HELD_LIMIT, Watched, hold_runbook, with_probe
 
 T = TypeVar("T")
 
@@ -233,3 +234,44 @@ def test_interrupted_change_records_what_each_host_got_and_failed_txt_resumes(
     assert resumed.code == 0, resumed
     assert list(resumed.json()["hosts"]) == redo
     assert resumed.json()["interrupted"] is False
+
+
+@pytest.mark.parametrize(
+    ("signals", "code", "executor"),
+    [
+        pytest.param((signal.SIGINT, signal.SIGINT), 130, "thread", id="sigint-twice"),
+        pytest.param((signal.SIGTERM, signal.SIGTERM), 143, "thread", id="sigterm-twice"),
+        pytest.param((signal.SIGINT, signal.SIGTERM), 143, "thread", id="sigint-then-sigterm"),
+        pytest.param((signal.SIGINT, signal.SIGINT), 130, "process", id="sigint-twice-process"),
+    ],
+)
+def test_a_second_signal_aborts_running_sessions_and_exits(
+    nrb: Nrb, make_project: MakeProject, signals: tuple[int, int], code: int, executor: str
+) -> None:
+    """Two hosts sit in a session read that never ends and the grace period is an hour: only
+    the second signal, aborting their sessions, can end the run before the hang guard."""
+    config = with_probe(make_project())
+    folder = config.parent
+    runbook = hold_runbook(folder, session=True, grace_period=3600)
+    args = ("run", runbook, "-c", config, "-o", "jsonl", "--save", "out", "-l", HELD_LIMIT)
+    with Watched(nrb, *args, "--executor", executor) as run:
+        run.wait_for_line("out", f'"host": "{FREE}"')
+        run.wait_for_files(*(folder / f"started-{h}" for h in HELD))
+        run.signal(signals[0])
+        run.wait_for_line("err", "interrupted: waiting up to 3600s for 2 running hosts")
+        run.signal(signals[1])
+        exit_code = run.finish()
+
+    assert exit_code == code, run.err
+    *host_lines, last = [json.loads(line) for line in run.out]
+    statuses = {line["host"]: line["status"] for line in host_lines}
+    assert statuses == {FREE: "ok", **dict.fromkeys(HELD, "skipped")}
+    assert last["summary"]["ok"] == 1
+    assert last["summary"]["skipped"] == 2
+    assert "interrupted again: aborting the sessions of running hosts" in "".join(run.err)
+    assert "Traceback" not in "".join(run.err)
+    reports = list((nrb.cwd / "out").glob("*/report.json"))
+    assert len(reports) == 1, run.err
+    report = json.loads(reports[0].read_text())
+    assert {n: h["status"] for n, h in report["hosts"].items()} == statuses
+    assert report["hosts"][FREE]["steps"][0]["result"] == "free"

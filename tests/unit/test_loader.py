@@ -190,6 +190,39 @@ def test_options_accept_every_form() -> None:
     assert parse(minimal(o="options: {workers: ~, retries: null}")).options == Options()
 
 
+def test_options_take_the_runner_options_that_say_how_a_run_goes() -> None:
+    runbook = parse(
+        minimal(
+            o="options: {retry_backoff: 0, connect_limit: 2, group_limits: {core: 1}, "
+            "grace_period: 30}"
+        )
+    )
+    assert runbook.options == Options(
+        retry_backoff=0.0, connect_limit=2, group_limits={"core": 1}, grace_period=30.0
+    )
+    found = problems("name: t\noptions: {executor: process}\nsteps: [{task: echo}]\n")
+    assert [(path, message.split(" (")[0]) for _, _, path, message in found] == [
+        ("options.executor", "unknown key 'executor'")
+    ]
+
+
+def test_a_bad_group_limit_is_shown_at_its_group() -> None:
+    assert one_problem(minimal(o="options: {group_limits: {core: 2, edge: 0}}")) == (
+        4,
+        41,
+        "options.group_limits.edge",
+        "expected an integer of 1 or more, got 0",
+    )
+
+
+def test_group_limits_name_groups_of_the_inventory() -> None:
+    runbook = parse(minimal(o="options: {group_limits: {core: 1, edeg: 2}}"))
+    found = check_runbook(runbook, default_registry(None), groups=["core", "edge"], hosts=[])
+    assert [(p.path, p.message) for p in found] == [
+        ("options.group_limits.edeg", "unknown group 'edeg' (did you mean 'edge'?)")
+    ]
+
+
 def test_plain_yaml_extras_work_anchors_merges_dates() -> None:
     runbook = parse("""
         name: t
@@ -711,6 +744,13 @@ def test_targets_vars_args_types() -> None:
         ("serial: '101%'", _serial.replace("got 0", "got '101%'")),
         ("serial: 'half'", _serial.replace("got 0", "got 'half'")),
         ("serial: true", _serial.replace("got 0", "got true")),
+        ("retry_backoff: -1", "expected a number of seconds of 0 or more, got -1"),
+        ("grace_period: .nan", "expected a number of seconds of 0 or more, got nan"),
+        ("connect_limit: 0", "expected an integer of 1 or more, got 0"),
+        (
+            "group_limits: [core]",
+            "expected a mapping of group names to integers of 1 or more, got a list",
+        ),
     ],
 )
 def test_bad_options(option: str, message: str) -> None:

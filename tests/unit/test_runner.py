@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+import types
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -34,7 +35,7 @@ from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
 from nornir_runbook import runner as runner_mod
-from nornir_runbook.errors import RunInterrupted, TaskTimeoutError
+from nornir_runbook.errors import RunInterrupted, RunStopped, TaskTimeoutError
 from nornir_runbook.runner import FuturesRunner, HostCompletion
 
 WAIT = 5.0
@@ -1079,6 +1080,71 @@ def test_connection_failure_during_the_grace_period_is_kept_not_retried(
     assert isinstance(info.value.result["flaky"].exception, NetmikoAuthenticationException)
     assert info.value.skipped == ["later"]
     assert lab.opens == {"flaky": 1}
+
+
+class HeldSession:
+    """A Netmiko-like session whose reader blocks until the session is aborted."""
+
+    def __init__(self) -> None:
+        self.aborted = threading.Event()
+        self.channel = types.SimpleNamespace(remote_conn=object())
+
+    def paramiko_cleanup(self) -> None:  # what abort_connections closes: the SSH transport
+        self.aborted.set()
+
+
+def _wait_until_the_caller_is_in(function: str) -> None:
+    for _ in range(int(WAIT / 0.001)):
+        frame = sys._current_frames().get(threading.main_thread().ident or 0)
+        while frame is not None and frame.f_code.co_name != function:
+            frame = frame.f_back
+        if frame is not None:
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"the caller never got to {function}")
+
+
+def test_a_second_ctrl_c_aborts_the_sessions_of_running_hosts(lab: ConnLab) -> None:
+    """The grace period is long; the second Ctrl-C ends it, aborts the held host's session
+    (its read ends) and refuses it a new one, and run() returns before the host finishes."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    session = HeldSession()
+    seen: list[str] = []
+    run_returned, held_done = threading.Event(), threading.Event()
+
+    def task(task: Task) -> Result:
+        if task.host.name != "held":
+            return Result(host=task.host, result="ok")
+        task.host.connections["netmiko"] = types.SimpleNamespace(connection=session)  # type: ignore[assignment]
+        _wait_until_the_caller_is_in("_interrupt")  # the first Ctrl-C: its grace period
+        _sigint()  # the second
+        must(session.aborted, "the session's abort")
+        seen.append(f"remote_conn {session.channel.remote_conn}")
+        try:
+            connect(task)
+        except RunStopped:
+            seen.append("no new session")
+        must(run_returned, "run() to return")
+        held_done.set()
+        return Result(host=task.host, result="finished after all")
+
+    def on_result(done: HostCompletion) -> None:
+        if done.host == "quick":
+            raise KeyboardInterrupt  # the first
+
+    runner = FuturesRunner(num_workers=2, on_result=on_result, grace_period=3600)
+    try:
+        with pytest.raises(RunInterrupted) as info:
+            build_nornir(["held", "quick", "later"], runner).run(task=task)
+    finally:
+        run_returned.set()
+        signal.signal(signal.SIGINT, previous)
+
+    must(held_done, "the held host to finish, once run() had returned")
+    assert list(info.value.result) == ["quick"]
+    assert sorted(info.value.skipped) == ["held", "later"]
+    assert seen == ["remote_conn None", "no new session"]
+    assert lab.opens == {}
 
 
 def test_ctrl_c_right_after_a_host_was_dequeued_keeps_its_result(
