@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
 
 from nornir_runbook.errors import Problem, RunbookError
+from nornir_runbook.sandbox import BoundedEnvironment, constant_problems
 
 if TYPE_CHECKING:
     from nornir.core.inventory import Host
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 TEMPLATE_NAMES = frozenset({"host", "vars"})
 
 # Not HTML: commands for network devices, so nothing is escaped.
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+_ENV = BoundedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
 _GUARD_FILTERS = frozenset({"default", "d"})
 _GUARD_TESTS = frozenset({"defined", "undefined"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -157,9 +157,10 @@ def _check_source(source: str, vars: Mapping[str, Any] | None) -> list[str]:
         guarded = _guarded_names(tree)
         undeclared = meta.find_undeclared_variables(tree)
         references = _vars_references(tree)
+        limits = constant_problems(tree)
     except RecursionError:  # as deep as parsing allowed, deeper than walking the tree allows
         return [_TOO_DEEP]
-    messages = [
+    messages = limits + [
         _unknown_name_message(name, vars)
         for name in sorted(undeclared)
         if name not in TEMPLATE_NAMES and name not in _ENV.globals and name not in guarded
@@ -265,7 +266,7 @@ class _Renderer:
         if not _is_template(source):
             return source
         try:
-            return _compile(source).render(self.context)
+            return _ENV.render_bounded(_compile(source), self.context)
         except TemplateSyntaxError as exc:
             message = f"template syntax error: {exc.message}"
         except (UndefinedError, SecurityError) as exc:
