@@ -114,7 +114,8 @@ def inventory_secrets(nr: Any) -> list[str]:
     elements = [inv.defaults, *inv.groups.values(), *inv.hosts.values()]
     found: list[str] = []
     for element in elements:
-        found.append(element.password)
+        # its own password: reading ``element.password`` makes Nornir resolve the groups'
+        found.append(object.__getattribute__(element, "password"))
         for options in element.connection_options.values():
             found.append(options.password)
             extras = options.extras or {}

@@ -35,6 +35,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from nornir_runbook.errors import Problem, RunbookError
 from nornir_runbook.sandbox import BoundedEnvironment, constant_problems
+from nornir_runbook.selection import all_groups
 
 if TYPE_CHECKING:
     from nornir.core.inventory import Host
@@ -71,7 +72,7 @@ class HostView:
             platform=host.platform,
             port=host.port,
             groups=tuple(g.name for g in host.groups),
-            all_groups=tuple(g.name for g in host.extended_groups()),
+            all_groups=tuple(g.name for g in all_groups(host)),
             data=host.extended_data(),
         )
 
