@@ -62,8 +62,8 @@ def _group_nodes(
         stack = [(root, iter(root_children))] if root not in nodes else []
         while stack:
             name, pending = stack[-1]
-            child = next(pending, None)
-            if child is None:
+            below = next(pending, None)
+            if below is None:
                 stack.pop()
                 path.discard(name)
                 nodes[name] = GroupNode(
@@ -71,9 +71,9 @@ def _group_nodes(
                     children=tuple(nodes[c] for c in children[name] if c in nodes),
                     hosts=tuple(direct[name]),
                 )
-            elif child not in nodes and child not in path:
-                path.add(child)
-                stack.append((child, iter(children[child])))
+            elif below not in nodes and below not in path:
+                path.add(below)
+                stack.append((below, iter(children[below])))
     return nodes
 
 
