@@ -6,6 +6,8 @@
 - ``make_nornir`` (function): ``make_nornir(runner_plugin=LAB_RUNNER, **runner_options)`` returns
   ``InitNornir`` for that inventory; its connections are closed when the test ends.
 - ``free_ports``: ``free_ports(count, address="127.0.0.1")`` picks ports free right now.
+- ``lab_project_writer`` (session): :func:`write_lab_project`, for a lab project of one's own
+  (another password, say); its devices are not running.
 - ``update_golden``: True when pytest runs with ``--update-golden`` (rewrite golden files).
 - ``lab_runbooks`` (session): the shipped ``runbooks/`` copied into the ``lab_inventory`` project
   folder, beside its ``config.yaml``, so ``module:function`` tasks resolve from there. Returns
@@ -80,10 +82,15 @@ def _load(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
-def write_lab_project(directory: Path, ports: list[int] | None = None) -> LabInventory:
-    """Copy the shipped inventory into ``directory`` with new ports; returns a stopped lab."""
+def write_lab_project(
+    directory: Path, ports: list[int] | None = None, password: str | None = None
+) -> LabInventory:
+    """Copy the shipped inventory into ``directory`` with new ports (and, when given, another
+    password for every device); returns a stopped lab."""
     hosts: dict[str, dict[str, Any]] = _load(SHIPPED_INVENTORY / "hosts.yaml")
     defaults: dict[str, Any] = _load(SHIPPED_INVENTORY / "defaults.yaml")
+    if password is not None:
+        defaults["password"] = password
     ports = ports or pick_free_ports(len(hosts))
     for host, port in zip(hosts.values(), ports, strict=True):
         host["port"] = port
@@ -92,6 +99,9 @@ def write_lab_project(directory: Path, ports: list[int] | None = None) -> LabInv
     (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
     for name in ("groups.yaml", "defaults.yaml"):
         (inventory / name).write_text((SHIPPED_INVENTORY / name).read_text())
+    if password is not None:
+        defaults_text = yaml.safe_dump(defaults, sort_keys=False, allow_unicode=True)
+        (inventory / "defaults.yaml").write_text(defaults_text, encoding="utf-8")
     config = {
         "inventory": {
             "plugin": "SimpleInventory",
@@ -132,6 +142,12 @@ def write_lab_project(directory: Path, ports: list[int] | None = None) -> LabInv
 def free_ports() -> Callable[..., list[int]]:
     """``free_ports(count, address="127.0.0.1")``: distinct ports free right now."""
     return pick_free_ports
+
+
+@pytest.fixture(scope="session")
+def lab_project_writer() -> Callable[..., LabInventory]:
+    """:func:`write_lab_project`: ``(directory, ports=None, password=None)``, a stopped lab."""
+    return write_lab_project
 
 
 @pytest.fixture(scope="session")

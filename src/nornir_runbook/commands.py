@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -185,14 +186,30 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor:
     problems: list[Any] = []
     for path in args.runbooks:
         try:
-            _load_checked(path, project)
+            runbook = _load_checked(path, project)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
         out.file.write(f"ok: {printable(path)}\n")
+        for module, where in _local_modules(runbook):  # runbooks are code: say which
+            out.file.write(f"  imports module {module} from {printable(Path(where))}\n")
     if problems:
         raise RunbookError(problems)
     return ExitCode.OK
+
+
+def _local_modules(runbook: Runbook) -> list[tuple[str, str]]:
+    """``(module, its file)`` of each ``module:function`` task, once each, in step order.
+
+    Checking the runbook imported them; their code runs on ``nrb validate`` as on ``nrb run``.
+    """
+    found: dict[str, str] = {}
+    for step in runbook.steps:
+        module = (step.task or "").partition(":")[0] if ":" in (step.task or "") else ""
+        if module and module not in found:
+            loaded = sys.modules.get(module)
+            found[module] = str(getattr(loaded, "__file__", None) or "(no file)")
+    return list(found.items())
 
 
 def _is_file(path: Path) -> bool:

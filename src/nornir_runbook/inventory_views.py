@@ -18,6 +18,7 @@ from typing import Any
 from nornir.core.inventory import Host, Inventory
 
 from nornir_runbook.redact import MASK, Redactor, inventory_secrets
+from nornir_runbook.selection import all_groups
 
 ALL = "all"
 UNGROUPED = "ungrouped"
@@ -36,24 +37,44 @@ class GroupNode:
 
 def _leading_groups(inventory: Inventory, hosts: Sequence[str]) -> set[str]:
     """Names of the groups that at least one of ``hosts`` belongs to (parents included)."""
-    return {g.name for name in hosts for g in inventory.hosts[name].extended_groups()}
+    return {g.name for name in hosts for g in all_groups(inventory.hosts[name])}
 
 
-def _names(element: Host, group: str) -> bool:
-    """Whether ``element`` (a host or group) lists ``group`` among its own groups."""
-    return any(parent.name == group for parent in element.groups)
-
-
-def _group_node(
-    inventory: Inventory, name: str, hosts: Sequence[str], leads: set[str]
-) -> GroupNode:
-    children = tuple(
-        _group_node(inventory, child.name, hosts, leads)
-        for child in inventory.groups.values()
-        if child.name in leads and _names(child, name)
-    )
-    direct = tuple(h for h in hosts if _names(inventory.hosts[h], name))
-    return GroupNode(name=name, children=children, hosts=direct)
+def _group_nodes(
+    inventory: Inventory, hosts: Sequence[str], leads: set[str]
+) -> dict[str, GroupNode]:
+    """A node for every group of ``leads``, built once each, parents after their children
+    (without recursion: a chain of groups may be as deep as the inventory allows)."""
+    children: dict[str, list[str]] = {name: [] for name in leads}
+    for child in inventory.groups.values():
+        if child.name in leads:
+            for parent in dict.fromkeys(g.name for g in child.groups):
+                if parent in children:
+                    children[parent].append(child.name)
+    direct: dict[str, list[str]] = {name: [] for name in leads}
+    for host in hosts:
+        for group in dict.fromkeys(g.name for g in inventory.hosts[host].groups):
+            if group in direct:
+                direct[group].append(host)
+    nodes: dict[str, GroupNode] = {}
+    for root, root_children in children.items():
+        path = {root}  # the groups being built, each waiting for its children
+        stack = [(root, iter(root_children))] if root not in nodes else []
+        while stack:
+            name, pending = stack[-1]
+            below = next(pending, None)
+            if below is None:
+                stack.pop()
+                path.discard(name)
+                nodes[name] = GroupNode(
+                    name=name,
+                    children=tuple(nodes[c] for c in children[name] if c in nodes),
+                    hosts=tuple(direct[name]),
+                )
+            elif below not in nodes and below not in path:
+                path.add(below)
+                stack.append((below, iter(children[below])))
+    return nodes
 
 
 def inventory_graph(inventory: Inventory, hosts: Sequence[str]) -> GroupNode:
@@ -65,8 +86,9 @@ def inventory_graph(inventory: Inventory, hosts: Sequence[str]) -> GroupNode:
     wanted = set(hosts)
     selected = [name for name in inventory.hosts if name in wanted]
     leads = _leading_groups(inventory, selected)
+    nodes = _group_nodes(inventory, selected, leads)
     top = [
-        _group_node(inventory, group.name, selected, leads)
+        nodes[group.name]
         for group in inventory.groups.values()
         if group.name in leads and not group.groups
     ]

@@ -19,7 +19,7 @@ import difflib
 import getpass
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,9 @@ _PATH_OPTIONS = ("host_file", "group_file", "defaults_file")
 _SIMPLE = "SimpleInventory"
 _FILE_INVENTORIES = (_SIMPLE, "YAMLInventory")  # nornir_utils': the same files, the old name
 _TOO_DEEP = f"lists and mappings nested more than {MAX_DEPTH} levels deep"
+MAX_GROUP_DEPTH = 50  # levels of parent groups Nornir resolves in reasonable time
+MAX_GROUP_PATHS = 10_000  # paths from a group to its ancestors (shared parents multiply them)
+MAX_EXPANDED_VALUES = 5_000_000  # values an inventory file may hold once its aliases expand
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # what YAML loaders raise for a tagged value they cannot build: "!!float x", "!!bool maybe"
 _BAD_VALUE = (ValueError, TypeError, KeyError, OverflowError)
@@ -354,7 +357,9 @@ def _simple_inventory_problems(
         _check_element(files["group_file"], group, name, known)
     for name, host in hosts.items():
         _check_element(files["host_file"], host, name, known)
-    _check_group_cycles(files["group_file"], groups)
+    _check_group_graph(files["group_file"], groups)
+    for key, document in data.items():
+        _check_expanded_size(files[key], document, whole=key == "defaults_file")
     if problems and not located:
         # the same problems with their positions (ruamel's round trip reads an alias inside its
         # own anchor as null: then the first reading is the one to trust)
@@ -483,9 +488,12 @@ def _data_problem(value: Any) -> str | None:
         return _TOO_DEEP
 
 
-def _check_group_cycles(file: _InventoryFile, groups: Mapping[str, Any]) -> None:
-    """A group that is its own parent (``a: {groups: [b]}``, ``b: {groups: [a]}``): Nornir
-    would recurse until it crashes."""
+def _check_group_graph(file: _InventoryFile, groups: Mapping[str, Any]) -> None:
+    """Groups that are their own parent (``a: {groups: [b]}``, ``b: {groups: [a]}``), and
+    nesting beyond what Nornir resolves: Nornir walks a group's parents recursively, once per
+    path and with quadratic list work at every level, for every attribute a host inherits (a
+    chain 900 deep took a minute a command, 3,000 deep crashed it). One walk, linear in the
+    number of groups and parent links."""
 
     def parents(name: str) -> list[str]:
         value = groups[name].get("groups")
@@ -495,18 +503,105 @@ def _check_group_cycles(file: _InventoryFile, groups: Mapping[str, Any]) -> None
             else []
         )
 
-    reported: set[str] = set()
-    for start in groups:
-        seen: set[str] = set()
-        stack: list[tuple[str, tuple[str, ...]]] = [(p, (start, p)) for p in parents(start)]
+    depth: dict[str, int] = {}  # the longest parent chain from a group, itself included
+    paths: dict[str, int] = {}  # how many groups Nornir visits resolving it (capped)
+    active: dict[str, int] = {}  # groups on the walk's current path -> their place in it
+    in_cycle: set[str] = set()
+    for root in groups:
+        if root in depth:
+            continue
+        trail: list[str] = [root]
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(parents(root)))]
+        active[root] = 0
         while stack:
-            name, trail = stack.pop()
-            if name == start:
-                if reported.isdisjoint(trail):
-                    cycle = " -> ".join(trail)
-                    file.at(groups[start], "groups", f"{start}.groups", f"group cycle: {cycle}")
-                    reported.update(trail)
-                break
-            if name not in seen:
-                seen.add(name)
-                stack.extend((parent, (*trail, parent)) for parent in parents(name))
+            name, pending = stack[-1]
+            parent = next(pending, None)
+            if parent is None:
+                stack.pop()
+                trail.pop()
+                del active[name]
+                above = [p for p in parents(name) if p in depth]
+                depth[name] = 1 + max((depth[p] for p in above), default=0)
+                paths[name] = min(1 + sum(paths[p] for p in above), MAX_GROUP_PATHS + 1)
+            elif parent in active:
+                cycle = [*trail[active[parent] :], parent]
+                if in_cycle.isdisjoint(cycle):
+                    message = f"group cycle: {' -> '.join(cycle)}"
+                    file.at(groups[parent], "groups", f"{parent}.groups", message)
+                in_cycle.update(cycle)
+            elif parent not in depth:
+                active[parent] = len(trail)
+                trail.append(parent)
+                stack.append((parent, iter(parents(parent))))
+    _check_nesting(file, groups, depth, paths, in_cycle)
+
+
+def _check_nesting(
+    file: _InventoryFile,
+    groups: Mapping[str, Any],
+    depth: Mapping[str, int],
+    paths: Mapping[str, int],
+    in_cycle: set[str],
+) -> None:
+    """One problem for the first group (in file order) nested deeper than Nornir can resolve."""
+    for name in groups:
+        if name in in_cycle:
+            continue
+        if depth[name] > MAX_GROUP_DEPTH:
+            message = (
+                f"groups nested {depth[name]} deep through '{name}' "
+                f"(at most {MAX_GROUP_DEPTH}: Nornir resolves inherited values level by level)"
+            )
+        elif paths[name] > MAX_GROUP_PATHS:
+            message = (
+                f"group '{name}' reaches its parent groups through more than {MAX_GROUP_PATHS} "
+                "paths (Nornir resolves inherited values once per path)"
+            )
+        else:
+            continue
+        file.at(groups[name], "groups", f"{name}.groups", message)
+        return
+
+
+def _check_expanded_size(file: _InventoryFile, document: Any, *, whole: bool) -> None:
+    """YAML aliases let a small file stand for a huge one ("billion laughs"): whatever expands
+    it (``nrb inventory --list``, a report, a template over host data) would take it all. The
+    first host or group (in file order) that takes the file past :data:`MAX_EXPANDED_VALUES`
+    is named (with ``whole``, the file: the defaults)."""
+    message = f"YAML aliases expand the file past {MAX_EXPANDED_VALUES} values (an alias bomb?)"
+    sizes: dict[int, int] = {}  # id -> expanded size of that container (capped)
+    if whole or not isinstance(document, dict):
+        if _expanded_size(document, sizes) > MAX_EXPANDED_VALUES:
+            file.add(None, message)
+        return
+    total = 0
+    for name, element in document.items():
+        total += _expanded_size(element, sizes)
+        if total > MAX_EXPANDED_VALUES:
+            file.at(document, name, str(name), message)
+            return
+
+
+def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
+    """How many values ``value`` holds once every alias is copied out (capped just past the
+    limit); each container is walked once, without recursion."""
+    if not isinstance(value, dict | list):
+        return 1
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    started: set[int] = set()  # an alias inside its own anchor counts once (reported elsewhere)
+    while stack:
+        item, children_done = stack.pop()
+        if id(item) in sizes or (not children_done and id(item) in started):
+            continue
+        started.add(id(item))
+        children = list(item.values() if isinstance(item, dict) else item)
+        containers = [c for c in children if isinstance(c, dict | list)]
+        if children_done:
+            size = (
+                1 + len(children) - len(containers) + sum(sizes.get(id(c), 0) for c in containers)
+            )
+            sizes[id(item)] = min(size, MAX_EXPANDED_VALUES + 1)
+        else:
+            stack.append((item, True))
+            stack.extend((c, False) for c in containers if id(c) not in sizes)
+    return sizes[id(value)]

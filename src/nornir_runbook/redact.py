@@ -1,8 +1,18 @@
-"""Keep passwords out of every output, log line, report and error message."""
+"""Keep passwords out of every output, log line, report and error message.
+
+A library may print a password in another form than the one it was given: Netmiko logs what it
+writes as a bytes repr (``b'p\\x27w'``), an exception message may hold a ``repr()`` or a
+regular expression built with ``re.escape``, a URL holds it percent-encoded. :func:`secret_forms`
+lists every such form of a password, and :class:`Redactor` masks each of them.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import shlex
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,24 +20,63 @@ MASK = "********"
 MIN_SECRET_LENGTH = 3
 
 
+_QUOTES = ("'", '"')
+
+
+def _python_escaped(secret: str, quote: str) -> set[str]:
+    """``secret`` as it reads inside a Python string literal quoted by ``quote``: its ``repr``
+    (printable non-ASCII kept), its ``ascii`` (non-ASCII escaped), and its UTF-8 bytes repr."""
+    forms = set()
+    for escape in (repr, ascii):
+        forms.add("".join("\\" + c if c == quote else escape(c)[1:-1] for c in secret))
+    data = secret.encode("utf-8", "surrogatepass")
+    forms.add("".join("\\" + quote if b == ord(quote) else repr(bytes([b]))[2:-1] for b in data))
+    return forms
+
+
+def secret_forms(secret: str) -> set[str]:
+    """Every form in which a library may print ``secret``: raw, regex-escaped (``re.escape``),
+    shell-quoted (``shlex.quote``, with and without its outer quotes) and URL-encoded
+    (``quote``, ``quote_plus``); and each of the raw, regex-escaped and shell-quoted forms as a
+    Python repr (str, ascii and bytes, either quote) and JSON-escaped (a regular expression
+    shows in an error message as its repr)."""
+    quoted = shlex.quote(secret)
+    bases = {secret, re.escape(secret), quoted, quoted[1:-1] if quoted.startswith("'") else quoted}
+    forms = set(bases)
+    for base in bases:
+        for quote in _QUOTES:
+            forms |= _python_escaped(base, quote)
+        for ascii_only in (True, False):
+            forms.add(json.dumps(base, ensure_ascii=ascii_only)[1:-1])
+    forms |= {urllib.parse.quote(secret, safe=safe) for safe in ("", "/")}
+    forms.add(urllib.parse.quote_plus(secret))
+    return {form for form in forms if form}
+
+
 class Redactor:
-    """Replaces every known secret in text (and in nested plain data) with ``MASK``."""
+    """Replaces every known secret, in any of its :func:`secret_forms`, in text (and in nested
+    plain data) with ``MASK``."""
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets: set[str] = set()
+        self._forms: list[str] = []  # longest first: a form inside a longer one goes with it
         self.add(secrets)
 
     def add(self, secrets: Iterable[str | None]) -> None:
         # very short values would mask ordinary words; passwords that short are not worth hiding
-        self._secrets.update(s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH)
+        new = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH} - self._secrets
+        if new:
+            self._secrets |= new
+            forms = set(self._forms).union(*(secret_forms(s) for s in new))
+            self._forms = sorted(forms, key=len, reverse=True)
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"
 
     def scrub(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, MASK)
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, MASK)
         return text
 
     def scrub_data(self, value: Any) -> Any:
@@ -65,7 +114,8 @@ def inventory_secrets(nr: Any) -> list[str]:
     elements = [inv.defaults, *inv.groups.values(), *inv.hosts.values()]
     found: list[str] = []
     for element in elements:
-        found.append(element.password)
+        # its own password: reading ``element.password`` makes Nornir resolve the groups'
+        found.append(object.__getattribute__(element, "password"))
         for options in element.connection_options.values():
             found.append(options.password)
             extras = options.extras or {}

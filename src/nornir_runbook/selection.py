@@ -20,13 +20,13 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nornir.core.filter import F
-from nornir.core.inventory import Host, Inventory
+from nornir.core.inventory import Group, Host, Inventory
 
 from nornir_runbook.errors import InventoryError, Problem, UsageError
 from nornir_runbook.model import Targets
@@ -65,6 +65,24 @@ def host_value(host: Host, key: str) -> Any:
     if key in ATTRIBUTES:
         return getattr(host, key)
     return host[key]
+
+
+def all_groups(element: Host | Group) -> list[Group]:
+    """Nornir's ``extended_groups()``: the element's groups and all their parents, depth-first
+    in inventory order, each once. Nornir's own recurses (a deep chain overflows the stack) and
+    redoes each shared parent's walk; this visits each group once, without recursion."""
+    found: list[Group] = []
+    seen: set[str] = set()
+    stack: list[Iterator[Group]] = [iter(element.groups)]
+    while stack:
+        group = next(stack[-1], None)
+        if group is None:
+            stack.pop()
+        elif group.name not in seen:
+            seen.add(group.name)
+            found.append(group)
+            stack.append(iter(group.groups))
+    return found
 
 
 def host_tags(host: Host) -> tuple[str, ...]:
@@ -159,7 +177,7 @@ class _Index:
     def of(cls, inventory: Inventory) -> _Index:
         members: dict[str, set[str]] = {name: set() for name in inventory.groups}
         for name, host in inventory.hosts.items():
-            for group in host.extended_groups():
+            for group in all_groups(host):
                 members.setdefault(group.name, set()).add(name)
         if UNGROUPED not in members:
             members[UNGROUPED] = {n for n, host in inventory.hosts.items() if not host.groups}
@@ -316,7 +334,7 @@ def targets_predicate(targets: Targets) -> HostPredicate:
         checks.append(lambda host: host.name in names)
     if targets.groups:
         groups = tuple(targets.groups)
-        checks.append(lambda host: any(host.has_parent_group(group) for group in groups))
+        checks.append(lambda host: any(g.name in groups for g in all_groups(host)))
     if targets.tags:
         checks.append(_has_any_tag(frozenset(targets.tags)))
     checks += [_has_value(key, value, value_matches) for key, value in targets.filter.items()]

@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
 
 from nornir_runbook.errors import Problem, RenderError
-from nornir_runbook.selection import suggest
+from nornir_runbook.sandbox import BoundedEnvironment, constant_problems
+from nornir_runbook.selection import all_groups, suggest
 
 if TYPE_CHECKING:
     from nornir.core.inventory import Host
@@ -46,7 +46,7 @@ TEMPLATE_NAMES = frozenset({"host", "vars"})
 _MISSING_KEY = re.compile(r"has no attribute '([^']*)'$")
 
 # Not HTML: commands for network devices, so nothing is escaped.
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+_ENV = BoundedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
 _GUARD_FILTERS = frozenset({"default", "d"})
 _GUARD_TESTS = frozenset({"defined", "undefined"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -73,7 +73,7 @@ class HostView:
             platform=host.platform,
             port=host.port,
             groups=tuple(g.name for g in host.groups),
-            all_groups=tuple(g.name for g in host.extended_groups()),
+            all_groups=tuple(g.name for g in all_groups(host)),
             data=host.extended_data(),
         )
 
@@ -165,9 +165,10 @@ def _check_source(source: str, vars: Mapping[str, Any] | None) -> list[str]:
         stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"}
         # host.x, unless the template names something else "host" (a loop variable, a set)
         host_references = _host_references(tree) if "host" not in stored else []
+        limits = constant_problems(tree)
     except RecursionError:  # as deep as parsing allowed, deeper than walking the tree allows
         return [_TOO_DEEP]
-    messages = [
+    messages = limits + [
         _unknown_name_message(name, vars)
         for name in sorted(undeclared)
         if name not in TEMPLATE_NAMES and name not in _ENV.globals and name not in guarded
@@ -285,7 +286,7 @@ class _Renderer:
         if not _is_template(source):
             return source
         try:
-            return _compile(source).render(self.context)
+            return _ENV.render_bounded(_compile(source), self.context)
         except TemplateSyntaxError as exc:
             message = f"template syntax error: {exc.message}"
             reason = message

@@ -12,7 +12,7 @@ import termios
 from pathlib import Path
 
 import pytest
-from cli_kit import NRB, TIMEOUT, MakeProject, Nrb, Ran, WriteRunbook, clean_env
+from cli_kit import NRB, TIMEOUT, MakeProject, Nrb, Ran, WriteRunbook, clean_env, write_text
 
 pytestmark = pytest.mark.cli
 
@@ -229,6 +229,52 @@ def test_validate_connects_to_nothing(nrb: Nrb, runbooks: Path, make_project: Ma
     ran = nrb("validate", "-c", dark, "good.yaml")
 
     assert (ran.code, ran.out) == (0, "ok: good.yaml\n"), ran
+
+
+LOCAL_TASKS = """
+    import pathlib
+
+    from nornir.core.task import Result, Task
+
+    pathlib.Path("imported.txt").write_text("module code ran")  # importing runs code
+
+
+    def stamp(task: Task) -> Result:
+        return Result(host=task.host, result="stamped")
+    """
+LOCAL = """
+    name: Local tasks
+    steps:
+      - name: Stamp
+        task: site_tasks.stamp:stamp
+      - name: Again
+        task: site_tasks.stamp:stamp
+      - name: Clock
+        commands: [show clock]
+    """
+
+
+def test_validate_lists_the_local_modules_it_imports(
+    nrb: Nrb, write_runbook: WriteRunbook, make_project: MakeProject
+) -> None:
+    """Runbooks are code: validating one imports its ``module:function`` tasks, and says so,
+    one indented line per module under the runbook's unchanged ``ok:`` line."""
+    config = make_project()
+    package = config.parent / "site_tasks"
+    write_text(package, "", "__init__.py")
+    module = write_text(package, LOCAL_TASKS, "stamp.py")
+    write_runbook(LOCAL, "local.yaml")
+    runbooks = write_runbook(GOOD, "good.yaml").parent
+
+    ran = nrb("validate", "-c", config, "local.yaml", "good.yaml")
+
+    assert (ran.code, ran.err) == (0, ""), ran
+    assert ran.lines() == [
+        "ok: local.yaml",
+        f"  imports module site_tasks.stamp from {module.resolve()}",
+        "ok: good.yaml",
+    ]
+    assert (runbooks / "imported.txt").read_text() == "module code ran"
 
 
 def test_validate_a_missing_file(nrb: Nrb) -> None:

@@ -17,6 +17,7 @@ from nornir_runbook.errors import InventoryError, UsageError
 from nornir_runbook.model import Targets
 from nornir_runbook.selection import (
     TargetProblem,
+    all_groups,
     as_filter,
     host_tags,
     match_pattern,
@@ -544,3 +545,62 @@ def test_narrow(inv: Inventory) -> None:
 def test_as_filter_is_a_nornir_filter(inv: Inventory) -> None:
     assert list(inv.filter(as_filter(["r2", "lab1"])).hosts) == ["lab1", "r2"]
     assert list(inv.filter(as_filter([])).hosts) == []
+
+
+# --- all_groups: group resolution, linear -----------------------------------------------------
+
+
+class CountingParents(ParentGroups):
+    """A group's parent list that counts how often it is walked."""
+
+    walks = 0
+
+    def __iter__(self) -> Any:
+        CountingParents.walks += 1
+        return super().__iter__()
+
+
+def _ladder(levels: int, width: int) -> Host:
+    """A host under ``levels`` levels of ``width`` groups each, every group a child of every
+    group of the level above (width 1: a chain). Nornir walks width ** levels paths."""
+    defaults = Defaults()
+    above: list[Group] = []
+    for level in reversed(range(levels)):
+        above = [
+            Group(name=f"g{level}-{i}", groups=CountingParents(above), defaults=defaults)
+            for i in range(width)
+        ]
+    return Host(name="h", groups=CountingParents(above), defaults=defaults)
+
+
+@pytest.mark.parametrize(("levels", "width"), [(100, 1), (3000, 1), (20, 2), (8, 4)])
+def test_all_groups_walks_each_group_once(levels: int, width: int) -> None:
+    host = _ladder(levels, width)
+    CountingParents.walks = 0
+
+    groups = all_groups(host)
+
+    assert len(groups) == levels * width
+    # the host's parents, and each group's once (the top level's are Nornir's empty lists)
+    assert CountingParents.walks == 1 + (levels - 1) * width
+
+
+def test_all_groups_is_nornirs_extended_groups() -> None:
+    for host in (_ladder(6, 2), _ladder(3, 3), *_inventory().hosts.values()):
+        assert [g.name for g in all_groups(host)] == [g.name for g in host.extended_groups()]
+
+
+def _inventory() -> Inventory:
+    defaults = Defaults()
+    a = Group(name="a", defaults=defaults)
+    b = Group(name="b", groups=ParentGroups([a]), defaults=defaults)
+    c = Group(name="c", groups=ParentGroups([a, b]), defaults=defaults)
+    d = Group(name="d", groups=ParentGroups([c, b]), defaults=defaults)
+    hosts = Hosts(
+        {
+            "h1": Host(name="h1", groups=ParentGroups([d, a]), defaults=defaults),
+            "h2": Host(name="h2", groups=ParentGroups([b, d, c]), defaults=defaults),
+        }
+    )
+    groups = GroupsDict({g.name: g for g in (a, b, c, d)})
+    return Inventory(hosts=hosts, groups=groups, defaults=defaults)

@@ -366,3 +366,108 @@ def test_a_step_built_by_hand_renders_without_locations() -> None:
         render_step(step, make_host(), {})
     [problem] = info.value.problems
     assert (problem.path, problem.line) == ("commands[0]", None)
+
+
+# --- the sandbox: immutable and bounded ------------------------------------------------------
+
+
+def test_templates_cannot_change_vars_or_inventory_data() -> None:
+    host = make_host()
+    variables: dict[str, Any] = {"acl": ["10.0.0.0/8"], "opts": {"a": 1}}
+    step = step_of("""
+        - commands:
+            - "{{ vars.acl.append('0.0.0.0/0') or '' }}"
+            - "{{ vars.opts.update({'b': 2}) or '' }}"
+            - "{{ host.data.interfaces.append('Gi9/9') or '' }}"
+            - "{{ host.data.pop('role') }}"
+    """)
+    for _ in range(2):  # as for one host after another
+        with pytest.raises(RunbookError) as info:
+            render_step(step, host, variables)
+        assert [p.message.split(": ", 1)[1] for p in info.value.problems] == [
+            "access to attribute 'append' of 'list' object is unsafe.",
+            "access to attribute 'update' of 'dict' object is unsafe.",
+            "access to attribute 'append' of 'list' object is unsafe.",
+            "access to attribute 'pop' of 'dict' object is unsafe.",
+        ]
+    assert variables == {"acl": ["10.0.0.0/8"], "opts": {"a": 1}}
+    assert host.data == {"role": "edge-router", "interfaces": ["Gi0/1", "Gi0/2"]}
+
+
+BOMBS = {
+    "power": ("{{ 7 ** 900000000 }}", "power too large: 7 ** 900000000"),
+    "power of a variable": ("{{ 7 ** (host.port * 1000) }}", "power too large: 7 ** 2201000"),
+    "repetition": ("{{ 'a' * 10**9 }}", "repetition too large: 1 items * 1000000000"),
+    "list repetition": ("{{ ([1] * 10**8) | length }}", "repetition too large"),
+    "range": ("{{ range(10**9) | list | length }}", "ranges too large"),
+    "nested ranges": (
+        "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+        "ranges too large: more than 1000000 items in all",
+    ),
+    "doubling": (
+        "{% set ns = namespace(s='ab') %}{% for i in range(40) %}"
+        "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}",
+        "concatenation too large",
+    ),
+    "doubling with +": (
+        "{% set ns = namespace(s='ab') %}{% for i in range(40) %}"
+        "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}",
+        "concatenation too large",
+    ),
+    "padding method": ("{{ 'a'.ljust(10**9) }}", "str.ljust: width 1000000000 too large"),
+    "padding filter": ("{{ 'a' | center(10**9) }}", "center: width 1000000000 too large"),
+    "format method": ("{{ '{:>1000000000}'.format(1) }}", "format width 1000000000 too large"),
+    "printf": ("{{ '%1000000000d' % 1 }}", "format width 1000000000 too large"),
+    "format filter": ("{{ '%.999999999f' | format(1.0) }}", "format width 999999999 too large"),
+    "output": (
+        "{% for i in range(5) %}{{ 'x' * 9000000 }}{% endfor %}",
+        "rendered output too large",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BOMBS))
+def test_a_huge_template_is_a_located_error_not_a_hang(name: str) -> None:
+    source, message = BOMBS[name]
+    step = step_of(f"""
+        - name: Bomb
+          commands: ["show clock", {source!r}]
+    """)
+    with pytest.raises(RunbookError) as info:
+        render_step(step, make_host(), VARS)
+    [problem] = info.value.problems
+    assert (problem.file, problem.line, problem.path) == ("rb.yaml", 6, "steps[0].commands[1]")
+    assert problem.message.startswith("cannot render for host 'r1': " + message), problem.message
+
+
+def test_modest_templates_stay_within_the_bounds() -> None:
+    step = step_of("""
+        - commands:
+            - "{{ 2 ** 64 }} {{ 'ab' * 3 }} {{ [0] * 2 }} {{ '%05d|%-4s|' % (7, 'x') }}"
+            - "{{ '{:>6}'.format('x') }} {{ 'x' | center(5) }}{{ range(3) | list }} {{ 10 % 3 }}"
+    """)
+    assert render_step(step, make_host(), VARS).commands == (
+        "18446744073709551616 ababab [0, 0] 00007|x   |",
+        "     x   x  [0, 1, 2] 1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ 7 ** 900000000 }}", "power too large: 7 ** 900000000 (results of at most 16384 bits)"),
+        (
+            "{{ 'a' * 10**9 }}",
+            "repetition too large: 1 items * 1000000000 (at most 10000000 in all)",
+        ),
+        ("{{ range(10**9) | list }}", "ranges too large: more than 1000000 items in all"),
+        ("{{ 'x' ~ ('a' * 6000000 + 'b' * 6000000) }}", "concatenation too large: 12000000"),
+    ],
+)
+def test_compile_check_finds_constant_bombs(source: str, message: str) -> None:
+    step = step_of(f"""
+        - commands: [{source!r}]
+    """)
+    [(path, found)] = compile_check(step, vars=VARS)
+    assert path == "steps[0].commands[0]"
+    assert found.startswith(message), found
