@@ -116,6 +116,7 @@ class _Run:
             retry_backoff=s.retry_backoff,
             connect_limit=s.connect_limit,
             group_limits=s.group_limits,
+            host_key_checking=s.host_keys,
         )
 
     def execute(self) -> bool:

@@ -12,6 +12,7 @@ Hierarchy::
     └── MissingDependencyError        an optional extra is not installed (says what to install)
 
     TaskTimeoutError                  put in a host's Result when it runs past task_timeout
+    HostKeyError                      a host's SSH key was refused (unknown, changed, revoked)
     RunInterrupted(KeyboardInterrupt) Ctrl-C during a run; carries what finished
 
 Host failures are data: a device that misbehaves ends up in that host's ``Result``,
@@ -119,6 +120,11 @@ class TaskTimeoutError(Exception):
 
     def __reduce__(self) -> tuple[type[TaskTimeoutError], tuple[str, float]]:
         return (type(self), (self.host, self.timeout))
+
+
+class HostKeyError(Exception):
+    """A host's SSH key was refused: unknown (strict checking), changed, revoked, or not
+    recordable. The message names the host and port (``[127.0.0.1]:2201``) and the file."""
 
 
 class RunInterrupted(KeyboardInterrupt):

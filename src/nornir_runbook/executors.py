@@ -30,6 +30,7 @@ from nornir.core.inventory import Host
 from nornir.core.task import MultiResult, Task
 
 from nornir_runbook.errors import ConfigError, MissingDependencyError
+from nornir_runbook.hostkeys import HostKeyChecking
 from nornir_runbook.remote import (
     RemoteResult,
     RemoteTaskError,
@@ -63,15 +64,24 @@ class HostExecutor(Protocol):
         """Close every session the workers hold and stop them."""
 
 
-def make_executor(kind: str, num_workers: int, dask_address: str | None = None) -> HostExecutor:
+def make_executor(
+    kind: str,
+    num_workers: int,
+    dask_address: str | None = None,
+    *,
+    host_keys: HostKeyChecking | None = None,
+) -> HostExecutor:
+    """``host_keys``: the host key checking remote workers apply (the thread executor's
+    attempts carry it themselves)."""
+    host_keys = host_keys or HostKeyChecking()
     if kind == "thread":
         return ThreadExecutor(num_workers)
     if kind == "process":
-        return ProcessExecutor(num_workers)
+        return ProcessExecutor(num_workers, host_keys)
     if kind == "dask":
         if not dask_address:
             raise ConfigError("executor 'dask' needs dask_address (--dask-address HOST:PORT)")
-        return DaskExecutor(dask_address)
+        return DaskExecutor(dask_address, host_keys)
     raise ConfigError(f"unknown executor {kind!r} (choose one of: {', '.join(EXECUTORS)})")
 
 
@@ -150,8 +160,9 @@ class ProcessExecutor:
 
     remote = True
 
-    def __init__(self, num_workers: int) -> None:
+    def __init__(self, num_workers: int, host_keys: HostKeyChecking | None = None) -> None:
         self.num_workers = num_workers
+        self.host_keys = host_keys or HostKeyChecking()
         self._slots: list[ProcessPoolExecutor] = []
         self._assigned: dict[str, int] = {}
         self._guard = threading.Lock()
@@ -172,10 +183,11 @@ class ProcessExecutor:
         self, task: Task, host: Host, attempt: int, local: Callable[[], MultiResult]
     ) -> Future[MultiResult]:
         args = (task.task, task.name, params_for(task.params, host.name), host_spec(host), attempt)
+        keys = self.host_keys
         try:
-            source = self._slot(host.name).submit(run_on_worker, *args)
+            source = self._slot(host.name).submit(run_on_worker, *args, host_keys=keys)
         except BrokenProcessPool:  # its process died (with the host it ran): start a new one
-            source = self._replace(host.name).submit(run_on_worker, *args)
+            source = self._replace(host.name).submit(run_on_worker, *args, host_keys=keys)
         return _chain(source, task, host)
 
     def _replace(self, name: str) -> ProcessPoolExecutor:
@@ -210,7 +222,8 @@ class DaskExecutor:
 
     remote = True
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, host_keys: HostKeyChecking | None = None) -> None:
+        self.host_keys = host_keys or HostKeyChecking()
         try:
             from distributed import Client  # noqa: PLC0415 -- optional dependency
         except ImportError:
@@ -255,6 +268,7 @@ class DaskExecutor:
             host_spec(host),
             attempt,
             once=f"{key}-claim",
+            host_keys=self.host_keys,
             key=key,
             pure=False,
             workers=self._worker_for(host.name),

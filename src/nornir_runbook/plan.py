@@ -14,6 +14,7 @@ from typing import Any
 from nornir.core import Nornir
 
 from nornir_runbook.errors import Problem, RunbookError
+from nornir_runbook.hostkeys import HostKeyChecking
 from nornir_runbook.model import Runbook, Serial, Step, StepKind, Strategy
 from nornir_runbook.registry import TaskRegistry
 from nornir_runbook.selection import narrow
@@ -40,6 +41,7 @@ class Settings:
     connect_limit: int | None = None
     group_limits: Mapping[str, int] = field(default_factory=dict)
     dry_run: bool = False
+    host_keys: HostKeyChecking = field(default_factory=HostKeyChecking)
 
     def merged(self, **overrides: Any) -> Settings:
         """A copy with every override that is not None applied."""

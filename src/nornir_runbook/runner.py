@@ -34,9 +34,17 @@ from typing import Any
 from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
+from nornir_runbook import hostkeys
 from nornir_runbook.errors import RunInterrupted, TaskTimeoutError
 from nornir_runbook.executors import HostExecutor, make_executor
-from nornir_runbook.results import CONNECT_NOTE, connection_error
+from nornir_runbook.hostkeys import HostKeyChecking
+from nornir_runbook.results import (
+    CONNECT_NOTE,
+    UNREACHABLE_NOTE,
+    connection_error,
+    describe_exception,
+    unreachable_reason,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +91,8 @@ class FuturesRunner:
         group_limits: ``{group: n}``: at most n hosts of that group (or its child groups) at once.
         on_result: called in the caller's thread with a ``HostCompletion`` per host.
         grace_period: seconds to wait for running hosts after Ctrl-C.
+        host_key_checking: ``accept-new`` (default), ``strict`` or ``off``, or a
+            ``HostKeyChecking`` naming the known_hosts file too (see ``hostkeys``).
     """
 
     def __init__(
@@ -99,6 +109,7 @@ class FuturesRunner:
         group_limits: Mapping[str, int] | None = None,
         on_result: Callable[[HostCompletion], None] | None = None,
         grace_period: float = 5.0,
+        host_key_checking: HostKeyChecking | str = "accept-new",
     ) -> None:
         if num_workers < 1:
             raise ValueError(f"num_workers must be at least 1, not {num_workers}")
@@ -116,6 +127,11 @@ class FuturesRunner:
                 raise ValueError(f"group_limits[{group!r}] must be at least 1, not {limit}")
         self.on_result = on_result
         self.grace_period = grace_period
+        self.host_keys = (
+            host_key_checking
+            if isinstance(host_key_checking, HostKeyChecking)
+            else HostKeyChecking(host_key_checking)
+        )
         self.last_run = RunStats()
         self._executor: HostExecutor | None = None
         install_connection_guard()
@@ -129,7 +145,9 @@ class FuturesRunner:
         """The executor runs go through: made on first use; process and dask ones are kept
         (with their workers' sessions) until ``close()``."""
         if self._executor is None:
-            self._executor = make_executor(self.executor, self.num_workers, self.dask_address)
+            self._executor = make_executor(
+                self.executor, self.num_workers, self.dask_address, host_keys=self.host_keys
+            )
         return self._executor
 
     def close(self) -> None:
@@ -241,9 +259,8 @@ class _Run:
         job = _Job(host=host, attempt=attempt, groups=groups)
         if pool.remote:  # no thread here to say when it starts: count from submission
             job.started = time.monotonic()
-        future = pool.submit(
-            self.task, host, attempt, functools.partial(_work, self.task, job, self.connect_gate)
-        )
+        work = functools.partial(_work, self.task, job, self.connect_gate, self.r.host_keys)
+        future = pool.submit(self.task, host, attempt, work)
         self.running[future] = job
         future.add_done_callback(self.done.put)
 
@@ -367,14 +384,20 @@ def _limited_groups(host: Host, limited: Mapping[str, int]) -> tuple[str, ...]:
     return tuple(g.name for g in host.extended_groups() if g.name in limited)
 
 
-def _work(task: Task, job: _Job, connect_gate: threading.BoundedSemaphore | None) -> MultiResult:
+def _work(
+    task: Task,
+    job: _Job,
+    connect_gate: threading.BoundedSemaphore | None,
+    host_keys: HostKeyChecking,
+) -> MultiResult:
     """Runs in a worker thread: one attempt of ``task`` on one host."""
     job.started = time.monotonic()
     _local.connect_gate = connect_gate
     try:
         if job.attempt > 1:
             _close_quietly(job.host)
-        return task.copy().start(job.host)
+        with hostkeys.checking(host_keys):
+            return task.copy().start(job.host)
     except BaseException as exc:  # noqa: BLE001 -- Task.start lets KeyboardInterrupt, SystemExit out
         return failed_result(task, job.host, exc)
     finally:
@@ -423,7 +446,9 @@ def install_connection_guard() -> None:
 
     Nornir's ``Host.get_connection`` has no lock: two threads on one host both see no connection
     and both open one, leaking a session (nornir#325). The wrapper serializes set-up per host and,
-    inside a FuturesRunner worker, takes a permit of that runner's ``connect_limit``.
+    inside a FuturesRunner worker, takes a permit of that runner's ``connect_limit``. Netmiko
+    connections follow the attempt's host key checking (``hostkeys.install``), and a failure
+    gets a note naming the address, the port and the cause (``results.UNREACHABLE_NOTE``).
     """
     global _installed  # noqa: PLW0603 -- patched once per process, guarded by this flag
     with _host_locks_guard:
@@ -442,6 +467,7 @@ def install_connection_guard() -> None:
 
     def open_connection(self: Host, *args: Any, **kwargs: Any) -> Any:
         gate: threading.BoundedSemaphore | None = getattr(_local, "connect_gate", None)
+        hostkeys.install()
         try:
             with _host_lock(self):
                 if gate is None:
@@ -452,7 +478,32 @@ def install_connection_guard() -> None:
             # whatever went wrong while connecting (a login prompt that never came, say)
             # makes the host unreachable and worth a retry, whatever its type
             exc.add_note(CONNECT_NOTE)
+            exc.add_note(UNREACHABLE_NOTE + _unreachable(self, exc, *args, **kwargs))
             raise
 
     Host.get_connection = get_connection  # type: ignore[method-assign]
     Host.open_connection = open_connection  # type: ignore[method-assign]
+
+
+def _unreachable(
+    host: Host,
+    exc: BaseException,
+    connection: str = "netmiko",
+    *args: Any,
+    hostname: str | None = None,
+    port: int | None = None,
+    username: str | None = None,
+    **kwargs: Any,
+) -> str:
+    """``127.0.0.1:2201: connection refused``: where the connection went, and why it failed."""
+    if hostname is None and port is None:
+        params = host.get_connection_parameters(connection)
+        hostname, port, username = params.hostname, params.port, params.username
+    address = hostname or host.name
+    where = f"[{address}]:{port or 22}" if ":" in address else f"{address}:{port or 22}"
+    reason = unreachable_reason(exc, username)
+    if reason is None:
+        return f"{where}: cannot open the session: {describe_exception(exc)}"
+    if reason.startswith("host key"):
+        return reason  # names the host and port as known_hosts does
+    return f"{where}: {reason}"
