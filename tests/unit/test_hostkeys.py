@@ -9,6 +9,7 @@ import io
 import multiprocessing
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -191,10 +192,21 @@ def _record_one(path: str, name: str, key_text: str, done: Any) -> None:
         done.put("recorded")
 
 
+def wait_until_blocked_on_a_lock(pid: int) -> None:
+    """Until ``pid`` waits for a flock, as the kernel lists it in /proc/locks (``->`` lines)."""
+    deadline = time.monotonic() + 60
+    while not any(
+        "->" in entry and "FLOCK" in entry and f" {pid} " in entry
+        for entry in Path("/proc/locks").read_text().splitlines()
+    ):
+        assert time.monotonic() < deadline, f"process {pid} never waited for the lock"
+        time.sleep(0.05)
+
+
 def test_a_key_written_while_the_file_was_locked_is_seen_by_the_next_writer(
     tmp_path: Path,
 ) -> None:
-    """Another run recorded the host while this one waited for the lock: this one reads the
+    """Another run records the host while this one waits for the lock: this one reads the
     file again under the lock and refuses its different key instead of filing a second."""
     known = tmp_path / "known_hosts"
     known.write_text("")
@@ -207,6 +219,7 @@ def test_a_key_written_while_the_file_was_locked_is_seen_by_the_next_writer(
             target=_record_one, args=(str(known), "[127.0.0.1]:2201", ours.get_base64(), done)
         )
         proc.start()
+        wait_until_blocked_on_a_lock(proc.pid)
         held.write(line("[127.0.0.1]:2201", theirs).encode())
         held.flush()
         os.fsync(held.fileno())
