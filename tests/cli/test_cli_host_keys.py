@@ -100,19 +100,11 @@ def test_strict_and_known_hosts_from_config_yaml_and_the_flag_over_them(
     known = config.parent / "keys" / "known_hosts"  # relative to config.yaml's folder
     port = ports(config)["fra-edge-01"]
 
-    strict = nrb.run(runbook, "-c", config, "-l", "fra-edge-01", "-o", "json")
-    learn = nrb.run(
-        runbook,
-        "-c",
-        config,
-        "-l",
-        "fra-edge-01",
-        "-o",
-        "json",
-        "--host-key-checking",
-        "accept-new",
-    )
-    again = nrb.run(runbook, "-c", config, "-l", "fra-edge-01", "-o", "json")
+    one = ("-c", config, "-l", "fra-edge-01", "-o", "json")
+
+    strict = nrb.run(runbook, *one)
+    learn = nrb.run(runbook, *one, "--host-key-checking", "accept-new")
+    again = nrb.run(runbook, *one)
 
     assert strict.code == 4, strict
     assert steps_error(strict.json(), "fra-edge-01").startswith(
