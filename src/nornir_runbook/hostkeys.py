@@ -41,6 +41,8 @@ from typing import Any
 from nornir_runbook.errors import HostKeyError
 
 MODES = ("accept-new", "strict", "off")
+# on a connection error, what a jump host's ProxyCommand said before it exited
+PROXY_NOTE = "nornir-runbook: the proxy command failed: "
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 SSH_PORT = 22
 
@@ -138,8 +140,29 @@ def _check_with(client: Any, policy: HostKeyChecking) -> None:
         except BadHostKeyException as exc:
             client.close()
             raise HostKeyError(_changed(name, exc.key, exc.expected_key, found.where)) from None
+        except Exception as exc:
+            said = _proxy_said(kwargs.get("sock"))
+            if said is not None:
+                exc.add_note(PROXY_NOTE + said)
+            raise
 
     client.connect = checked_connect
+
+
+def _proxy_said(sock: Any) -> str | None:
+    """What a ProxyCommand (Netmiko's ProxyJump is ``ssh -W``) printed before it exited, if
+    it did: paramiko keeps its stderr unread, and its failure reads as a missing banner."""
+    process = getattr(sock, "process", None)
+    if process is None:
+        return None
+    try:
+        code = process.wait(timeout=5)
+        said = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+    except Exception:  # noqa: BLE001 -- still running, or nothing to read: nothing to add
+        return None
+    lines = [line.strip() for line in said.splitlines() if line.strip()]
+    command = " ".join(getattr(sock, "cmd", []) or ["the proxy command"])
+    return f"{command} exited with {code}" + (f": {lines[-1]}" if lines else "")
 
 
 class _Policy:

@@ -9,6 +9,8 @@ from typing import Any
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import MultiResult, Result
 
+from nornir_runbook.hostkeys import PROXY_NOTE
+
 
 class Status(StrEnum):
     OK = "ok"
@@ -266,8 +268,11 @@ def unreachable_reason(exc: BaseException, username: str | None = None) -> str |
         if "HostKeyError" in _names(e):
             return str(e)
     for e in chain:
+        for note in getattr(e, "__notes__", ()):
+            if isinstance(note, str) and note.startswith(PROXY_NOTE):
+                return f"the jump host failed: {note.removeprefix(PROXY_NOTE)}"
         if "ProxyCommandFailure" in _names(e):
-            return f"the jump host or proxy command failed: {str(e).strip()}"
+            return f"the jump host failed: {str(e).strip()}"
     for e in chain:
         if _names(e) & _AUTH_NAMES:
             user = f" for user {username!r}" if username else ""

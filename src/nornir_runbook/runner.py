@@ -305,6 +305,9 @@ class _Run:
                 _add_thread(pool)
                 self.stats.timed_out.append(job.host.name)
                 exc = TaskTimeoutError(job.host.name, timeout)
+                where = _connecting.get(id(job.host))  # still connecting (thread executor)
+                if where is not None:
+                    exc.add_note(f"{UNREACHABLE_NOTE}{where}: timed out connecting ({exc})")
                 self._finish(job, failed_result(self.task, job.host, exc), timed_out=True)
 
     def _release(self, job: _Job) -> None:
@@ -428,6 +431,7 @@ def _close_quietly(host: Host) -> None:
 # -- one connection set-up per host at a time, and at most connect_limit at once ----------
 
 _local = threading.local()
+_connecting: dict[int, str] = {}  # id(host) -> "address:port" while its connection opens
 _host_locks: dict[int, threading.RLock] = {}
 _host_locks_guard = threading.Lock()
 _installed = False
@@ -468,6 +472,7 @@ def install_connection_guard() -> None:
     def open_connection(self: Host, *args: Any, **kwargs: Any) -> Any:
         gate: threading.BoundedSemaphore | None = getattr(_local, "connect_gate", None)
         hostkeys.install()
+        _connecting[id(self)] = _where(self, *args, **kwargs)
         try:
             with _host_lock(self):
                 if gate is None:
@@ -480,27 +485,36 @@ def install_connection_guard() -> None:
             exc.add_note(CONNECT_NOTE)
             exc.add_note(UNREACHABLE_NOTE + _unreachable(self, exc, *args, **kwargs))
             raise
+        finally:
+            _connecting.pop(id(self), None)
 
     Host.get_connection = get_connection  # type: ignore[method-assign]
     Host.open_connection = open_connection  # type: ignore[method-assign]
 
 
-def _unreachable(
+def _where(
     host: Host,
-    exc: BaseException,
     connection: str = "netmiko",
     *args: Any,
     hostname: str | None = None,
     port: int | None = None,
-    username: str | None = None,
     **kwargs: Any,
 ) -> str:
-    """``127.0.0.1:2201: connection refused``: where the connection went, and why it failed."""
+    """``127.0.0.1:2201``: where ``open_connection(*args, **kwargs)`` connects to."""
     if hostname is None and port is None:
         params = host.get_connection_parameters(connection)
-        hostname, port, username = params.hostname, params.port, params.username
+        hostname, port = params.hostname, params.port
     address = hostname or host.name
-    where = f"[{address}]:{port or 22}" if ":" in address else f"{address}:{port or 22}"
+    return f"[{address}]:{port or 22}" if ":" in address else f"{address}:{port or 22}"
+
+
+def _unreachable(host: Host, exc: BaseException, *args: Any, **kwargs: Any) -> str:
+    """``127.0.0.1:2201: connection refused``: where the connection went, and why it failed."""
+    where = _where(host, *args, **kwargs)
+    username = kwargs.get("username")
+    if username is None and "hostname" not in kwargs:
+        connection = args[0] if args else kwargs.get("connection", "netmiko")
+        username = host.get_connection_parameters(connection).username
     reason = unreachable_reason(exc, username)
     if reason is None:
         return f"{where}: cannot open the session: {describe_exception(exc)}"
