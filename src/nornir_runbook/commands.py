@@ -220,6 +220,13 @@ def cmd_lab(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     devices = devices_from_nornir(project.nr)
     lab = Lab(devices, processes=args.processes)
     ports = ", ".join(f"{d.name}={d.address}:{d.port}" for d in devices)
-    err.print(f"lab: {len(devices)} devices ({ports}); Ctrl-C to stop", markup=False)
-    lab.serve_forever()
+    from nornir_runbook.hostkeys import fingerprint, lab_host_key, lab_key_file  # noqa: PLC0415
+
+    lab.start()  # listening before it says so
+    try:
+        err.print(f"lab: host key {fingerprint(lab_host_key())} ({lab_key_file()})", markup=False)
+        err.print(f"lab: {len(devices)} devices ({ports}); Ctrl-C to stop", markup=False)
+        lab.serve_forever()
+    finally:
+        lab.stop()
     return ExitCode.OK

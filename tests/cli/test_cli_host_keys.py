@@ -8,12 +8,15 @@ known_hosts, shared by every test, only ever holds the lab's real key.
 from __future__ import annotations
 
 import re
+import signal
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from subprocess import Popen
 from typing import Any
 
 import pytest
 import yaml
-from cli_kit import ALL, MakeProject, Nrb, WriteRunbook, clean_env
+from cli_kit import ALL, TIMEOUT, MakeProject, Nrb, WriteRunbook, clean_env, finish
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -210,3 +213,48 @@ def test_connection_errors_say_address_port_and_cause_in_text_and_json(
     assert as_text.code == 4, as_text
     assert refused in as_text.out
     assert denied in as_text.out
+
+
+def stderr_until(proc: Popen[bytes], text: str) -> str:
+    """stderr up to the line holding ``text`` (a killed process and a failed test after
+    TIMEOUT)."""
+    assert proc.stderr is not None
+    stderr = proc.stderr
+    seen: list[str] = []
+
+    def read() -> str:
+        while text not in (line := stderr.readline().decode()):
+            if not line:
+                return ""
+            seen.append(line)
+        return line
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        found = pool.submit(read).result(timeout=TIMEOUT)
+    assert found, seen
+    return "".join(seen) + found
+
+
+def test_nrb_lab_keeps_its_host_key_from_one_start_to_the_next(
+    nrb: Nrb, write_runbook: WriteRunbook, make_project: MakeProject, tmp_path: Path
+) -> None:
+    config = make_project(closed=ALL)  # ports nothing else listens on
+    known = tmp_path / "known_hosts"
+    set_config(config, known_hosts=str(known))
+    runbook = write_runbook(CLOCK)
+    said, runs = [], []
+    for mode in ("accept-new", "strict"):  # learn the keys, then insist on them
+        lab = nrb.popen("lab", "-c", config)
+        try:
+            said.append(stderr_until(lab, "Ctrl-C to stop"))
+            run = nrb.run(runbook, "-c", config, "-l", "fra", "--host-key-checking", mode)
+            runs.append(run)
+        finally:
+            finish(lab, signal.SIGINT)
+
+    assert [run.code for run in runs] == [0, 0], runs
+    first, second = (re.search(r"host key (ssh-ed25519 SHA256:\S+)", text) for text in said)
+    assert first is not None, said
+    assert second is not None, said
+    assert first.group(1) == second.group(1)
+    assert len(known.read_text().splitlines()) == len(ports(config)) // 2  # fra: half of them
