@@ -141,7 +141,7 @@ def _check_with(client: Any, policy: HostKeyChecking) -> None:
             client.close()
             raise HostKeyError(_changed(name, exc.key, exc.expected_key, found.where)) from None
         except Exception as exc:
-            said = _proxy_said(kwargs.get("sock"))
+            said = _proxy_said(kwargs.get("sock"), exc)
             if said is not None:
                 exc.add_note(PROXY_NOTE + said)
             raise
@@ -149,12 +149,15 @@ def _check_with(client: Any, policy: HostKeyChecking) -> None:
     client.connect = checked_connect
 
 
-def _proxy_said(sock: Any) -> str | None:
+def _proxy_said(sock: Any, exc: BaseException) -> str | None:
     """What a ProxyCommand (Netmiko's ProxyJump is ``ssh -W``) printed before it exited, if
     it did: paramiko keeps its stderr unread, and its failure reads as a missing banner."""
     process = getattr(sock, "process", None)
     if process is None:
         return None
+    ended = "banner" in str(exc) or isinstance(exc, EOFError)  # its output closed: it is ending
+    if process.poll() is None and not ended:
+        return None  # the proxy works; the failure is the device's (a wrong password, say)
     try:
         code = process.wait(timeout=5)
         said = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""

@@ -35,7 +35,7 @@ from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
 from nornir_runbook import hostkeys
-from nornir_runbook.errors import RunInterrupted, TaskTimeoutError
+from nornir_runbook.errors import HostKeyError, RunInterrupted, TaskTimeoutError
 from nornir_runbook.executors import HostExecutor, make_executor
 from nornir_runbook.hostkeys import HostKeyChecking
 from nornir_runbook.results import (
@@ -287,12 +287,14 @@ class _Run:
         self._finish(job, result, timed_out=False)
 
     def _should_retry(self, job: _Job, result: MultiResult) -> bool:
+        error = connection_error(result)
         return (
             result.failed
             and job.attempt <= self.r.retries
             and not self.stats.aborted
             and not self.stats.interrupted
-            and connection_error(result) is not None
+            and error is not None
+            and not isinstance(error, HostKeyError)  # a refused key stays refused
         )
 
     def _expire(self, now: float, pool: Any) -> None:

@@ -180,6 +180,22 @@ def test_the_default_is_accept_new_on_the_users_known_hosts(
     assert len(known.read_text().splitlines()) == len(lab_inventory.hosts)
 
 
+def test_a_refused_key_is_not_retried(
+    make_nornir: Callable[..., Nornir], lab_inventory: LabInventory, tmp_path: Path
+) -> None:
+    victim = lab_inventory.hosts[0]
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{lab_inventory.ports[victim]} {other_key()}\n")
+    checking = HostKeyChecking("accept-new", str(known))
+    runner = FuturesRunner(num_workers=6, retries=2, retry_backoff=0.01, host_key_checking=checking)
+    nr = make_nornir().filter(filter_func=lambda h: h.name == victim)
+
+    result = nr.with_runner(runner).run(task=send_commands, commands=["show clock"])
+
+    assert isinstance(connection_error(result[victim]), HostKeyError)
+    assert runner.last_run.attempts[victim] == 1
+
+
 # -- connection errors say what happened --------------------------------------------------
 
 
