@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from nornir_runbook.errors import HostKeyError
+from nornir_runbook.errors import ConfigError, HostKeyError
 from nornir_runbook.hostkeys import (
     HostKeyChecking,
     fingerprint,
@@ -27,6 +27,7 @@ from nornir_runbook.hostkeys import (
     lookup,
     record,
 )
+from nornir_runbook.project import load_project
 
 PROCESSES = 4
 KEYS_EACH = 25
@@ -237,3 +238,74 @@ def test_the_lab_key_is_made_once_and_kept(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr("nornir_runbook.hostkeys._lab_key", None)  # as a new process would
     assert lab_host_key() == first
     assert path.read_bytes() == made
+
+
+def write_project(folder: Path, settings: str) -> Path:
+    (folder / "hosts.yaml").write_text("r1: {hostname: 127.0.0.1, port: 2201}\n")
+    config = folder / "config.yaml"
+    config.write_text(
+        "inventory: {plugin: SimpleInventory, options: {host_file: hosts.yaml}}\n"
+        "logging: {enabled: false}\n" + settings
+    )
+    return config
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("", HostKeyChecking()),
+        ("user_defined: {}\n", HostKeyChecking()),
+        (
+            "user_defined: {nornir_runbook: {host_key_checking: strict}}\n",
+            HostKeyChecking("strict"),
+        ),
+        ("user_defined: {nornir_runbook: {host_key_checking: off}}\n", HostKeyChecking("off")),
+        (
+            "user_defined: {nornir_runbook: {known_hosts: keys/known}}\n",
+            HostKeyChecking("accept-new", "{folder}/keys/known"),
+        ),
+        (
+            "user_defined: {nornir_runbook: {known_hosts: ~/elsewhere}}\n",
+            HostKeyChecking("accept-new", "{home}/elsewhere"),
+        ),
+    ],
+)
+def test_project_settings(tmp_path: Path, settings: str, expected: HostKeyChecking) -> None:
+    project = load_project(write_project(tmp_path, settings))
+    known = expected.known_hosts
+    if known is not None:
+        known = known.format(folder=tmp_path, home=Path.home())
+    assert project.host_keys == HostKeyChecking(expected.mode, known)
+
+
+@pytest.mark.parametrize(
+    ("settings", "path", "message"),
+    [
+        ("user_defined: {nornir_runbook: [1]}\n", "user_defined.nornir_runbook", "a mapping"),
+        (
+            "user_defined: {nornir_runbook: {host_key_checking: true}}\n",
+            "user_defined.nornir_runbook.host_key_checking",
+            "'accept-new', 'strict', 'off' (quoted), got true",
+        ),
+        (
+            "user_defined: {nornir_runbook: {known_hosts: ''}}\n",
+            "user_defined.nornir_runbook.known_hosts",
+            "the path of a known_hosts file, got a string",
+        ),
+        (
+            "user_defined: {nornir_runbook: {host_key_check: strict}}\n",
+            "user_defined.nornir_runbook.host_key_check",
+            "did you mean 'host_key_checking'?",
+        ),
+    ],
+)
+def test_bad_project_settings_are_located(
+    tmp_path: Path, settings: str, path: str, message: str
+) -> None:
+    config = write_project(tmp_path, settings)
+    with pytest.raises(ConfigError) as error:
+        load_project(config)
+    [problem] = error.value.problems
+    assert problem.file == str(config)
+    assert problem.path == path
+    assert message in problem.message
