@@ -18,7 +18,7 @@ from nornir_runbook.cli import (
 )
 from nornir_runbook.engine import Engine
 from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
-from nornir_runbook.hostkeys import HostKeyChecking
+from nornir_runbook.hostkeys import HostKeyChecking, fingerprint, lab_host_key, lab_key_file
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
 from nornir_runbook.loader import load_runbook
 from nornir_runbook.model import Runbook, Strategy
@@ -220,8 +220,6 @@ def cmd_lab(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     devices = devices_from_nornir(project.nr)
     lab = Lab(devices, processes=args.processes)
     ports = ", ".join(f"{d.name}={d.address}:{d.port}" for d in devices)
-    from nornir_runbook.hostkeys import fingerprint, lab_host_key, lab_key_file  # noqa: PLC0415
-
     lab.start()  # listening before it says so
     try:
         err.print(f"lab: host key {fingerprint(lab_host_key())} ({lab_key_file()})", markup=False)
