@@ -16,6 +16,7 @@ timeouts bound that (``conn_timeout``, ``auth_timeout``, ``banner_timeout`` whil
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import heapq
 import itertools
@@ -474,8 +475,8 @@ def install_connection_guard() -> None:
     def open_connection(self: Host, *args: Any, **kwargs: Any) -> Any:
         gate: threading.BoundedSemaphore | None = getattr(_local, "connect_gate", None)
         hostkeys.install()
-        _connecting[id(self)] = _where(self, *args, **kwargs)
         try:
+            _connecting[id(self)] = _where(self, *args, **kwargs)
             with _host_lock(self):
                 if gate is None:
                     return original_open(self, *args, **kwargs)
@@ -504,8 +505,11 @@ def _where(
 ) -> str:
     """``127.0.0.1:2201``: where ``open_connection(*args, **kwargs)`` connects to."""
     if hostname is None and port is None:
-        params = host.get_connection_parameters(connection)
-        hostname, port = params.hostname, params.port
+        try:
+            params = host.get_connection_parameters(connection)
+            hostname, port = params.hostname, params.port
+        except Exception:  # noqa: BLE001 -- an unknown connection, say: the host's own then
+            hostname, port = host.hostname, host.port
     address = hostname or host.name
     return f"[{address}]:{port or 22}" if ":" in address else f"{address}:{port or 22}"
 
@@ -516,7 +520,8 @@ def _unreachable(host: Host, exc: BaseException, *args: Any, **kwargs: Any) -> s
     username = kwargs.get("username")
     if username is None and "hostname" not in kwargs:
         connection = args[0] if args else kwargs.get("connection", "netmiko")
-        username = host.get_connection_parameters(connection).username
+        with contextlib.suppress(Exception):
+            username = host.get_connection_parameters(connection).username
     reason = unreachable_reason(exc, username)
     if reason is None:
         return f"{where}: cannot open the session: {describe_exception(exc)}"
