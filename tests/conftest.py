@@ -12,13 +12,20 @@
 - ``lab_runbooks`` (session): the shipped ``runbooks/`` copied into the ``lab_inventory`` project
   folder, beside its ``config.yaml``, so ``module:function`` tasks resolve from there. Returns
   the copy's path.
+
+The whole session runs with ``HOME`` (and ``XDG_STATE_HOME``) in a temporary folder, inherited
+by every ``nrb`` and lab process: the SSH host keys runs record, and the lab's own key, never
+reach the real ``~/.ssh/known_hosts`` or state folder. A test that writes keys of its own (a
+wrong one, say) gives its run a known_hosts file or a ``HOME`` of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +59,27 @@ class LabInventory:
 
     def __repr__(self) -> str:  # keep the password out of assertion messages
         return f"LabInventory({self.config_file}, {len(self.hosts)} hosts)"
+
+
+_REAL_HOME: dict[str, str | None] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    home = tempfile.mkdtemp(prefix="nrb-tests-home-")
+    for name, value in (("HOME", home), ("XDG_STATE_HOME", os.path.join(home, ".local/state"))):
+        _REAL_HOME[name] = os.environ.get(name)
+        os.environ[name] = value
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = os.environ.get("HOME")
+    for name, value in _REAL_HOME.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    if home and os.path.basename(home).startswith("nrb-tests-home-"):
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -29,6 +29,7 @@ from nornir_runbook.errors import (
     RunbookToolError,
     UsageError,
 )
+from nornir_runbook.hostkeys import MODES
 from nornir_runbook.model import Serial, Strategy
 from nornir_runbook.redact import RedactingFilter, Redactor, inventory_secrets
 from nornir_runbook.results import ExitCode
@@ -182,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--save", type=Path, metavar="DIR", help="also write the report and outputs to DIR/<run id>"
     )
     run.add_argument("--lab", action="store_true", help="start the inventory's fake devices")
+    run.add_argument(
+        "--host-key-checking",
+        choices=MODES,
+        help="SSH host keys against ~/.ssh/known_hosts: accept-new (default) records a new "
+        "host's key and refuses a changed one, strict refuses unknown keys too, off checks none",
+    )
 
     validate = sub.add_parser("validate", help="check runbooks without connecting")
     validate.add_argument("runbooks", nargs="+", type=Path, help="runbook files (YAML)")

@@ -28,6 +28,7 @@ from nornir_runbook.errors import (
     ShapeError,
     in_file_order,
 )
+from nornir_runbook.hostkeys import HostKeyChecking, fingerprint, lab_host_key, lab_key_file
 from nornir_runbook.inventory_views import inventory_graph_text, inventory_list
 from nornir_runbook.loader import load_runbook
 from nornir_runbook.model import Runbook, Strategy, Targets
@@ -118,6 +119,9 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         max_fail_percentage=args.max_fail_percentage,
         serial=serial,
         dry_run=args.dry_run or None,
+        host_keys=HostKeyChecking(
+            args.host_key_checking or project.host_keys.mode, project.host_keys.known_hosts
+        ),
     )
     fmt: Format = args.output or ("text" if out.is_terminal else "json")
     # a dry run is for reading what would be sent: text shows it without asking for -v
@@ -130,7 +134,11 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         output = Tee(output, saver)  # the chosen format first: a failed save never hides it
     if not hosts:
         _no_host(err, nr.inventory, runbook.targets, args)
-    with lab_context(args.lab and not args.dry_run, nr, hosts, err):
+    with lab_context(args.lab and not args.dry_run, nr, hosts, err) as lab:
+        if lab is not None and settings.host_keys.mode != "off":
+            # the lab's devices are checked against the lab's key alone: a lab run never reads
+            # nor writes the user's known_hosts
+            settings = settings.merged(host_keys=HostKeyChecking("strict", str(lab.known_hosts())))
         report = Engine(nr, settings, redactor).run(plan, hold_signals(output.on_event))
     output.finish(report)
     aborted = abort_message(report)
@@ -271,6 +279,10 @@ def cmd_lab(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     lab = Lab(devices, processes=args.processes)
     lab.start()  # every device listens before the line that says so
     ports = ", ".join(f"{d.name}={d.address}:{d.port}" for d in devices)
-    err.print(f"lab: {plural(len(devices), 'device')} ({ports}); Ctrl-C to stop", markup=False)
-    lab.serve_forever()
+    try:
+        err.print(f"lab: host key {fingerprint(lab_host_key())} ({lab_key_file()})", markup=False)
+        err.print(f"lab: {plural(len(devices), 'device')} ({ports}); Ctrl-C to stop", markup=False)
+        lab.serve_forever()
+    finally:
+        lab.stop()
     return ExitCode.OK

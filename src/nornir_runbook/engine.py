@@ -129,6 +129,7 @@ class _Run:
             connect_limit=s.connect_limit,
             group_limits=s.group_limits,
             grace_period=s.grace_period,
+            host_key_checking=s.host_keys,
         )
 
     def execute(self) -> bool:

@@ -15,6 +15,7 @@ Hierarchy::
 
     TaskTimeoutError                  put in a host's Result when it runs past task_timeout
     RunStopped                        a host's new session refused: its run was interrupted
+    HostKeyError                      a host's SSH key was refused (unknown, changed, revoked)
     RunInterrupted(KeyboardInterrupt) Ctrl-C during a run; carries what finished
 
 Host failures are data: a device that misbehaves ends up in that host's ``Result``,
@@ -158,6 +159,11 @@ class RunStopped(Exception):
 
     def __reduce__(self) -> tuple[type[RunStopped], tuple[str]]:
         return (type(self), (self.host,))
+
+
+class HostKeyError(Exception):
+    """A host's SSH key was refused: unknown (strict checking), changed, revoked, or not
+    recordable. The message names the host and port (``[127.0.0.1]:2201``) and the file."""
 
 
 class RunInterrupted(KeyboardInterrupt):

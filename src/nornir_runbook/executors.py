@@ -30,6 +30,7 @@ from nornir.core.inventory import Host
 from nornir.core.task import MultiResult, Task
 
 from nornir_runbook.errors import ConfigError, MissingDependencyError
+from nornir_runbook.hostkeys import HostKeyChecking
 from nornir_runbook.remote import (
     RemoteResult,
     RemoteTaskError,
@@ -67,15 +68,24 @@ class HostExecutor(Protocol):
         """Close every session the workers hold and stop them."""
 
 
-def make_executor(kind: str, num_workers: int, dask_address: str | None = None) -> HostExecutor:
+def make_executor(
+    kind: str,
+    num_workers: int,
+    dask_address: str | None = None,
+    *,
+    host_keys: HostKeyChecking | None = None,
+) -> HostExecutor:
+    """``host_keys``: the host key checking remote workers apply (the thread executor's
+    attempts carry it themselves)."""
+    host_keys = host_keys or HostKeyChecking()
     if kind == "thread":
         return ThreadExecutor(num_workers)
     if kind == "process":
-        return ProcessExecutor(num_workers)
+        return ProcessExecutor(num_workers, host_keys)
     if kind == "dask":
         if not dask_address:
             raise ConfigError("executor 'dask' needs dask_address (--dask-address HOST:PORT)")
-        return DaskExecutor(dask_address)
+        return DaskExecutor(dask_address, host_keys)
     raise ConfigError(f"unknown executor {kind!r} (choose one of: {', '.join(EXECUTORS)})")
 
 
@@ -164,12 +174,14 @@ class ProcessExecutor:
 
     remote = True
 
-    def __init__(self, num_workers: int) -> None:
+    def __init__(self, num_workers: int, host_keys: HostKeyChecking | None = None) -> None:
         self.num_workers = num_workers
+        self.host_keys = host_keys or HostKeyChecking()
         self._slots: list[ProcessPoolExecutor] = []
         self._assigned: dict[str, int] = {}
         self._held: dict[int, list[Future[Any]]] = {}  # per slot, in submission order
         self._died: dict[int, Future[Any] | None] = {}  # per dead slot, what it was running
+        self._aborted: set[int] = set()  # slots stopped by abort(): nothing is sent again
         self._guard = threading.RLock()
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["nornir_runbook.remote"])
@@ -195,11 +207,12 @@ class ProcessExecutor:
     def _send(self, index: int, args: tuple[Any, ...], outcome: Future[Any]) -> None:
         with self._guard:
             slot = self._slots[index]
+            keys = self.host_keys
             try:
-                source = slot.submit(run_on_worker, *args)
+                source = slot.submit(run_on_worker, *args, host_keys=keys)
             except BrokenProcessPool:  # its process died: start a new one
                 slot = self._replace(index, slot)
-                source = slot.submit(run_on_worker, *args)
+                source = slot.submit(run_on_worker, *args, host_keys=keys)
             self._held.setdefault(id(slot), []).append(source)
 
         def done(f: Future[Any]) -> None:
@@ -211,7 +224,11 @@ class ProcessExecutor:
                 was_running = self._died.get(id(slot)) is f
                 if f in held:
                     held.remove(f)
-            if isinstance(exc, BrokenProcessPool) and not was_running:
+            if (
+                isinstance(exc, BrokenProcessPool)
+                and not was_running
+                and id(slot) not in self._aborted
+            ):
                 self._send(index, args, outcome)  # it never started: the process died under another
             elif exc is not None:
                 outcome.set_exception(exc)
@@ -240,6 +257,7 @@ class ProcessExecutor:
             names = {host.name for host in hosts}
             for index in {i for name, i in self._assigned.items() if name in names}:
                 slot = self._slots[index]
+                self._aborted.add(id(slot))
                 # no public way to stop a busy worker process before Python 3.14
                 for process in list((slot._processes or {}).values()):
                     process.terminate()
@@ -267,7 +285,8 @@ class DaskExecutor:
 
     remote = True
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, host_keys: HostKeyChecking | None = None) -> None:
+        self.host_keys = host_keys or HostKeyChecking()
         try:
             from distributed import Client  # noqa: PLC0415 -- optional dependency
         except ImportError:
@@ -312,6 +331,7 @@ class DaskExecutor:
             host_spec(host),
             attempt,
             once=f"{key}-claim",
+            host_keys=self.host_keys,
             key=key,
             pure=False,
             workers=self._worker_for(host.name),

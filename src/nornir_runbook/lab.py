@@ -13,6 +13,12 @@ every device listens (or with the error that stopped it), then one line per requ
 
 A device may misbehave (``Device(fault=...)``, or data key ``lab_fault`` in the inventory): see
 :mod:`nornir_runbook.lab_faults`. :meth:`Lab.stats` counts each device's sessions.
+
+Every device presents the same SSH host key, made once per user and kept in nornir-runbook's
+state folder (:func:`~nornir_runbook.hostkeys.lab_host_key`): a known_hosts file that trusted
+a lab device keeps trusting it at the next start. :meth:`Lab.known_hosts` writes a known_hosts
+file for the lab's devices, which ``nrb run --lab`` checks them against (strictly), so that a
+lab run neither reads nor writes the user's own known_hosts.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from nornir_runbook.display import plural
 from nornir_runbook.errors import LabError
+from nornir_runbook.hostkeys import lab_host_key, lab_known_hosts
 from nornir_runbook.lab_faults import DEFAULT_FAULT_DELAY, SessionStats, check_fault
 
 if TYPE_CHECKING:
@@ -171,6 +178,7 @@ class Lab:
         self._children: list[_Child] = []
         self._servers: list[LabSshServer] = []
         self._running = False
+        self._keys_dir: tempfile.TemporaryDirectory[str] | None = None
 
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"
@@ -186,6 +194,7 @@ class Lab:
             return
         for device in self.devices:
             check_port_free(device)
+        lab_host_key()  # made here once, before child processes read it
         try:
             if self.processes == 0:
                 self._servers = _serve(self.devices)
@@ -211,6 +220,9 @@ class Lab:
         for child in children:
             child.wait_exit()
         self._running = False
+        keys_dir, self._keys_dir = self._keys_dir, None
+        if keys_dir is not None:
+            keys_dir.cleanup()
 
     def stats(self) -> dict[str, SessionStats]:
         """Every device's session counters now, in lab order (:class:`LabError` if stopped)."""
@@ -220,6 +232,13 @@ class Lab:
         for child in self._children:
             found.update(child.stats())
         return {d.name: found[d.name] for d in self.devices}
+
+    def known_hosts(self) -> Path:
+        """A known_hosts file filing the lab's key for each device, removed by :meth:`stop`."""
+        if self._keys_dir is None:
+            self._keys_dir = tempfile.TemporaryDirectory(prefix="nrb-lab-keys-")
+        addresses = [(d.address, d.port) for d in self.devices]
+        return lab_known_hosts(addresses, Path(self._keys_dir.name))
 
     def serve_forever(self) -> None:
         """Start, then serve until Ctrl-C; :class:`LabError` if a child process dies."""

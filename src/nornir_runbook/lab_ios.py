@@ -13,16 +13,17 @@ Stock FakeNOS IOS knows ``enable``, ``show clock``, ``show version`` and about a
   returns to ``>``; ``| include``, ``| exclude`` and ``| begin`` filter any command's output.
 
 :class:`LabSshServer` is FakeNOS's ``ParamikoSshServer`` without its per-host costs: the parsed
-``Nos`` and the RSA host key are built once per process (:func:`ios_nos`, :func:`host_key`) and
-shared by every device, and it never sets ``SO_REUSEPORT`` (a busy port fails to bind instead of
-silently sharing connections with whatever listens there). Each server counts its sessions
-and may misbehave (:class:`~nornir_runbook.lab_faults.DeviceState`, ``Fault``).
+``Nos`` and the host key are built once per process (:func:`ios_nos`, :func:`host_key`) and
+shared by every device (the key is this user's lab key, the same at every start: see
+:func:`nornir_runbook.hostkeys.lab_host_key`), and it never sets ``SO_REUSEPORT`` (a busy
+port fails to bind instead of silently sharing connections with whatever listens there). Each
+server counts its sessions and may misbehave (:class:`~nornir_runbook.lab_faults.DeviceState`,
+``Fault``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import re
 import socket
@@ -36,7 +37,6 @@ from fakenos.core.nos import Nos
 from fakenos.core.servers import TCPServerBase
 from fakenos.plugins.nos import nos_plugins
 from fakenos.plugins.servers.ssh_server_paramiko import (
-    DEFAULT_SSH_KEY,
     ParamikoSshServer,
     ParamikoSshServerInterface,
     TapIO,
@@ -45,6 +45,7 @@ from fakenos.plugins.servers.ssh_server_paramiko import (
 )
 from fakenos.plugins.shell.cmd_shell import CMDShell
 
+from nornir_runbook.hostkeys import lab_host_key
 from nornir_runbook.lab_faults import (
     BANNER_COMMAND,
     DEFAULT_FAULT_DELAY,
@@ -96,10 +97,10 @@ def ios_nos() -> Nos:
     return Nos(filename=list(nos_plugins[PLATFORM]))
 
 
-@cache
-def host_key() -> paramiko.RSAKey:
-    """FakeNOS's RSA host key, parsed once (35 ms each time)."""
-    return paramiko.RSAKey(file_obj=io.StringIO(DEFAULT_SSH_KEY))
+def host_key() -> paramiko.PKey:
+    """The lab's host key, parsed once per process."""
+    key: paramiko.PKey = lab_host_key()
+    return key
 
 
 class RunningConfig:
@@ -263,7 +264,7 @@ def _submode(line: str) -> str | None:
 class LabSshServer(ParamikoSshServer):  # type: ignore[misc]  # fakenos is untyped
     """One device: an SSH server on ``address:port`` running :class:`IosShell` sessions.
 
-    Built without ``ParamikoSshServer.__init__``, which parses the RSA key for every host. Its
+    Built without ``ParamikoSshServer.__init__``, which parses its RSA key for every host. Its
     threads are daemons, so a session that is slow to notice the end cannot hold the process.
     ``fault`` makes it misbehave; ``device_state`` counts its sessions.
     """

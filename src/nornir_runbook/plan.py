@@ -14,6 +14,7 @@ from typing import Any
 from nornir.core import Nornir
 
 from nornir_runbook.errors import Problem, RenderError, RunbookError
+from nornir_runbook.hostkeys import HostKeyChecking
 from nornir_runbook.model import Runbook, Serial, Step, StepKind, Strategy
 from nornir_runbook.registry import TaskRegistry
 from nornir_runbook.selection import narrow
@@ -42,6 +43,7 @@ class Settings:
     group_limits: Mapping[str, int] = field(default_factory=dict)
     grace_period: float = 5.0
     dry_run: bool = False
+    host_keys: HostKeyChecking = field(default_factory=HostKeyChecking)
 
     def merged(self, **overrides: Any) -> Settings:
         """A copy with every override that is not None applied."""

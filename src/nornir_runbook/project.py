@@ -20,7 +20,7 @@ import getpass
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from ruamel.yaml.comments import CommentedBase
 from ruamel.yaml.error import YAMLError
 
 from nornir_runbook.errors import ConfigError, InventoryError, Problem, UsageError
+from nornir_runbook.hostkeys import MODES, HostKeyChecking
 from nornir_runbook.loader import MAX_DEPTH, too_deep
 
 ENV_USERNAME = "NRB_USERNAME"
@@ -54,6 +55,8 @@ class Project:
     directory: Path
     runner_options: Mapping[str, Any]
     user_defined: Mapping[str, Any]
+    # user_defined.nornir_runbook's settings
+    host_keys: HostKeyChecking = field(default_factory=HostKeyChecking)
 
 
 def load_project(config_file: Path, *, ask_pass: bool = False) -> Project:
@@ -89,7 +92,21 @@ def load_project(config_file: Path, *, ask_pass: bool = False) -> Project:
         directory=directory,
         runner_options=dict(runner.get("options") or {}) if isinstance(runner, dict) else {},
         user_defined=dict(raw.get("user_defined") or {}),
+        host_keys=_host_keys(raw, directory),
     )
+
+
+def _host_keys(raw: Mapping[str, Any], directory: Path) -> HostKeyChecking:
+    """``user_defined.nornir_runbook``'s host key settings (already checked); a relative
+    ``known_hosts`` is relative to the folder holding config.yaml, ``~`` is the home folder."""
+    ours = (raw.get("user_defined") or {}).get(SETTINGS_KEY) or {}
+    known_hosts = ours.get("known_hosts")
+    if known_hosts is not None:
+        known_hosts = str(directory / os.path.expanduser(known_hosts))
+    mode = ours.get("host_key_checking")
+    if mode is False:  # YAML reads an unquoted `off` as false
+        mode = "off"
+    return HostKeyChecking(mode or "accept-new", known_hosts)
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -208,6 +225,46 @@ _RUNNER_OPTIONS: dict[str, tuple[str, Callable[[Any], bool]]] = {
 }
 
 
+SETTINGS_KEY = "nornir_runbook"  # nornir-runbook's own settings: user_defined.nornir_runbook
+# setting -> (expected, check); None is always allowed (the default applies)
+_SETTINGS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    # YAML reads an unquoted `off` (or no, false) as false: that means off too
+    "host_key_checking": (
+        ", ".join(f"'{m}'" for m in MODES) + " (quoted)",
+        lambda v: v in MODES or v is False,
+    ),
+    "known_hosts": (
+        "the path of a known_hosts file",
+        lambda v: isinstance(v, str) and bool(v.strip()) and "\0" not in v,
+    ),
+}
+
+
+def _settings_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
+    """``user_defined.nornir_runbook`` is a mapping of settings we know, of the right types."""
+    user_defined = raw.get("user_defined")
+    ours = user_defined.get(SETTINGS_KEY) if isinstance(user_defined, dict) else None
+    where = f"user_defined.{SETTINGS_KEY}"
+    if ours is None:
+        return []
+    if not isinstance(ours, dict):
+        return [Problem(message=f"expected a mapping, got {_got(ours)}", file=file, path=where)]
+    problems = []
+    for key, value in ours.items():
+        if key not in _SETTINGS:
+            close = difflib.get_close_matches(str(key), list(_SETTINGS), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "expected " + ", ".join(_SETTINGS)
+            message = f"unknown setting '{key}' ({hint})"
+        elif value is not None and not _SETTINGS[key][1](value):
+            shown = isinstance(value, str) and key == "host_key_checking" and len(value) < 40  # noqa: PLR2004
+            got = repr(value) if shown else _got(value, show=True)
+            message = f"expected {_SETTINGS[key][0]}, got {got}"
+        else:
+            continue
+        problems.append(Problem(message=message, file=file, path=f"{where}.{key}"))
+    return problems
+
+
 def _config_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
     """The sections of ``config.yaml`` are mappings; the runner options are ones we know."""
     problems: list[Problem] = []
@@ -235,6 +292,7 @@ def _config_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
         elif value is not None and not _RUNNER_OPTIONS[key][1](value):
             expected = _RUNNER_OPTIONS[key][0]
             bad(f"runner.options.{key}", f"expected {expected}, got {_got(value, show=True)}")
+    problems.extend(_settings_problems(raw, file))
     return problems
 
 

@@ -37,6 +37,7 @@ from nornir.core.inventory import (
 from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.core.task import MultiResult, Result, Task
 
+from nornir_runbook.hostkeys import HostKeyChecking, checking
 from nornir_runbook.results import is_connection_error
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class RemoteTaskError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         args = (self.type_name, self.message, self.remote_traceback, self.connection_error)
-        return (type(self), args)
+        return (type(self), args, {"__notes__": getattr(self, "__notes__", [])})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -242,6 +243,7 @@ def run_on_worker(
     attempt: int,
     *,
     once: str | None = None,
+    host_keys: HostKeyChecking | None = None,
 ) -> list[RemoteResult]:
     """One attempt of ``fn`` on one host, in a worker; never raises for a host failure.
 
@@ -249,6 +251,8 @@ def run_on_worker(
     dies after an attempt finished but before its result was fetched, dask computes the task
     again elsewhere; the claim makes that second run refuse, so a config change is never
     applied twice.
+
+    ``host_keys``: how the attempt's SSH connections check host keys (the runner's setting).
     """
     if once is not None and not _claim(once):
         error = RemoteTaskError(
@@ -277,7 +281,8 @@ def run_on_worker(
         task = Task(fn, state.nornir, global_dry_run=False, processors=_no_processors(), name=name)
         task.params = dict(params)
         try:
-            multi = task.start(host)
+            with checking(host_keys or HostKeyChecking()):
+                multi = task.start(host)
         except BaseException as exc:  # noqa: BLE001 -- Task.start lets KeyboardInterrupt/SystemExit out
             multi = MultiResult(name)
             multi.append(Result(host=host, exception=exc, result=str(exc), failed=True))
@@ -343,7 +348,10 @@ def _exception(exc: BaseException) -> BaseException:
                 return exc
     inner = _innermost(exc)
     text = "".join(traceback.format_exception(exc))
-    return RemoteTaskError(type(inner).__name__, str(inner), text, is_connection_error(inner))
+    error = RemoteTaskError(type(inner).__name__, str(inner), text, is_connection_error(inner))
+    for note in getattr(inner, "__notes__", ()):  # the connection guard's account, say
+        error.add_note(note)
+    return error
 
 
 def _innermost(exc: BaseException) -> BaseException:

@@ -16,6 +16,7 @@ timeouts bound that (``conn_timeout``, ``auth_timeout``, ``banner_timeout`` whil
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import heapq
 import itertools
@@ -34,9 +35,17 @@ from typing import Any
 from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
-from nornir_runbook.errors import RunInterrupted, RunStopped, TaskTimeoutError
+from nornir_runbook import hostkeys
+from nornir_runbook.errors import HostKeyError, RunInterrupted, RunStopped, TaskTimeoutError
 from nornir_runbook.executors import HostExecutor, make_executor
-from nornir_runbook.results import CONNECT_NOTE, connection_error
+from nornir_runbook.hostkeys import HostKeyChecking
+from nornir_runbook.results import (
+    CONNECT_NOTE,
+    UNREACHABLE_NOTE,
+    connection_error,
+    describe_exception,
+    unreachable_reason,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +95,8 @@ class FuturesRunner:
         on_result: called in the caller's thread with a ``HostCompletion`` per host.
         grace_period: seconds to wait for running hosts after Ctrl-C; a second Ctrl-C, or the
             end of the grace period, aborts the sessions of the hosts still running.
+        host_key_checking: ``accept-new`` (default), ``strict`` or ``off``, or a
+            ``HostKeyChecking`` naming the known_hosts file too (see ``hostkeys``).
     """
 
     def __init__(
@@ -103,6 +114,7 @@ class FuturesRunner:
         group_limits: Mapping[str, int] | None = None,
         on_result: Callable[[HostCompletion], None] | None = None,
         grace_period: float = 5.0,
+        host_key_checking: HostKeyChecking | str = "accept-new",
     ) -> None:
         if num_workers < 1:
             raise ValueError(f"num_workers must be at least 1, not {num_workers}")
@@ -121,6 +133,11 @@ class FuturesRunner:
                 raise ValueError(f"group_limits[{group!r}] must be at least 1, not {limit}")
         self.on_result = on_result
         self.grace_period = grace_period
+        self.host_keys = (
+            host_key_checking
+            if isinstance(host_key_checking, HostKeyChecking)
+            else HostKeyChecking(host_key_checking)
+        )
         self.last_run = RunStats()
         self._executor: HostExecutor | None = None
         install_connection_guard()
@@ -134,7 +151,9 @@ class FuturesRunner:
         """The executor runs go through: made on first use; process and dask ones are kept
         (with their workers' sessions) until ``close()``."""
         if self._executor is None:
-            self._executor = make_executor(self.executor, self.num_workers, self.dask_address)
+            self._executor = make_executor(
+                self.executor, self.num_workers, self.dask_address, host_keys=self.host_keys
+            )
         return self._executor
 
     def close(self) -> None:
@@ -247,7 +266,9 @@ class _Run:
         job = _Job(host=host, attempt=attempt, groups=groups)
         if pool.remote:  # no thread here to say when it starts: count from submission
             job.started = time.monotonic()
-        work = functools.partial(_work, self.task, job, self.connect_gate, self.stopped)
+        work = functools.partial(
+            _work, self.task, job, self.connect_gate, self.stopped, self.r.host_keys
+        )
         future = pool.submit(self.task, host, attempt, work)
         self.running[future] = job
         future.add_done_callback(self.done.put)
@@ -275,12 +296,14 @@ class _Run:
         self._finish(job, result, timed_out=False)
 
     def _should_retry(self, job: _Job, result: MultiResult) -> bool:
+        error = connection_error(result)
         return (
             result.failed
             and job.attempt <= self.r.retries
             and not self.stats.aborted
             and not self.stats.interrupted
-            and connection_error(result) is not None
+            and error is not None
+            and not isinstance(error, HostKeyError)  # a refused key stays refused
         )
 
     def _expire(self, now: float, pool: Any) -> None:
@@ -293,6 +316,9 @@ class _Run:
                 _add_thread(pool)
                 self.stats.timed_out.append(job.host.name)
                 exc = TaskTimeoutError(job.host.name, timeout)
+                where = _connecting.get(id(job.host))  # still connecting (thread executor)
+                if where is not None:
+                    exc.add_note(f"{UNREACHABLE_NOTE}{where}: timed out connecting ({exc})")
                 self._finish(job, failed_result(self.task, job.host, exc), timed_out=True)
 
     def _release(self, job: _Job) -> None:
@@ -396,6 +422,7 @@ def _work(
     job: _Job,
     connect_gate: threading.BoundedSemaphore | None,
     stopped: threading.Event,
+    host_keys: HostKeyChecking,
 ) -> MultiResult:
     """Runs in a worker thread: one attempt of ``task`` on one host."""
     job.started = time.monotonic()
@@ -404,7 +431,8 @@ def _work(
     try:
         if job.attempt > 1:
             _close_quietly(job.host)
-        return task.copy().start(job.host)
+        with hostkeys.checking(host_keys):
+            return task.copy().start(job.host)
     except BaseException as exc:  # noqa: BLE001 -- Task.start lets KeyboardInterrupt, SystemExit out
         return failed_result(task, job.host, exc)
     finally:
@@ -436,6 +464,7 @@ def _close_quietly(host: Host) -> None:
 # -- one connection set-up per host at a time, and at most connect_limit at once ----------
 
 _local = threading.local()
+_connecting: dict[int, str] = {}  # id(host) -> "address:port" while its connection opens
 _host_locks: dict[int, threading.RLock] = {}
 _host_locks_guard = threading.Lock()
 _installed = False
@@ -454,7 +483,9 @@ def install_connection_guard() -> None:
 
     Nornir's ``Host.get_connection`` has no lock: two threads on one host both see no connection
     and both open one, leaking a session (nornir#325). The wrapper serializes set-up per host and,
-    inside a FuturesRunner worker, takes a permit of that runner's ``connect_limit``.
+    inside a FuturesRunner worker, takes a permit of that runner's ``connect_limit``. Netmiko
+    connections follow the attempt's host key checking (``hostkeys.install``), and a failure
+    gets a note naming the address, the port and the cause (``results.UNREACHABLE_NOTE``).
     """
     global _installed  # noqa: PLW0603 -- patched once per process, guarded by this flag
     with _host_locks_guard:
@@ -476,7 +507,9 @@ def install_connection_guard() -> None:
         stopped: threading.Event | None = getattr(_local, "stopped", None)
         if stopped is not None and stopped.is_set():
             raise RunStopped(self.name)
+        hostkeys.install()
         try:
+            _connecting[id(self)] = _where(self, *args, **kwargs)
             with _host_lock(self):
                 if gate is None:
                     return original_open(self, *args, **kwargs)
@@ -486,7 +519,45 @@ def install_connection_guard() -> None:
             # whatever went wrong while connecting (a login prompt that never came, say)
             # makes the host unreachable and worth a retry, whatever its type
             exc.add_note(CONNECT_NOTE)
+            exc.add_note(UNREACHABLE_NOTE + _unreachable(self, exc, *args, **kwargs))
             raise
+        finally:
+            _connecting.pop(id(self), None)
 
     Host.get_connection = get_connection  # type: ignore[method-assign]
     Host.open_connection = open_connection  # type: ignore[method-assign]
+
+
+def _where(
+    host: Host,
+    connection: str = "netmiko",
+    *args: Any,
+    hostname: str | None = None,
+    port: int | None = None,
+    **kwargs: Any,
+) -> str:
+    """``127.0.0.1:2201``: where ``open_connection(*args, **kwargs)`` connects to."""
+    if hostname is None and port is None:
+        try:
+            params = host.get_connection_parameters(connection)
+            hostname, port = params.hostname, params.port
+        except Exception:  # noqa: BLE001 -- an unknown connection, say: the host's own then
+            hostname, port = host.hostname, host.port
+    address = hostname or host.name
+    return f"[{address}]:{port or 22}" if ":" in address else f"{address}:{port or 22}"
+
+
+def _unreachable(host: Host, exc: BaseException, *args: Any, **kwargs: Any) -> str:
+    """``127.0.0.1:2201: connection refused``: where the connection went, and why it failed."""
+    where = _where(host, *args, **kwargs)
+    username = kwargs.get("username")
+    if username is None and "hostname" not in kwargs:
+        connection = args[0] if args else kwargs.get("connection", "netmiko")
+        with contextlib.suppress(Exception):
+            username = host.get_connection_parameters(connection).username
+    reason = unreachable_reason(exc, username)
+    if reason is None:
+        return f"{where}: cannot open the session: {describe_exception(exc)}"
+    if reason.startswith("host key"):
+        return reason  # names the host and port as known_hosts does
+    return f"{where}: {reason}"

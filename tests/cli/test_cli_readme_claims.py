@@ -87,9 +87,10 @@ def test_nrb_lab_with_processes_serves_every_device_until_ctrl_c(
     )
     try:
         assert lab.stderr is not None
-        # "lab: 12 devices (...); Ctrl-C to stop", once every device listens
-        said = lab.stderr.readline().decode()
-        assert said.startswith(f"lab: {len(lab_inventory.hosts)} devices"), said
+        # "lab: host key ...", then "lab: 12 devices (...); Ctrl-C to stop", once they listen
+        said = [lab.stderr.readline().decode() for _ in range(2)]
+        assert said[0].startswith("lab: host key "), said
+        assert said[1].startswith(f"lab: {len(lab_inventory.hosts)} devices"), said
         assert len(_children(lab.pid)) == 2  # the device processes
 
         ran = nrb.run(write_runbook(CLOCK), config=config)

@@ -100,11 +100,13 @@ class Outcome:
 EXPECTED = {
     "no-banner": Outcome(status="unreachable", step="Version", error=("banner",)),
     "no-prompt": Outcome(status="unreachable", step="Version", error=("timed out",)),
-    "refused": Outcome(status="unreachable", step="Version", error=("TCP connection",)),
-    "wrong-password": Outcome(status="unreachable", step="Version", error=("Authentication",)),
+    "refused": Outcome(status="unreachable", step="Version", error=("connection refused",)),
+    "wrong-password": Outcome(
+        status="unreachable", step="Version", error=("authentication failed",)
+    ),
     "drop-mid-output": Outcome(status="failed", step="Version", error=("closed",)),
     "slow": Outcome(status="failed", step="Version", error=("timed out",)),
-    "drop-deny": Outcome(status="unreachable", step="Clock", error=("Authentication",)),
+    "drop-deny": Outcome(status="unreachable", step="Clock", error=("authentication failed",)),
 }
 
 
@@ -221,6 +223,8 @@ def test_fault_ends_as_its_status_with_its_cause(drill: Drill, host: str) -> Non
     assert len(errors) == 1, report["steps"]
     for cause in expected.error:
         assert cause.lower() in errors[0].lower(), errors[0]
+    if expected.status == "unreachable":  # where it tried to connect: the address and port
+        assert re.match(r"127\.0\.0\.1:\d+: ", errors[0]), errors[0]
 
 
 def test_failure_is_reported_on_the_step_that_failed(drill: Drill) -> None:

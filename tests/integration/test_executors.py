@@ -18,14 +18,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 import remote_tasks
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from netmiko.exceptions import NetmikoAuthenticationException
 from nornir.core import Nornir
 from nornir.core.task import AggregatedResult, Task
 
 from dask_kit import dask_cluster
 from nornir_runbook import FuturesRunner, RunInterrupted
+from nornir_runbook.errors import HostKeyError
+from nornir_runbook.hostkeys import HostKeyChecking
 from nornir_runbook.remote import RemoteTaskError
-from nornir_runbook.results import connection_error
+from nornir_runbook.results import connection_error, describe_exception
 from nornir_runbook.tasks.send_commands import send_commands
 
 if TYPE_CHECKING:
@@ -91,6 +95,48 @@ def test_failures_keep_their_type_and_message(
     assert list(login.failed_hosts) == [bad]
     assert isinstance(connection_error(login[bad]), NetmikoAuthenticationException)
     assert all("UTC" in login[h][0].result["show clock"] for h in lab_inventory.hosts if h != bad)
+
+
+def test_workers_check_host_keys_as_the_runner_says(
+    make_nornir: Callable[..., Nornir],
+    executor: dict[str, object],
+    lab_inventory: LabInventory,
+    tmp_path: Path,
+) -> None:
+    """The host key setting travels to worker processes and dask workers."""
+    victim, *others = lab_inventory.hosts
+    port = lab_inventory.ports[victim]
+    known = tmp_path / "known_hosts"
+    other = Ed25519PrivateKey.generate().public_key()
+    openssh = serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    wrong = f"[127.0.0.1]:{port} {other.public_bytes(*openssh).decode()}\n"
+    known.write_text(wrong)
+    strict_file = tmp_path / "empty_known_hosts"
+    nr = make_nornir()
+    accept_new = FuturesRunner(
+        num_workers=4, host_key_checking=HostKeyChecking("accept-new", str(known)), **executor
+    )
+    strict = FuturesRunner(
+        num_workers=4, host_key_checking=HostKeyChecking("strict", str(strict_file)), **executor
+    )
+    try:
+        first = nr.with_runner(accept_new).run(task=send_commands, commands=["show clock"])
+        second = nr.with_runner(strict).run(
+            task=send_commands, commands=["show clock"], on_failed=True
+        )
+    finally:
+        accept_new.close()
+        strict.close()
+    assert list(first.failed_hosts) == [victim]
+    changed = connection_error(first[victim])
+    assert isinstance(changed, HostKeyError)
+    assert describe_exception(changed).startswith(f"host key changed: [127.0.0.1]:{port} sent")
+    assert len(known.read_text().splitlines()) == 1 + len(others)
+    assert set(second.failed_hosts) == set(lab_inventory.hosts)
+    assert describe_exception(connection_error(second[victim])).startswith(  # type: ignore[arg-type]
+        f"host key refused: [127.0.0.1]:{port} is not in {strict_file}"
+    )
+    assert not strict_file.exists()
 
 
 def test_unpicklable_and_subtask_failures_do_not_break_the_pool(
