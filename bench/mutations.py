@@ -186,15 +186,15 @@ def dirty(paths: list[Path]) -> list[str]:
     return [line[3:] for line in out.splitlines() if line.strip()]
 
 
-def anchor_problem(m: Mutation, root: Path = REPO) -> str | None:
+def anchor_problem(m: Mutation) -> str | None:
     """Why ``m`` cannot be applied as written, or None."""
-    path = root / m.path
+    path = REPO / m.path
     if not path.is_file():
         return f"stale: {m.path} not found"
     count = path.read_text(encoding="utf-8").count(m.find)
     if count != 1:
         return f"stale: anchor not found ({count} matches in {m.path})"
-    missing = [str(f) for f in m.test_files() if not (root / f).is_file()]
+    missing = [str(f) for f in m.test_files() if not (REPO / f).is_file()]
     if missing:
         return f"stale: test file not found: {', '.join(missing)}"
     return None
