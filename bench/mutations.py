@@ -92,7 +92,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         name="dead-process-fails-queue",
         file="executors.py",
-        find="if isinstance(exc, BrokenProcessPool) and not was_running:",
+        find="if isinstance(exc, BrokenProcessPool) and resend:",
         replace="if False:",
         tests=(
             "tests/integration/test_executors.py"

@@ -207,6 +207,59 @@ def test_a_run_stopped_by_max_fail_percentage_says_so_in_every_format(
     assert f"Aborted: {message}." in runs["text"].lines()
 
 
+def test_no_host_selected_exits_3(nrb: Nrb, write_runbook: WriteRunbook) -> None:
+    runbook = write_runbook(
+        ECHO_AND_FAIL.replace("steps:", "targets: {groups: [edge]}\n    steps:")
+    )
+
+    ran = nrb.run(runbook, "-l", "core", "-o", "json")
+
+    assert ran.code == 3, ran
+    assert "no host matched" in ran.err
+    doc = ran.json()  # still a valid document, with no host in it
+    assert doc["hosts"] == {}
+    assert doc["summary"] == {
+        "hosts": 0,
+        "ok": 0,
+        "changed": 0,
+        "failed": 0,
+        "unreachable": 0,
+        "skipped": 0,
+    }
+
+
+def test_unreachable_exits_4_and_wins_over_failed(
+    nrb: Nrb, write_runbook: WriteRunbook, make_project: MakeProject
+) -> None:
+    config = make_project(closed=["ams-core-02"])
+    runbook = write_runbook(
+        """
+        name: Reach
+        steps:
+          - {name: Clock, commands: [show clock]}
+          - {name: Refuse, targets: {hosts: [ams-core-01]}, task: fail}
+        """
+    )
+    commands = {
+        limit: ("run", runbook, "-c", config, "-l", limit, "-o", "json")
+        for limit in ("ams-core-0*", "ams-core-02", "ams-core-01")
+    }
+
+    both, unreachable, failed = run_many(nrb, commands).values()
+
+    assert both.code == 4, both
+    assert {n: h["status"] for n, h in both.json()["hosts"].items()} == {
+        "ams-core-01": "failed",
+        "ams-core-02": "unreachable",
+    }
+    assert both.json()["summary"]["unreachable"] == 1
+    down = both.json()["hosts"]["ams-core-02"]["steps"]
+    assert [(s["name"], s["status"]) for s in down] == [("Clock", "unreachable")]
+    assert down[0]["error"]
+    assert unreachable.code == 4, unreachable
+    assert failed.code == 2, failed
+
+
 # --- 5: invalid input -------------------------------------------------------------------------
 
 GOOD = "name: Good\nsteps:\n  - {name: Echo, task: echo, args: {x: y}}\n"  # connects to nothing
