@@ -92,8 +92,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         name="dead-process-fails-queue",
         file="executors.py",
-        find="if isinstance(exc, BrokenProcessPool) and resend:",
-        replace="if False:",
+        find="                and not was_running\n",
+        replace="                and False\n",
         tests=(
             "tests/integration/test_executors.py"
             "::test_a_dead_worker_process_fails_its_host_only_and_is_replaced",
