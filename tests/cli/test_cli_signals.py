@@ -39,6 +39,11 @@ SLOW = """
     """
 
 
+def saved_reports(directory: Path) -> list[Path]:
+    """The report.json of each run saved in ``directory`` (not again through ``latest``)."""
+    return [p for p in directory.glob("*/report.json") if not p.parent.is_symlink()]
+
+
 def bounded(proc: Popen[bytes], call: Callable[[], T]) -> T:
     """What ``call`` returns, or a killed process and a failed test after TIMEOUT."""
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -87,7 +92,7 @@ def test_signal_mid_run_reports_and_saves_what_finished(
     }
     assert last["interrupted"] is True
 
-    reports = [p for p in (nrb.cwd / "out").glob("*/report.json") if not p.parent.is_symlink()]
+    reports = saved_reports(nrb.cwd / "out")
     assert len(reports) == 1, err
     report = json.loads(reports[0].read_text())
     assert list(report["hosts"]) == list(lab_inventory.hosts)  # inventory order
@@ -102,9 +107,11 @@ def test_signal_mid_run_reports_and_saves_what_finished(
             assert host["steps"][1]["result"] == {"who": name}
         elif host["status"] == "skipped":  # never started
             assert steps == [("Show", "skipped"), ("Say", "skipped")]
-        else:  # cut short: what it finished, then the step it had not finished
-            assert steps == [("Show", "ok"), ("Say", "failed")], name
-            assert host["steps"][1]["error"] == INTERRUPTED
+        else:  # cut short: what it finished, the step it had not finished, the rest skipped
+            cut = [s["status"] for s in host["steps"]].index("failed")
+            assert steps[:cut] == [("Show", "ok"), ("Say", "ok")][:cut], name
+            assert [status for _, status in steps[cut + 1 :]] == ["skipped"] * (1 - cut), name
+            assert host["steps"][cut]["error"] == INTERRUPTED
     not_done = [name for name, status in statuses.items() if status != "ok"]
     assert (reports[0].parent / "failed.txt").read_text().split() == [
         h for h in lab_inventory.hosts if h in not_done
@@ -209,7 +216,7 @@ def test_interrupted_change_records_what_each_host_got_and_failed_txt_resumes(
     assert proc.returncode == 130, err
     *hosts, summary = records
     assert summary["interrupted"] is True
-    (report_file,) = (nrb.cwd / "out").glob("*/report.json")
+    (report_file,) = saved_reports(nrb.cwd / "out")
     report = json.loads(report_file.read_text())
     assert report["interrupted"] is True
     got = {
@@ -265,13 +272,16 @@ def test_a_second_signal_aborts_running_sessions_and_exits(
     assert exit_code == code, run.err
     *host_lines, last = [json.loads(line) for line in run.out]
     statuses = {line["host"]: line["status"] for line in host_lines}
-    assert statuses == {FREE: "ok", **dict.fromkeys(HELD, "skipped")}
+    # the held hosts were cut short in their step: failed, their step says it was interrupted
+    assert statuses == {FREE: "ok", **dict.fromkeys(HELD, "failed")}
     assert last["summary"]["ok"] == 1
-    assert last["summary"]["skipped"] == 2
+    assert last["summary"]["failed"] == 2
     assert "interrupted again: aborting the sessions of running hosts" in "".join(run.err)
     assert "Traceback" not in "".join(run.err)
-    reports = list((nrb.cwd / "out").glob("*/report.json"))
+    reports = saved_reports(nrb.cwd / "out")
     assert len(reports) == 1, run.err
     report = json.loads(reports[0].read_text())
     assert {n: h["status"] for n, h in report["hosts"].items()} == statuses
     assert report["hosts"][FREE]["steps"][0]["result"] == "free"
+    for held in HELD:
+        assert report["hosts"][held]["steps"][0]["error"] == INTERRUPTED, held
