@@ -25,7 +25,9 @@ import contextlib
 import os
 import shutil
 import socket
+import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +82,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             os.environ[name] = value
     if home and os.path.basename(home).startswith("nrb-tests-home-"):
         shutil.rmtree(home, ignore_errors=True)
+
+
+# fuzz cases run per property, gathered from the pytest-xdist workers (tests/fuzz/conftest.py)
+FUZZ_CASES: Counter[str] = Counter()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    FUZZ_CASES.update(getattr(node, "workeroutput", {}).get("fuzz_cases", {}))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many cases each fuzzer property ran (those of this process, without xdist)."""
+    harness = sys.modules.get("nrb_fuzz_harness")
+    cases = FUZZ_CASES + (harness.CASES if harness is not None else Counter())
+    if cases:
+        terminalreporter.write_sep("-", f"fuzz cases: {sum(cases.values())}")
+        for name, count in sorted(cases.items()):
+            terminalreporter.write_line(f"{count:6d}  {name}")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

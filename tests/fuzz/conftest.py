@@ -1,8 +1,9 @@
 """The bad-input fuzzers (helpers in ``nrb_fuzz_harness.py``).
 
 At the end of a session that ran any of them, the number of cases each property ran is printed
-(``fuzz cases: ...``); ``--hypothesis-show-statistics`` adds hypothesis' own figures and the
-share of each outcome (exit code) per property.
+(``fuzz cases: ...``, by the root conftest.py, gathered from every xdist worker);
+``--hypothesis-show-statistics`` adds hypothesis' own figures and the share of each outcome
+(exit code) per property.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # nrb_fuzz_harness, whatever pyt
 from nrb_fuzz_harness import CASES
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if CASES:
-        total = sum(CASES.values())
-        terminalreporter.write_sep("-", f"fuzz cases: {total}")
-        for name, cases in sorted(CASES.items()):
-            terminalreporter.write_line(f"{cases:6d}  {name}")
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker: hand this worker's counts to the controller (the root
+    conftest.py prints them all)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["fuzz_cases"] = dict(CASES)
