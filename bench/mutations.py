@@ -203,7 +203,8 @@ def anchor_problem(m: Mutation) -> str | None:
 def run_tests(tests: tuple[str, ...], timeout: float) -> tuple[int | None, str]:
     """pytest's exit code (None on timeout) and its output, in a process group of its own so
     that a timeout or Ctrl-C ends the lab and ``nrb`` processes it started too."""
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *tests]
+    # in one process (-n 0): with xdist workers, -x ends a failing run with exit 2, not 1
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "-x", *tests]
     with tempfile.TemporaryDirectory(prefix="nrb-mutation-pyc-") as pyc:
         # a fresh bytecode cache: never a .pyc of the original file for the mutated one (their
         # sizes and mtime seconds may match), never a mutated .pyc left behind
