@@ -358,6 +358,9 @@ class DaskExecutor:
 
     def close(self) -> None:
         try:
+            # nothing may still be in flight once the client is gone: a result callback would
+            # wait on the client's loop for ever and keep the process from exiting
+            self.client.cancel(list(self._running))
             self.client.run(close_on_worker)
         finally:
             self.client.close()
