@@ -25,14 +25,12 @@ never as an exception out of the runner or the engine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from .display import plural
+from nornir_runbook.text import plural
 
 if TYPE_CHECKING:
     from nornir.core.task import AggregatedResult
-
-    from nornir_runbook.model import Runbook
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,12 +89,16 @@ class RunbookError(InputError):
     """A runbook file is invalid."""
 
 
-class ShapeError(RunbookError):
-    """Shape problems of a runbook that is still a mapping. ``partial`` is that runbook with
-    only the steps whose shape is fine, for the meaning phase to check too (every problem at
-    once); ``vars_known`` is false when its ``vars`` could not be read as written."""
+_Partial = TypeVar("_Partial")
 
-    def __init__(self, problems: list[Problem], partial: Runbook, *, vars_known: bool) -> None:
+
+class ShapeError(RunbookError, Generic[_Partial]):
+    """Shape problems of a runbook that is still a mapping. ``partial`` is that runbook (a
+    ``runbook.model.Runbook``, which this bottom layer does not import) with only the steps
+    whose shape is fine, for the meaning phase to check too (every problem at once);
+    ``vars_known`` is false when its ``vars`` could not be read as written."""
+
+    def __init__(self, problems: list[Problem], partial: _Partial, *, vars_known: bool) -> None:
         super().__init__(problems)
         self.partial = partial
         self.vars_known = vars_known

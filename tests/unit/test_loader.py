@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nornir.core.task import Result, Task
 
-from nornir_runbook.checks import check_runbook
 from nornir_runbook.errors import Problem, RunbookError, ShapeError
-from nornir_runbook.loader import load_runbook, load_runbooks, parse_runbook
-from nornir_runbook.model import (
+from nornir_runbook.project.selection import Targets
+from nornir_runbook.runbook.checks import check_runbook
+from nornir_runbook.runbook.loader import load_runbook, load_runbooks, parse_runbook
+from nornir_runbook.runbook.model import (
     Location,
     Options,
     Runbook,
@@ -23,9 +24,8 @@ from nornir_runbook.model import (
     Step,
     StepKind,
     Strategy,
-    Targets,
 )
-from nornir_runbook.registry import TaskRegistry, default_registry
+from nornir_runbook.runbook.registry import TaskRegistry, default_registry
 
 DATA = Path(__file__).parent / "data"
 

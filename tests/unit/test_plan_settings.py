@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from nornir_runbook.loader import parse_runbook
-from nornir_runbook.plan import Settings, settings_from
-from nornir_runbook.project import _RUNNER_OPTIONS
+from nornir_runbook.project.config import _RUNNER_OPTIONS
+from nornir_runbook.run.plan import Settings, settings_from
+from nornir_runbook.runbook.loader import parse_runbook
 
 # a value unlike the default for each runner option config.yaml accepts
 CONFIG_VALUES: dict[str, Any] = {

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from nornir.core.task import Result, Task
 
-from nornir_runbook.registry import (
+from nornir_runbook.runbook.registry import (
     TaskInfo,
     TaskRegistry,
     arg_problems,
@@ -77,7 +77,7 @@ def test_nornir_utils_functions_are_never_imported() -> None:
     """nornir_utils.plugins.functions calls colorama.init(), which rewraps stdout."""
     code = (
         "import sys\n"
-        "from nornir_runbook.registry import default_registry\n"
+        "from nornir_runbook.runbook.registry import default_registry\n"
         "default_registry()\n"
         "print(sorted(m for m in sys.modules if m.startswith(('colorama', "
         "'nornir_utils.plugins.functions'))))\n"

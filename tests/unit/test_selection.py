@@ -14,9 +14,9 @@ from nornir.core.inventory import Groups as GroupsDict
 from nornir.plugins.inventory.simple import SimpleInventory
 
 from nornir_runbook.errors import InventoryError, UsageError
-from nornir_runbook.model import Targets
-from nornir_runbook.selection import (
+from nornir_runbook.project.selection import (
     TargetProblem,
+    Targets,
     all_groups,
     as_filter,
     host_tags,

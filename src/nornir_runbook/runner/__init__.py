@@ -1,0 +1,31 @@
+"""The runner layer: :class:`FuturesRunner` (Nornir's ``futures`` runner plugin), its executors,
+remote work, the connection guard and host key checking.
+
+Names are imported on first use (``nornir_runbook.runner:FuturesRunner`` is Nornir's entry point),
+so reading :mod:`nornir_runbook.runner.hostkeys` settings does not load Nornir.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nornir_runbook.runner.futures import FuturesRunner, HostCompletion, RunStats
+    from nornir_runbook.runner.hostkeys import HostKeyChecking
+
+_EXPORTS = {
+    "FuturesRunner": "nornir_runbook.runner.futures",
+    "HostCompletion": "nornir_runbook.runner.futures",
+    "RunStats": "nornir_runbook.runner.futures",
+    "HostKeyChecking": "nornir_runbook.runner.hostkeys",
+}
+
+__all__ = ["FuturesRunner", "HostCompletion", "HostKeyChecking", "RunStats"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
