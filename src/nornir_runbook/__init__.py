@@ -1,19 +1,43 @@
-"""nornir-runbook: Ansible-style YAML runbooks on Nornir, with a streaming futures runner."""
+"""nornir-runbook: Ansible-style YAML runbooks on Nornir, with a streaming futures runner.
 
-from nornir_runbook.errors import (
-    InputError,
-    LabError,
-    RunbookToolError,
-    RunInterrupted,
-    TaskTimeoutError,
-)
-from nornir_runbook.runner import FuturesRunner, HostCompletion, RunStats
+The public names below are imported on first use (module ``__getattr__``), so that ``nrb
+--help`` and ``import nornir_runbook.errors`` load no Nornir.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nornir_runbook.errors import (
+        InputError,
+        LabError,
+        RunbookToolError,
+        RunInterrupted,
+        TaskTimeoutError,
+    )
+    from nornir_runbook.runner.futures import FuturesRunner, HostCompletion, RunStats
+    from nornir_runbook.runner.options import HostKeyChecking
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "FuturesRunner": "nornir_runbook.runner.futures",
+    "HostCompletion": "nornir_runbook.runner.futures",
+    "RunStats": "nornir_runbook.runner.futures",
+    "HostKeyChecking": "nornir_runbook.runner.options",
+    "InputError": "nornir_runbook.errors",
+    "LabError": "nornir_runbook.errors",
+    "RunInterrupted": "nornir_runbook.errors",
+    "RunbookToolError": "nornir_runbook.errors",
+    "TaskTimeoutError": "nornir_runbook.errors",
+}
 
 __all__ = [
     "FuturesRunner",
     "HostCompletion",
+    "HostKeyChecking",
     "InputError",
     "LabError",
     "RunInterrupted",
@@ -22,3 +46,16 @@ __all__ = [
     "TaskTimeoutError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from nornir_runbook.cli import signals as cli_signals
-from nornir_runbook.report.results import ExitCode
+from nornir_runbook.errors import ExitCode
 
 
 @pytest.fixture

@@ -14,25 +14,24 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from typing import TextIO, cast
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from nornir_runbook.cli.parser import build_parser
 from nornir_runbook.cli.signals import Terminated, interrupted_code, process_signals
 from nornir_runbook.errors import (
+    ExitCode,
     InputError,
     LabError,
     MissingDependencyError,
     RunbookToolError,
 )
 from nornir_runbook.redact import RedactingFilter, Redactor
-from nornir_runbook.report.results import ExitCode
 from nornir_runbook.text import printable
 
-Command = Callable[[argparse.Namespace, Console, Console, Redactor], int]
+if TYPE_CHECKING:
+    from rich.console import Console
 
-log = logging.getLogger("nornir_runbook")
+    Command = Callable[[argparse.Namespace, Console, Console, Redactor], int]
 
 
 class GuardedStdout:
@@ -149,35 +148,47 @@ def _threads_left() -> bool:
 
 def _main(argv: Sequence[str] | None) -> int:
     stdout = GuardedStdout(sys.stdout)
-    out = Console(file=cast(TextIO, stdout), soft_wrap=True, emoji=False)
-    err = Console(stderr=True, soft_wrap=True, emoji=False)
+    err: Console | None = None
     redactor = Redactor()
+
+    def say(text: str, *, highlight: bool = False) -> None:
+        (err or _console(stderr=True)).print(text, markup=False, highlight=highlight)
+
     previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, process_signals.handle)}
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if started ignored
         previous[signal.SIGINT] = signal.signal(signal.SIGINT, process_signals.handle)
     try:
         args = build_parser().parse_args(argv)
+        out = _console(file=cast(TextIO, stdout))
+        err = _console(stderr=True)
         _setup_logging(args.verbose if hasattr(args, "verbose") else 0, redactor)
         return stdout.exit_code(_dispatch(args, out, err, redactor), err)
     except InputError as exc:  # quotes runbooks and inventories: control characters escaped
-        err.print(printable(redactor.scrub(str(exc))), markup=False, highlight=False)
-        return ExitCode.INVALID_INPUT
+        say(printable(redactor.scrub(str(exc))))
+        return exc.exit_code
     except LabError as exc:
-        err.print(f"lab: {redactor.scrub(str(exc))}", markup=False, highlight=False)
-        return ExitCode.INVALID_INPUT
+        say(f"lab: {redactor.scrub(str(exc))}")
+        return exc.exit_code
     except MissingDependencyError as exc:
-        err.print(str(exc), markup=False, highlight=False)
-        return ExitCode.INVALID_INPUT
+        say(str(exc))
+        return exc.exit_code
     except KeyboardInterrupt as exc:
-        err.print("interrupted", markup=False)
+        say("interrupted", highlight=True)
         return ExitCode.TERMINATED if isinstance(exc, Terminated) else interrupted_code()
     except (RunbookToolError, Exception) as exc:  # noqa: BLE001 -- exit 1 is "a bug in nrb"
         text = "".join(traceback.format_exception(exc))
-        err.print(f"nrb: internal error\n{redactor.scrub(text)}", markup=False, highlight=False)
+        say(f"nrb: internal error\n{redactor.scrub(text)}")
         return ExitCode.BUG
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _console(**kwargs: Any) -> Console:
+    """A rich Console as nrb writes with; rich is imported only now (``nrb --help`` needs none)."""
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(soft_wrap=True, emoji=False, **kwargs)
 
 
 def _setup_logging(verbose: int, redactor: Redactor) -> None:

@@ -13,7 +13,8 @@ from rich.console import Console
 
 from nornir_runbook.errors import Problem, RunbookError, ShapeError, in_file_order
 from nornir_runbook.project.config import Project, load_project
-from nornir_runbook.project.selection import Targets, why_no_host
+from nornir_runbook.project.selection import why_no_host
+from nornir_runbook.project.targets import Targets
 from nornir_runbook.redact import Redactor, inventory_secrets
 from nornir_runbook.runbook.checks import check_runbook
 from nornir_runbook.runbook.loader import load_runbook

@@ -7,10 +7,10 @@ import argparse
 from rich.console import Console
 
 from nornir_runbook.cli.common import load_project_for, no_host
+from nornir_runbook.errors import ExitCode
 from nornir_runbook.project.selection import select_hosts
 from nornir_runbook.project.views import inventory_graph_text, inventory_list
 from nornir_runbook.redact import Redactor
-from nornir_runbook.report.results import ExitCode
 from nornir_runbook.report.save import dump_json
 from nornir_runbook.text import printable as escaped
 

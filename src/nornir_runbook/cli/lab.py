@@ -7,8 +7,8 @@ import argparse
 from rich.console import Console
 
 from nornir_runbook.cli.common import load_project_for
+from nornir_runbook.errors import ExitCode
 from nornir_runbook.redact import Redactor
-from nornir_runbook.report.results import ExitCode
 from nornir_runbook.runner.hostkeys import fingerprint, lab_host_key, lab_key_file
 from nornir_runbook.text import plural
 

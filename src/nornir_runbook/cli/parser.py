@@ -11,7 +11,7 @@ from typing import Any
 
 from nornir_runbook.errors import UsageError
 from nornir_runbook.runbook.model import Serial, Strategy
-from nornir_runbook.runner.hostkeys import MODES
+from nornir_runbook.runner.options import MODES
 
 
 class _Parser(argparse.ArgumentParser):

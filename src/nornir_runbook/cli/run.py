@@ -9,16 +9,16 @@ from rich.console import Console
 from nornir_runbook.cli.common import lab_context, load_checked, load_project_for, no_host
 from nornir_runbook.cli.parser import parse_serial
 from nornir_runbook.cli.signals import hold_signals, interrupted_code
+from nornir_runbook.errors import ExitCode
 from nornir_runbook.project.selection import select_hosts
 from nornir_runbook.redact import Redactor
 from nornir_runbook.report.render import Format, Tee, abort_message, make_output
-from nornir_runbook.report.results import ExitCode
 from nornir_runbook.report.save import SaveOutput, prepare_save_dir
 from nornir_runbook.run.engine import Engine
 from nornir_runbook.run.plan import make_plan, settings_from
 from nornir_runbook.runbook.model import Strategy
 from nornir_runbook.runbook.registry import default_registry
-from nornir_runbook.runner.hostkeys import HostKeyChecking
+from nornir_runbook.runner.options import HostKeyChecking
 from nornir_runbook.text import printable as escaped
 
 

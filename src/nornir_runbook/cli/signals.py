@@ -8,7 +8,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, NoReturn
 
-from nornir_runbook.report.results import ExitCode
+from nornir_runbook.errors import ExitCode
 
 
 class Terminated(KeyboardInterrupt):

@@ -6,8 +6,8 @@ import argparse
 
 from rich.console import Console
 
+from nornir_runbook.errors import ExitCode
 from nornir_runbook.redact import Redactor
-from nornir_runbook.report.results import ExitCode
 from nornir_runbook.runbook.registry import default_registry
 
 

@@ -10,9 +10,8 @@ from typing import Any
 from rich.console import Console
 
 from nornir_runbook.cli.common import load_checked, load_project_for, path_text
-from nornir_runbook.errors import ConfigError, InputError, Problem, RunbookError
+from nornir_runbook.errors import ConfigError, ExitCode, InputError, Problem, RunbookError
 from nornir_runbook.redact import Redactor
-from nornir_runbook.report.results import ExitCode
 from nornir_runbook.runbook.model import Runbook
 
 

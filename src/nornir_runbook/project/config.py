@@ -33,7 +33,7 @@ from ruamel.yaml.error import YAMLError
 
 from nornir_runbook.errors import ConfigError, InventoryError, Problem, UsageError
 from nornir_runbook.project.yamldepth import MAX_DEPTH, too_deep
-from nornir_runbook.runner.hostkeys import MODES, HostKeyChecking
+from nornir_runbook.runner.options import MODES, HostKeyChecking
 
 ENV_USERNAME = "NRB_USERNAME"
 ENV_PASSWORD = "NRB_PASSWORD"  # noqa: S105 -- the name of a variable, not a password

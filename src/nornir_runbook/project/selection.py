@@ -20,7 +20,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +28,8 @@ from nornir.core.filter import F
 from nornir.core.inventory import Group, Host, Inventory
 
 from nornir_runbook.errors import InventoryError, Problem, UsageError
+from nornir_runbook.project.targets import Targets
 from nornir_runbook.text import did_you_mean, suggest
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Targets:
-    """Which hosts: every non-empty key must match (AND); within a key, any value matches."""
-
-    hosts: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    filter: Mapping[str, Any] = field(default_factory=dict)
-
-    def is_empty(self) -> bool:
-        return not (self.hosts or self.groups or self.tags or self.filter)
-
 
 HostPredicate = Callable[[Host], bool]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from typing import Any
 
 from nornir.core.task import MultiResult
 
+from nornir_runbook.errors import ExitCode
 from nornir_runbook.runner.failures import connection_error, describe_exception
 
 
@@ -16,18 +17,6 @@ class Status(StrEnum):
     FAILED = "failed"  # a step failed
     UNREACHABLE = "unreachable"  # could not connect or log in, or timed out connecting
     SKIPPED = "skipped"  # cancelled, or not run
-
-
-class ExitCode(IntEnum):
-    OK = 0
-    BUG = 1
-    FAILED = 2
-    NO_HOSTS = 3
-    UNREACHABLE = 4
-    INVALID_INPUT = 5
-    INTERRUPTED = 130
-    BROKEN_PIPE = 141  # stdout was closed by its reader, as with SIGPIPE
-    TERMINATED = 143
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

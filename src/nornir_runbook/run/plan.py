@@ -18,7 +18,7 @@ from nornir_runbook.project.selection import narrow
 from nornir_runbook.runbook.model import Runbook, Serial, Step, StepKind, Strategy
 from nornir_runbook.runbook.registry import TaskRegistry
 from nornir_runbook.runbook.templating import located_problem, render_step
-from nornir_runbook.runner.hostkeys import HostKeyChecking
+from nornir_runbook.runner.options import HostKeyChecking
 
 COMMANDS_TASK = "send_commands"
 CONFIG_TASK = "send_config"

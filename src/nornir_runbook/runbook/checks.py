@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from nornir_runbook.errors import Problem, in_file_order
-from nornir_runbook.project.selection import FORBIDDEN_KEYS, Targets
+from nornir_runbook.project.selection import FORBIDDEN_KEYS
+from nornir_runbook.project.targets import Targets
 from nornir_runbook.runbook.model import Runbook, Step, StepKind
 from nornir_runbook.runbook.registry import TaskRegistry, arg_problems
 from nornir_runbook.runbook.templating import compile_check, index_path, key_path, located_problem

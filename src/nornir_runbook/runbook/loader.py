@@ -48,7 +48,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from nornir_runbook.errors import Problem, RunbookError, ShapeError, in_file_order
-from nornir_runbook.project.selection import Targets
+from nornir_runbook.project.targets import Targets
 from nornir_runbook.project.yamldepth import MAX_DEPTH, too_deep
 from nornir_runbook.runbook.model import (
     Location,

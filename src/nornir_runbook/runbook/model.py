@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from nornir_runbook.project.selection import Targets
+from nornir_runbook.project.targets import Targets
 
 
 class Strategy(StrEnum):

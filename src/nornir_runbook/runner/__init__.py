@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nornir_runbook.runner.futures import FuturesRunner, HostCompletion, RunStats
-    from nornir_runbook.runner.hostkeys import HostKeyChecking
+    from nornir_runbook.runner.options import HostKeyChecking
 
 _EXPORTS = {
     "FuturesRunner": "nornir_runbook.runner.futures",
     "HostCompletion": "nornir_runbook.runner.futures",
     "RunStats": "nornir_runbook.runner.futures",
-    "HostKeyChecking": "nornir_runbook.runner.hostkeys",
+    "HostKeyChecking": "nornir_runbook.runner.options",
 }
 
 __all__ = ["FuturesRunner", "HostCompletion", "HostKeyChecking", "RunStats"]
@@ -28,4 +28,6 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # found directly from now on
+    return value

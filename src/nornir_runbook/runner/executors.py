@@ -30,7 +30,7 @@ from nornir.core.inventory import Host
 from nornir.core.task import MultiResult, Task
 
 from nornir_runbook.errors import ConfigError, MissingDependencyError
-from nornir_runbook.runner.hostkeys import HostKeyChecking
+from nornir_runbook.runner.options import HostKeyChecking
 from nornir_runbook.runner.remote import (
     RemoteResult,
     RemoteTaskError,

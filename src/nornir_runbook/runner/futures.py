@@ -39,7 +39,7 @@ from nornir_runbook.runner import hostkeys
 from nornir_runbook.runner.executors import HostExecutor, make_executor
 from nornir_runbook.runner.failures import UNREACHABLE_NOTE, connection_error
 from nornir_runbook.runner.guard import attempt, connecting_to, install_connection_guard
-from nornir_runbook.runner.hostkeys import HostKeyChecking
+from nornir_runbook.runner.options import HostKeyChecking
 
 logger = logging.getLogger(__name__)
 

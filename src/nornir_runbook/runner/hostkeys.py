@@ -39,31 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from nornir_runbook.errors import HostKeyError
+from nornir_runbook.runner.options import HostKeyChecking
 
-MODES = ("accept-new", "strict", "off")
 # on a connection error, what a jump host's ProxyCommand said before it exited
 PROXY_NOTE = "nornir-runbook: the proxy command failed: "
-DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 SSH_PORT = 22
-
-
-@dataclass(frozen=True, slots=True)
-class HostKeyChecking:
-    """How host keys are checked: ``mode`` (one of MODES) against ``known_hosts`` (a path;
-    None: ``~/.ssh/known_hosts`` of whoever opens the connection)."""
-
-    mode: str = "accept-new"
-    known_hosts: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(
-                f"host key checking must be one of {', '.join(MODES)}, not {self.mode!r}"
-            )
-
-    @property
-    def file(self) -> Path:
-        return Path(os.path.expanduser(self.known_hosts or DEFAULT_KNOWN_HOSTS))
 
 
 def host_key_name(hostname: str, port: int) -> str:

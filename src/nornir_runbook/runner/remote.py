@@ -39,7 +39,8 @@ from nornir.core.task import MultiResult, Result, Task
 
 from nornir_runbook.runner.failures import is_connection_error
 from nornir_runbook.runner.guard import install_connection_guard
-from nornir_runbook.runner.hostkeys import HostKeyChecking, checking
+from nornir_runbook.runner.hostkeys import checking
+from nornir_runbook.runner.options import HostKeyChecking
 
 logger = logging.getLogger(__name__)
 
