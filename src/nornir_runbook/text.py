@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
+from typing import Any
 
 # C0 controls but tab and newline, DEL, and C1 controls (U+0085 NEL, U+009B CSI among them)
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -48,3 +49,27 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
 def did_you_mean(suggestion: str | None) -> str:
     """`` (did you mean 'show_clock'?)`` for a suggestion, nothing without one."""
     return f" (did you mean {suggestion!r}?)" if suggestion else ""
+
+
+def kind_of(value: Any) -> str:
+    """``a string``, ``an integer``, ``a list``...: what ``value`` is, never what it says (a
+    string may be a password)."""
+    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    kinds.update({list: "a list", dict: "a mapping", type(None): "null"})
+    for kind, text in kinds.items():
+        if isinstance(value, kind):
+            return text
+    return type(value).__name__
+
+
+def described(value: Any, *, text: bool) -> str:
+    """``value`` as an error message quotes it after "got": booleans and numbers themselves
+    (``true``, ``0``), strings quoted when ``text`` (``'x'``, ``an empty string``), anything
+    else by its kind."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if text and isinstance(value, str):
+        return repr(value) if value.strip() else "an empty string"
+    return kind_of(value)

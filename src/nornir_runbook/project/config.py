@@ -15,9 +15,7 @@ password. Keys Nornir does not know are left alone, as Nornir does.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import getpass
-import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,15 +30,15 @@ from ruamel.yaml.comments import CommentedBase
 from ruamel.yaml.error import YAMLError
 
 from nornir_runbook.errors import ConfigError, InventoryError, Problem, UsageError
-from nornir_runbook.project.yamldepth import MAX_DEPTH, too_deep
-from nornir_runbook.runner.options import MODES, HostKeyChecking
+from nornir_runbook.project.yamldepth import MAX_DEPTH, TOO_DEEP, too_deep
+from nornir_runbook.runner.options import MODES, HostKeyChecking, is_number
+from nornir_runbook.text import described, kind_of, suggest
 
 ENV_USERNAME = "NRB_USERNAME"
 ENV_PASSWORD = "NRB_PASSWORD"  # noqa: S105 -- the name of a variable, not a password
 _PATH_OPTIONS = ("host_file", "group_file", "defaults_file")
 _SIMPLE = "SimpleInventory"
 _FILE_INVENTORIES = (_SIMPLE, "YAMLInventory")  # nornir_utils': the same files, the old name
-_TOO_DEEP = f"lists and mappings nested more than {MAX_DEPTH} levels deep"
 MAX_GROUP_DEPTH = 50  # levels of parent groups Nornir resolves in reasonable time
 MAX_GROUP_PATHS = 10_000  # paths from a group to its ancestors (shared parents multiply them)
 MAX_EXPANDED_VALUES = 5_000_000  # values an inventory file may hold once its aliases expand
@@ -54,7 +52,6 @@ class Project:
     nr: Nornir
     directory: Path
     runner_options: Mapping[str, Any]
-    user_defined: Mapping[str, Any]
     # user_defined.nornir_runbook's settings
     host_keys: HostKeyChecking = field(default_factory=HostKeyChecking)
 
@@ -91,7 +88,6 @@ def load_project(config_file: Path, *, ask_pass: bool = False) -> Project:
         nr=nr,
         directory=directory,
         runner_options=dict(runner.get("options") or {}) if isinstance(runner, dict) else {},
-        user_defined=dict(raw.get("user_defined") or {}),
         host_keys=_host_keys(raw, directory),
     )
 
@@ -122,14 +118,14 @@ def _read_config(path: Path) -> dict[str, Any]:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise problem(f"cannot read the config file: {reason}") from None
     if (deep := too_deep(text)) is not None:  # PyYAML and ruamel would recurse until they crash
-        raise problem(f"invalid YAML: {_TOO_DEEP}", deep)
+        raise problem(f"invalid YAML: {TOO_DEEP}", deep)
     try:
         data = yaml.safe_load(text)
     except (yaml.YAMLError, *_BAD_VALUE) as exc:
         mark = getattr(exc, "problem_mark", None)
         raise problem(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", mark) from None
     except RecursionError:  # too_deep() needs libyaml
-        raise problem(f"invalid YAML: {_TOO_DEEP}") from None
+        raise problem(f"invalid YAML: {TOO_DEEP}") from None
     if not isinstance(data, dict):
         raise problem("expected a mapping of Nornir settings")
     return data
@@ -179,30 +175,8 @@ def _apply_credentials(nr: Nornir, *, ask_pass: bool) -> None:
 _SECTIONS = ("inventory", "runner", "ssh", "logging", "core", "user_defined")
 
 
-def _got(value: Any, *, show: bool = False) -> str:
-    """``value``'s kind (and, with ``show``, a number or boolean itself): never a string's text,
-    which may be a password."""
-    if show and isinstance(value, int | float):
-        return repr(value).lower() if isinstance(value, bool) else repr(value)
-    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
-    kinds.update({list: "a list", dict: "a mapping", type(None): "null"})
-    for kind, text in kinds.items():
-        if isinstance(value, kind):
-            return text
-    return type(value).__name__
-
-
 def _is_int(value: Any, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def _is_number(value: Any, low: float, high: float = math.inf) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and low <= value <= high
-    )
 
 
 # option -> (expected, check); None is always allowed (the default applies)
@@ -210,10 +184,10 @@ _RUNNER_OPTIONS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "num_workers": ("an integer of 1 or more", lambda v: _is_int(v, 1)),
     "executor": ("'thread', 'process' or 'dask'", lambda v: v in ("thread", "process", "dask")),
     "dask_address": ("a string", lambda v: isinstance(v, str)),
-    "task_timeout": ("a number of seconds greater than 0", lambda v: _is_number(v, 0) and v > 0),
+    "task_timeout": ("a number of seconds greater than 0", lambda v: is_number(v, 0) and v > 0),
     "retries": ("an integer of 0 or more", lambda v: _is_int(v, 0)),
-    "retry_backoff": ("a number of seconds of 0 or more", lambda v: _is_number(v, 0)),
-    "max_fail_percentage": ("a number from 0 to 100", lambda v: _is_number(v, 0, 100)),
+    "retry_backoff": ("a number of seconds of 0 or more", lambda v: is_number(v, 0)),
+    "max_fail_percentage": ("a number from 0 to 100", lambda v: is_number(v, 0, 100)),
     "connect_limit": ("an integer of 1 or more", lambda v: _is_int(v, 1)),
     "group_limits": (
         "a mapping of group names to integers of 1 or more",
@@ -221,7 +195,7 @@ _RUNNER_OPTIONS: dict[str, tuple[str, Callable[[Any], bool]]] = {
             isinstance(v, dict) and all(isinstance(k, str) and _is_int(n, 1) for k, n in v.items())
         ),
     ),
-    "grace_period": ("a number of seconds of 0 or more", lambda v: _is_number(v, 0)),
+    "grace_period": ("a number of seconds of 0 or more", lambda v: is_number(v, 0)),
 }
 
 
@@ -248,16 +222,16 @@ def _settings_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
     if ours is None:
         return []
     if not isinstance(ours, dict):
-        return [Problem(message=f"expected a mapping, got {_got(ours)}", file=file, path=where)]
+        return [Problem(message=f"expected a mapping, got {kind_of(ours)}", file=file, path=where)]
     problems = []
     for key, value in ours.items():
         if key not in _SETTINGS:
-            close = difflib.get_close_matches(str(key), list(_SETTINGS), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "expected " + ", ".join(_SETTINGS)
+            close = suggest(str(key), _SETTINGS)
+            hint = f"did you mean '{close}'?" if close else "expected " + ", ".join(_SETTINGS)
             message = f"unknown setting '{key}' ({hint})"
         elif value is not None and not _SETTINGS[key][1](value):
             shown = isinstance(value, str) and key == "host_key_checking" and len(value) < 40  # noqa: PLR2004
-            got = repr(value) if shown else _got(value, show=True)
+            got = repr(value) if shown else described(value, text=False)
             message = f"expected {_SETTINGS[key][0]}, got {got}"
         else:
             continue
@@ -274,30 +248,27 @@ def _config_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
 
     for section in _SECTIONS:
         if section in raw and not isinstance(raw[section], dict):
-            bad(section, f"expected a mapping, got {_got(raw[section])}")
+            bad(section, f"expected a mapping, got {kind_of(raw[section])}")
     for section in ("inventory", "runner"):
         value = raw.get(section)
         options = value.get("options") if isinstance(value, dict) else None
         if options is not None and not isinstance(options, dict):
-            bad(f"{section}.options", f"expected a mapping, got {_got(options)}")
+            bad(f"{section}.options", f"expected a mapping, got {kind_of(options)}")
     runner = raw.get("runner")
     options = runner.get("options") if isinstance(runner, dict) else None
     for key, value in options.items() if isinstance(options, dict) else ():
         if key not in _RUNNER_OPTIONS:
-            close = difflib.get_close_matches(str(key), list(_RUNNER_OPTIONS), n=1)
-            hint = (
-                f"did you mean '{close[0]}'?" if close else "expected " + ", ".join(_RUNNER_OPTIONS)
-            )
+            close = suggest(str(key), _RUNNER_OPTIONS)
+            hint = f"did you mean '{close}'?" if close else "expected " + ", ".join(_RUNNER_OPTIONS)
             bad(f"runner.options.{key}", f"unknown runner option '{key}' ({hint})")
         elif value is not None and not _RUNNER_OPTIONS[key][1](value):
             expected = _RUNNER_OPTIONS[key][0]
-            bad(f"runner.options.{key}", f"expected {expected}, got {_got(value, show=True)}")
+            bad(f"runner.options.{key}", f"expected {expected}, got {described(value, text=False)}")
     problems.extend(_settings_problems(raw, file))
     return problems
 
 
 _STRING_KEYS = ("hostname", "username", "password", "platform")
-_CONNECTION_KEYS = (*_STRING_KEYS, "port", "extras")
 
 
 class _InventoryFile:
@@ -329,7 +300,7 @@ class _InventoryFile:
             if not self.located:
                 return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 -- a safe loader
             if (deep := too_deep(text)) is not None:  # ruamel would take seconds, then crash
-                self.add(None, f"invalid YAML: {_TOO_DEEP}", deep.line, deep.column)
+                self.add(None, f"invalid YAML: {TOO_DEEP}", deep.line, deep.column)
                 return None
             YAML(typ="safe").load(text)  # the YAML errors exactly as Nornir will see them
             return YAML(typ="rt").load(text)
@@ -340,7 +311,7 @@ class _InventoryFile:
             self.add(None, f"invalid YAML: {problem}", line, column)
             return None
         except RecursionError:
-            self.add(None, f"invalid YAML: {_TOO_DEEP}")
+            self.add(None, f"invalid YAML: {TOO_DEEP}")
             return None
 
     def add(
@@ -406,7 +377,7 @@ def _simple_inventory_problems(
     if isinstance(defaults, dict):
         _check_element(files["defaults_file"], defaults, "", None)
     elif defaults is not None:
-        message = f"expected a mapping of defaults, got {_got(defaults)}"
+        message = f"expected a mapping of defaults, got {kind_of(defaults)}"
         files["defaults_file"].add(None, message)
     groups = _elements(files["group_file"], data["group_file"])
     hosts = _elements(files["host_file"], data["host_file"])
@@ -438,14 +409,16 @@ def _elements(file: _InventoryFile, value: Any) -> dict[str, Any]:
         return {}
     kind = file.role[:-1]  # host, group
     if not isinstance(value, dict):
-        file.add(None, f"expected a mapping of {kind} names to their settings, got {_got(value)}")
+        file.add(
+            None, f"expected a mapping of {kind} names to their settings, got {kind_of(value)}"
+        )
         return {}
     elements = {}
     for name, element in value.items():
         if not isinstance(name, str) or not name.strip():
             file.at(value, name, str(name), f"a {kind} name must be a non-empty string")
         elif not isinstance(element, dict):
-            message = f"expected a mapping of {kind} settings, got {_got(element)}"
+            message = f"expected a mapping of {kind} settings, got {kind_of(element)}"
             file.at(value, name, name, message)
         else:
             elements[name] = element
@@ -460,7 +433,7 @@ def _check_element(
     _check_fields(file, element, name)
     data = element.get("data")
     if data is not None and not isinstance(data, dict):
-        file.at(element, "data", f"{prefix}data", f"expected a mapping, got {_got(data)}")
+        file.at(element, "data", f"{prefix}data", f"expected a mapping, got {kind_of(data)}")
     elif data is not None and (problem := _data_problem(data)):
         file.at(element, "data", f"{prefix}data", problem)
     if groups is not None and element.get("groups") is not None:
@@ -474,33 +447,33 @@ def _check_parents(
 ) -> None:
     parents = element["groups"]
     if not isinstance(parents, list):
-        file.at(element, "groups", path, f"expected a list of group names, got {_got(parents)}")
+        file.at(element, "groups", path, f"expected a list of group names, got {kind_of(parents)}")
         return
     for index, parent in enumerate(parents):
         where = f"{path}[{index}]"
         if not isinstance(parent, str):
-            file.at(parents, index, where, f"expected a group name, got {_got(parent)}")
+            file.at(parents, index, where, f"expected a group name, got {kind_of(parent)}")
         elif parent not in groups:
-            close = difflib.get_close_matches(parent, sorted(groups), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            close = suggest(parent, sorted(groups))
+            hint = f" (did you mean '{close}'?)" if close else ""
             file.at(parents, index, where, f"unknown group '{parent}'{hint}")
 
 
 def _check_connections(file: _InventoryFile, element: dict[Any, Any], path: str) -> None:
     options = element["connection_options"]
     if not isinstance(options, dict):
-        message = f"expected a mapping of connection names to options, got {_got(options)}"
+        message = f"expected a mapping of connection names to options, got {kind_of(options)}"
         file.at(element, "connection_options", path, message)
         return
     for connection, settings in options.items():
         where = f"{path}.{connection}"
         if not isinstance(settings, dict):
-            file.at(options, connection, where, f"expected a mapping, got {_got(settings)}")
+            file.at(options, connection, where, f"expected a mapping, got {kind_of(settings)}")
             continue
         _check_fields(file, settings, where)
         extras = settings.get("extras")
         if extras is not None and not isinstance(extras, dict):
-            message = f"expected a mapping, got {_got(extras)}"
+            message = f"expected a mapping, got {kind_of(extras)}"
             file.at(settings, "extras", f"{where}.extras", message)
 
 
@@ -510,11 +483,11 @@ def _check_fields(file: _InventoryFile, element: dict[Any, Any], name: str) -> N
         if value is not None and not isinstance(value, str):
             where = f"{name}.{key}" if name else key
             # never the value itself: it may be a password
-            file.at(element, key, where, f"expected a string, got {_got(value)} (quote it)")
+            file.at(element, key, where, f"expected a string, got {kind_of(value)} (quote it)")
     port = element.get("port")
     if port is not None and not (_is_int(port, 1) and port <= 65535):  # noqa: PLR2004
         where = f"{name}.port" if name else "port"
-        message = f"expected a port number from 1 to 65535, got {_got(port, show=True)}"
+        message = f"expected a port number from 1 to 65535, got {described(port, text=False)}"
         file.at(element, "port", where, message)
 
 
@@ -530,7 +503,7 @@ def _data_problem(value: Any) -> str | None:
         if id(item) in active:
             return "recursive alias: this value contains itself"
         if depth > MAX_DEPTH:
-            return _TOO_DEEP
+            return TOO_DEEP
         if seen.get(id(item), -1) >= depth:
             return None
         seen[id(item)] = depth
@@ -543,7 +516,7 @@ def _data_problem(value: Any) -> str | None:
     try:
         return visit(value, 1)
     except RecursionError:
-        return _TOO_DEEP
+        return TOO_DEEP
 
 
 def _check_group_graph(file: _InventoryFile, groups: Mapping[str, Any]) -> None:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nornir.core.filter import F
 from nornir.core.inventory import Group, Host, Inventory
 
 from nornir_runbook.errors import InventoryError, Problem, UsageError
@@ -471,8 +470,3 @@ def narrow(inventory: Inventory, hosts: Sequence[str], targets: Targets) -> list
     _check_targets(inventory, targets, "steps.targets")
     keep = targets_predicate(targets)
     return [name for name in hosts if keep(inventory.hosts[name])]
-
-
-def as_filter(hosts: Iterable[str]) -> F:
-    """A nornir ``F`` that keeps exactly ``hosts``: ``nr.filter(as_filter(selected))``."""
-    return F(name__in=frozenset(hosts))

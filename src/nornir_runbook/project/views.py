@@ -17,11 +17,9 @@ from typing import Any
 
 from nornir.core.inventory import Host, Inventory
 
-from nornir_runbook.project.selection import all_groups
+from nornir_runbook.project.selection import ALL, UNGROUPED, all_groups
 from nornir_runbook.redact import MASK, Redactor, inventory_secrets
 
-ALL = "all"
-UNGROUPED = "ungrouped"
 #: a data key containing one of these (case-insensitive) has its value masked.
 SECRET_KEY_PARTS = ("password", "secret", "token")
 

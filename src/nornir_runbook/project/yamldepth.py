@@ -9,6 +9,7 @@ from typing import Any
 import yaml as pyyaml
 
 MAX_DEPTH = 100  # lists and mappings inside each other; every later step may recurse
+TOO_DEEP = f"lists and mappings nested more than {MAX_DEPTH} levels deep"
 
 
 def too_deep(text: str, limit: int = MAX_DEPTH) -> Any:

@@ -44,7 +44,7 @@ from nornir_runbook.run.plan import Plan, PlannedStep, Settings, batches
 from nornir_runbook.runbook.model import Strategy
 from nornir_runbook.runner import FuturesRunner, HostCompletion
 from nornir_runbook.runner.remote import PerHost
-from nornir_runbook.tasks._netmiko import abort_connections
+from nornir_runbook.tasks._netmiko import abort_connections, close_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -495,9 +495,4 @@ def _call_step(task: Task, call: _StepCall) -> Result:
 
 
 def _close_host(task: Task) -> None:
-    for conn in list(task.host.connections):
-        try:
-            task.host.close_connection(conn)
-        except Exception:  # noqa: BLE001 -- closing a dead session may fail; the session is gone
-            task.host.connections.pop(conn, None)
-            logger.debug("host %s: error while closing %s", task.host.name, conn)
+    close_quietly(task.host)

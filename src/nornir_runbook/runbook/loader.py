@@ -35,10 +35,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
-import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -49,7 +47,7 @@ from ruamel.yaml.reader import ReaderError
 
 from nornir_runbook.errors import Problem, RunbookError, ShapeError, in_file_order
 from nornir_runbook.project.targets import Targets
-from nornir_runbook.project.yamldepth import MAX_DEPTH, too_deep
+from nornir_runbook.project.yamldepth import MAX_DEPTH, TOO_DEEP, too_deep
 from nornir_runbook.runbook.model import (
     Location,
     Options,
@@ -60,9 +58,10 @@ from nornir_runbook.runbook.model import (
     Strategy,
 )
 from nornir_runbook.runbook.templating import index_path, key_path, located_problem
-from nornir_runbook.text import has_control, suggest
+from nornir_runbook.runner.options import is_number
+from nornir_runbook.text import described, has_control, suggest
 
-__all__ = ["load_runbook", "load_runbooks", "parse_runbook"]
+__all__ = ["load_runbook", "parse_runbook"]
 
 _TOP_KEYS = ("name", "description", "targets", "vars", "options", "steps")
 _STEP_KEYS = ("name", "commands", "config", "task", "args", "targets", "ignore_errors")
@@ -86,7 +85,7 @@ _OPTION_KEYS = (
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null"))
 _MAX_VALUES = 100_000  # an alias bomb stops here
-_TOO_DEEP = f"invalid YAML: lists and mappings nested more than {MAX_DEPTH} levels deep"
+_TOO_DEEP = f"invalid YAML: {TOO_DEEP}"
 _MODULE_FUNCTION = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 _PERCENT = re.compile(r"\s*(\d+(?:\.\d*)?)\s*%\s*")
 _BAD_MERGE = "'<<' merges a mapping or a list of mappings (and not one that holds it)"
@@ -293,20 +292,6 @@ def load_runbook(path: Path) -> Runbook:
     return parse_runbook(text, file=str(path), path=path)
 
 
-def load_runbooks(paths: Iterable[Path]) -> list[Runbook]:
-    """Every runbook of ``paths``; one :class:`RunbookError` with the problems of all files."""
-    runbooks: list[Runbook] = []
-    problems: list[Problem] = []
-    for path in paths:
-        try:
-            runbooks.append(load_runbook(path))
-        except RunbookError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise RunbookError(problems)
-    return runbooks
-
-
 def parse_runbook(text: str, *, file: str = "<string>", path: Path | None = None) -> Runbook:
     """A runbook from YAML text; ``file`` names it in problems."""
     doc = _Document(file, text)
@@ -359,14 +344,7 @@ def _missing(doc: _Document, path: str, key: str) -> str:
 
 
 def _got(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return repr(value) if value.strip() else "an empty string"
-    kinds = {list: "a list", dict: "a mapping", type(None): "null"}
-    return kinds.get(type(value), type(value).__name__)
+    return described(value, text=True)  # a runbook holds no secrets: its strings are shown
 
 
 def _unknown_keys(
@@ -481,16 +459,12 @@ class _Invalid:
         self.hint = hint
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _strategy(value: Any) -> Strategy | _Invalid:
     choices = [s.value for s in Strategy]
     if value in choices:
         return Strategy(value)
-    close = difflib.get_close_matches(str(value), choices, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    close = suggest(str(value), choices)
+    hint = f" (did you mean '{close}'?)" if close else ""
     return _Invalid(" or ".join(f"'{c}'" for c in choices), hint)
 
 
@@ -501,13 +475,13 @@ def _integer(value: Any, minimum: int) -> int | _Invalid:
 
 
 def _timeout(value: Any) -> float | _Invalid:
-    if _is_number(value) and value > 0:
+    if is_number(value) and value > 0:
         return float(value)
     return _Invalid("a number of seconds greater than 0")
 
 
 def _seconds(value: Any) -> float | _Invalid:
-    if _is_number(value) and value >= 0:
+    if is_number(value) and value >= 0:
         return float(value)
     return _Invalid("a number of seconds of 0 or more")
 
@@ -529,7 +503,7 @@ def _group_limits(doc: _Document, value: Any, options_path: str) -> dict[str, in
 
 
 def _percentage(value: Any) -> float | _Invalid:
-    if _is_number(value) and 0 <= value <= 100:  # noqa: PLR2004 - a percentage
+    if is_number(value) and 0 <= value <= 100:  # noqa: PLR2004 - a percentage
         return float(value)
     return _Invalid("a number from 0 to 100")
 

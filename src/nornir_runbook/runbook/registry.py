@@ -18,7 +18,6 @@ already imported under that name is reused.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import importlib
 import inspect
 import sys
@@ -31,7 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from nornir_runbook.tasks import BUILTIN_TASKS
-from nornir_runbook.text import plural
+from nornir_runbook.text import plural, suggest
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -119,8 +118,8 @@ class TaskRegistry:
             if name in self._broken:
                 raise LookupError(self._broken[name])
             choices = [n for n in self._tasks if ":" not in n]
-        close = difflib.get_close_matches(name, choices, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        close = suggest(name, choices)
+        hint = f" (did you mean '{close}'?)" if close else ""
         raise LookupError(f"unknown task '{name}'{hint}")
 
     def resolve(self, name: str, project_dir: Path | None = None) -> TaskInfo:
@@ -133,19 +132,9 @@ class TaskRegistry:
             function = _import_function(name, project_dir or self.project_dir)
             return self.register(name, function, "module")
 
-    def names(self) -> list[str]:
-        with self._lock:
-            return sorted(self._tasks)
-
     def infos(self) -> list[TaskInfo]:
         with self._lock:
             return [self._tasks[n] for n in sorted(self._tasks)]
-
-    @staticmethod
-    def check_args(info: TaskInfo, args: Mapping[str, Any]) -> str | None:
-        """None when ``info``'s function takes ``args``, else what is wrong."""
-        messages = [message for _, message in arg_problems(info, args)]
-        return "; ".join(messages) or None
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
         """Register the tasks that installed packages declare under ``group``."""
@@ -199,8 +188,8 @@ def _import_function(name: str, project_dir: Path | None) -> TaskFunction:
     function = getattr(module, attr, None)
     if function is None:
         public = [n for n in vars(module) if not n.startswith("_")]
-        close = difflib.get_close_matches(attr, public, n=1)
-        hint = f" (did you mean '{module_name}:{close[0]}'?)" if close else ""
+        close = suggest(attr, public)
+        hint = f" (did you mean '{module_name}:{close}'?)" if close else ""
         raise LookupError(f"module '{module_name}' has no function '{attr}'{hint}")
     if not callable(function):
         raise LookupError(f"'{name}' is not a function: {type(function).__name__}")
@@ -255,7 +244,8 @@ def arg_problems(info: TaskInfo, args: Mapping[str, Any]) -> list[tuple[str | No
         if arg == first.name:
             problems.append((arg, f"'{arg}' is the Nornir task itself, not an argument"))
         elif arg not in named and not any_keyword:
-            close = difflib.get_close_matches(str(arg), named, n=1)
+            suggestion = suggest(str(arg), named)
+            close = [suggestion] if suggestion else []
             meant.update(close)
             problems.append((arg, _unexpected(info.name, str(arg), close, named)))
     missing = [

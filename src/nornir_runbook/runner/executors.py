@@ -45,8 +45,6 @@ from nornir_runbook.tasks._netmiko import abort_connections
 
 EXECUTORS = ("thread", "process", "dask")
 
-LocalWork = Callable[..., MultiResult]
-
 
 class HostExecutor(Protocol):
     remote: bool  # results come back rebuilt, from another process

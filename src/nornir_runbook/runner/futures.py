@@ -40,6 +40,7 @@ from nornir_runbook.runner.executors import HostExecutor, make_executor
 from nornir_runbook.runner.failures import UNREACHABLE_NOTE, connection_error
 from nornir_runbook.runner.guard import attempt, connecting_to, install_connection_guard
 from nornir_runbook.runner.options import HostKeyChecking
+from nornir_runbook.tasks._netmiko import close_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -307,7 +308,9 @@ class _Run:
             if job.started is not None and now - job.started > timeout:
                 del self.running[future]
                 self._release(job)
-                _add_thread(pool)
+                # the timed-out attempt keeps its pool thread until the device code returns:
+                # one more, so that the hosts after it still start
+                pool.add_worker()
                 self.stats.timed_out.append(job.host.name)
                 exc = TaskTimeoutError(job.host.name, timeout)
                 where = connecting_to(job.host)  # still connecting (thread executor)
@@ -401,12 +404,6 @@ class _Run:
         return aggregated
 
 
-def _add_thread(pool: HostExecutor) -> None:
-    """A timed-out attempt keeps its pool thread until the device code returns: give the pool
-    one more so the hosts after it still start (the loop keeps num_workers hosts running)."""
-    pool.add_worker()
-
-
 def _limited_groups(host: Host, limited: Mapping[str, int]) -> tuple[str, ...]:
     return tuple(g.name for g in host.extended_groups() if g.name in limited)
 
@@ -423,7 +420,7 @@ def _work(
     try:
         with attempt(connect_gate, stopped):
             if job.attempt > 1:
-                _close_quietly(job.host)
+                close_quietly(job.host)  # the half-open session a failed attempt left
             with hostkeys.checking(host_keys):
                 return task.copy().start(job.host)
     except BaseException as exc:  # noqa: BLE001 -- Task.start lets KeyboardInterrupt, SystemExit out
@@ -440,12 +437,3 @@ def failed_result(task: Task, host: Host, exc: BaseException) -> MultiResult:
     result.name = task.name  # type: ignore[assignment]  # nornir declares Result.name None
     multi.append(result)
     return multi
-
-
-def _close_quietly(host: Host) -> None:
-    """Before a retry: drop whatever half-open connection the failed attempt left."""
-    for name in list(host.connections):
-        try:
-            host.close_connection(name)
-        except Exception:  # noqa: BLE001 -- a broken connection may fail to close; it is gone either way
-            host.connections.pop(name, None)

@@ -5,9 +5,11 @@ Plain data that loads nothing: the command line's parser reads :data:`MODES` fro
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MODES = ("accept-new", "strict", "off")
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
@@ -30,3 +32,13 @@ class HostKeyChecking:
     @property
     def file(self) -> Path:
         return Path(os.path.expanduser(self.known_hosts or DEFAULT_KNOWN_HOSTS))
+
+
+def is_number(value: Any, low: float = -math.inf, high: float = math.inf) -> bool:
+    """Whether ``value`` is a finite number (a boolean is not one) from ``low`` to ``high``."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high
+    )

@@ -41,6 +41,7 @@ from nornir_runbook.runner.failures import is_connection_error
 from nornir_runbook.runner.guard import install_connection_guard
 from nornir_runbook.runner.hostkeys import checking
 from nornir_runbook.runner.options import HostKeyChecking
+from nornir_runbook.tasks._netmiko import close_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ class _WorkerState:
             if known is not None and known[0] == spec:
                 return known[1], lock
             if known is not None:
-                _close(known[1])
+                close_quietly(known[1])
             host = _build_host(spec)
             self.hosts[spec.name] = (spec, host)
             self.nornir.inventory.hosts[spec.name] = host
@@ -186,7 +187,7 @@ class _WorkerState:
         with self.guard:
             chosen = list(self.hosts) if names is None else [n for n in names if n in self.hosts]
             for name in chosen:
-                _close(self.hosts[name][1])
+                close_quietly(self.hosts[name][1])
             return len(chosen)
 
 
@@ -225,14 +226,6 @@ def _build_host(spec: HostSpec) -> Host:
         connection_options=options,
         defaults=Defaults(),
     )
-
-
-def _close(host: Host) -> None:
-    for name in list(host.connections):
-        try:
-            host.close_connection(name)
-        except Exception:  # noqa: BLE001 -- a dead session may fail to close; it is gone
-            host.connections.pop(name, None)
 
 
 def run_on_worker(
@@ -277,7 +270,7 @@ def run_on_worker(
     host, lock = state.host(spec)
     with lock:
         if attempt > 1:
-            _close(host)
+            close_quietly(host)
         task = Task(fn, state.nornir, global_dry_run=False, processors=_no_processors(), name=name)
         task.params = dict(params)
         try:
