@@ -68,7 +68,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="free-retry-restarts",
-        file="run/engine.py",
+        file="run/free.py",
         find="for call in steps.of(name)[len(done) :]:",
         replace="for call in steps.of(name):",
         tests=("tests/cli/test_cli_retries.py",),

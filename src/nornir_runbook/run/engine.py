@@ -12,14 +12,13 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from nornir.core import Nornir
-from nornir.core.exceptions import NornirSubTaskError
-from nornir.core.task import MultiResult, Result, Task
+from nornir.core.task import MultiResult
 
 from nornir_runbook.errors import RunInterrupted
 from nornir_runbook.redact import Redactor
@@ -40,11 +39,12 @@ from nornir_runbook.report.results import (
     step_status,
 )
 from nornir_runbook.report.save import new_run_id
+from nornir_runbook.run import free, linear
 from nornir_runbook.run.plan import Plan, PlannedStep, Settings, batches
 from nornir_runbook.runbook.model import Strategy
 from nornir_runbook.runner import FuturesRunner, HostCompletion
 from nornir_runbook.runner.remote import PerHost
-from nornir_runbook.tasks._netmiko import abort_connections, close_quietly
+from nornir_runbook.tasks._netmiko import abort_connections, close_host
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class _Run:
         self.plan = plan
         self.emit = on_event
         self.state = {h: _HostState() for h in plan.hosts}
-        self._token = ""  # the free strategy's current program run, for _progress
+        self._token = ""  # the free strategy's current program run: its progress is kept under it
         self.abort: Abort | None = None
         # hosts whose task has begun in a worker (thread executor; a process or dask worker's
         # marks stay there), and the hosts of the runner's current run, for Ctrl-C
@@ -207,10 +207,10 @@ class _Run:
         self._in_flight = names
         try:
             if planned is None:
-                programs = PerHost({h: _program_for(self.plan, h) for h in hosts})
+                programs = PerHost({h: free.program_for(self.plan, h) for h in hosts})
                 self._token = uuid.uuid4().hex
                 selected.run(
-                    task=_host_program,
+                    task=free.host_program,
                     name="runbook",
                     steps=programs,
                     token=self._token,
@@ -219,7 +219,7 @@ class _Run:
                 )
             else:
                 selected.run(
-                    task=_one_step,
+                    task=linear.one_step,
                     name=planned.step.name,
                     fn=planned.fn,
                     args=PerHost(planned.args),
@@ -242,7 +242,7 @@ class _Run:
             runner = FuturesRunner(
                 num_workers=self.e.settings.workers, task_timeout=30, grace_period=0
             )
-            nr.with_runner(runner).run(task=_close_host, name="close connections", **_EVERY_HOST)
+            nr.with_runner(runner).run(task=close_host, name="close connections", **_EVERY_HOST)
 
     def _counts_as_failure(self, planned: PlannedStep | None, multi: MultiResult) -> bool:
         """Toward max_fail_percentage, as in Ansible: a failure ``ignore_errors`` let through
@@ -286,8 +286,8 @@ class _Run:
         else:  # the program itself failed (timeout, or a failure around the steps)
             status = self._timeout_status(c) or step_status(c.result)
             name, task = "runbook", "runbook"
-            if self.runner.executor == "thread":  # its progress is in this process: keep it
-                for _, step in _progress.pop((self._token, c.host), []):
+            if not self.runner.remote:  # its progress is in this process: keep it
+                for _, step in free.take_progress(self._token, c.host):
                     self.state[c.host].steps.append(self._redacted(step))
                 todo = self.plan.steps_for(c.host)[len(self.state[c.host].steps) :]
                 if todo:  # the step it was at when it failed
@@ -306,7 +306,7 @@ class _Run:
 
     def _timeout_status(self, c: HostCompletion) -> Status | None:
         """A host that timed out before it had a session (threads only can tell) is unreachable."""
-        local = self.runner.executor == "thread"
+        local = not self.runner.remote
         if c.timed_out and local and not self.e.nr.inventory.hosts[c.host].connections:
             return Status.UNREACHABLE
         return None
@@ -351,14 +351,14 @@ class _Run:
         With a process or dask executor a worker's marks stay in its process: every host the
         runner had been given counts as begun, as nothing proves it had not.
         """
-        local = self.runner.executor == "thread"
-        free = self.e.settings.strategy is Strategy.FREE
+        local = not self.runner.remote
+        is_free = self.e.settings.strategy is Strategy.FREE
         ignored = {p.index for p in self.plan.steps if p.step.ignore_errors}
         for host, state in self.state.items():
             if state.done or state.status is not None:
                 continue
-            if free and local:  # what its program finished before it was cut short
-                for index, raw in list(_progress.pop((self._token, host), [])):
+            if is_free and local:  # what its program finished before it was cut short
+                for index, raw in free.take_progress(self._token, host):
                     step = self._redacted(raw)
                     state.steps.append(step)
                     if step.status in _BAD and index not in ignored:
@@ -431,68 +431,3 @@ class _Run:
             steps=tuple(state.steps) + skipped,
             duration_s=duration,
         )
-
-
-# -- the Nornir tasks the engine runs -----------------------------------------------------
-
-
-def _one_step(task: Task, fn: Callable[..., Result], args: PerHost, begun: set[str]) -> Result:
-    """Linear strategy: one step on one host, with that host's rendered arguments."""
-    begun.add(task.host.name)
-    return fn(task, **args.of(task.host.name))
-
-
-@dataclass(frozen=True, slots=True)
-class _StepCall:
-    """One step of a host's program under the free strategy; plain data, so it can travel."""
-
-    index: int
-    name: str
-    task_name: str
-    fn: Callable[..., Any]
-    args: Mapping[str, Any]
-    ignore_errors: bool
-
-
-def _program_for(plan: Plan, host: str) -> list[_StepCall]:
-    return [
-        _StepCall(p.index, p.step.name, p.task_name, p.fn, p.args[host], p.step.ignore_errors)
-        for p in plan.steps_for(host)
-    ]
-
-
-# what each host finished so far, per run, in the process that runs it: a retry after a
-# connection error resumes at the step that failed, so no config step is applied twice
-_progress: dict[tuple[str, str], list[tuple[int, StepResult]]] = {}
-
-
-def _host_program(task: Task, steps: PerHost, token: str, begun: set[str]) -> Result:
-    """Free strategy: a host's whole step list in one future."""
-    name = task.host.name
-    begun.add(name)
-    done = _progress.setdefault((token, name), [])
-    for call in steps.of(name)[len(done) :]:
-        t0 = time.monotonic()
-        try:
-            multi = task.run(task=_call_step, name=call.name, call=call)
-        except NornirSubTaskError as exc:
-            step = step_result(call.name, call.task_name, exc.result, time.monotonic() - t0)
-            if step.status is Status.UNREACHABLE:
-                raise  # let the runner retry the connection; progress resumes here
-            done.append((call.index, step))
-            if not call.ignore_errors:
-                break
-            continue
-        elapsed = time.monotonic() - t0
-        done.append((call.index, step_result(call.name, call.task_name, multi, elapsed)))
-    _close_host(task)
-    return Result(host=task.host, result=list(_progress.pop((token, name), done)))
-
-
-def _call_step(task: Task, call: _StepCall) -> Result:
-    """One step of a program: its arguments may be named as Task.run's own (``name``...)."""
-    return call.fn(task, **call.args)  # type: ignore[no-any-return]
-
-
-def _close_host(task: Task) -> None:
-    close_quietly(task.host)

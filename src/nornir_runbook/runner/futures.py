@@ -151,6 +151,12 @@ class FuturesRunner:
             )
         return self._executor
 
+    @property
+    def remote(self) -> bool:
+        """Whether hosts run in other processes (the executor's ``remote``): then what a task
+        records while it runs (its progress, the sessions it opens) stays in those processes."""
+        return self.pool().remote
+
     def close(self) -> None:
         """Close the sessions workers hold and stop them (process and dask executors)."""
         executor, self._executor = self._executor, None

@@ -106,6 +106,11 @@ def close_quietly(host: Any, *names: str) -> None:
             logger.debug("host %s: error while closing %s", host.name, name)
 
 
+def close_host(task: Task) -> None:
+    """A Nornir task: close the host's sessions (the end of a batch, or of a host's program)."""
+    close_quietly(task.host)
+
+
 def abort_connections(host: Any) -> None:
     """Drop the host's sessions without logging out, for a host past its task_timeout whose
     worker may still be reading: a graceful close would read the same channel (each stealing
