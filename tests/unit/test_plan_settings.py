@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from nornir_runbook.project.config import _RUNNER_OPTIONS
 from nornir_runbook.run.plan import Settings, settings_from
 from nornir_runbook.runbook.loader import parse_runbook
+from nornir_runbook.runner.options import CHECKS
 
 # a value unlike the default for each runner option config.yaml accepts
 CONFIG_VALUES: dict[str, Any] = {
@@ -32,7 +32,7 @@ def field(option: str) -> str:
 
 
 def test_there_is_a_value_for_every_runner_option() -> None:
-    assert sorted(CONFIG_VALUES) == sorted(_RUNNER_OPTIONS)
+    assert sorted(CONFIG_VALUES) == sorted(CHECKS)
 
 
 @pytest.mark.parametrize("option", list(CONFIG_VALUES))

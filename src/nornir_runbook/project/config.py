@@ -31,7 +31,7 @@ from ruamel.yaml.error import YAMLError
 
 from nornir_runbook.errors import ConfigError, InventoryError, Problem, UsageError
 from nornir_runbook.project.yamldepth import MAX_DEPTH, TOO_DEEP, too_deep
-from nornir_runbook.runner.options import MODES, HostKeyChecking, is_number
+from nornir_runbook.runner.options import CHECKS, MODES, HostKeyChecking, is_whole
 from nornir_runbook.text import described, kind_of, suggest
 
 ENV_USERNAME = "NRB_USERNAME"
@@ -175,30 +175,6 @@ def _apply_credentials(nr: Nornir, *, ask_pass: bool) -> None:
 _SECTIONS = ("inventory", "runner", "ssh", "logging", "core", "user_defined")
 
 
-def _is_int(value: Any, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-# option -> (expected, check); None is always allowed (the default applies)
-_RUNNER_OPTIONS: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    "num_workers": ("an integer of 1 or more", lambda v: _is_int(v, 1)),
-    "executor": ("'thread', 'process' or 'dask'", lambda v: v in ("thread", "process", "dask")),
-    "dask_address": ("a string", lambda v: isinstance(v, str)),
-    "task_timeout": ("a number of seconds greater than 0", lambda v: is_number(v, 0) and v > 0),
-    "retries": ("an integer of 0 or more", lambda v: _is_int(v, 0)),
-    "retry_backoff": ("a number of seconds of 0 or more", lambda v: is_number(v, 0)),
-    "max_fail_percentage": ("a number from 0 to 100", lambda v: is_number(v, 0, 100)),
-    "connect_limit": ("an integer of 1 or more", lambda v: _is_int(v, 1)),
-    "group_limits": (
-        "a mapping of group names to integers of 1 or more",
-        lambda v: (
-            isinstance(v, dict) and all(isinstance(k, str) and _is_int(n, 1) for k, n in v.items())
-        ),
-    ),
-    "grace_period": ("a number of seconds of 0 or more", lambda v: is_number(v, 0)),
-}
-
-
 SETTINGS_KEY = "nornir_runbook"  # nornir-runbook's own settings: user_defined.nornir_runbook
 # setting -> (expected, check); None is always allowed (the default applies)
 _SETTINGS: dict[str, tuple[str, Callable[[Any], bool]]] = {
@@ -257,12 +233,12 @@ def _config_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
     runner = raw.get("runner")
     options = runner.get("options") if isinstance(runner, dict) else None
     for key, value in options.items() if isinstance(options, dict) else ():
-        if key not in _RUNNER_OPTIONS:
-            close = suggest(str(key), _RUNNER_OPTIONS)
-            hint = f"did you mean '{close}'?" if close else "expected " + ", ".join(_RUNNER_OPTIONS)
+        if key not in CHECKS:
+            close = suggest(str(key), CHECKS)
+            hint = f"did you mean '{close}'?" if close else "expected " + ", ".join(CHECKS)
             bad(f"runner.options.{key}", f"unknown runner option '{key}' ({hint})")
-        elif value is not None and not _RUNNER_OPTIONS[key][1](value):
-            expected = _RUNNER_OPTIONS[key][0]
+        elif value is not None and not CHECKS[key].valid(value):  # None: the default applies
+            expected = CHECKS[key].expected
             bad(f"runner.options.{key}", f"expected {expected}, got {described(value, text=False)}")
     problems.extend(_settings_problems(raw, file))
     return problems
@@ -485,7 +461,7 @@ def _check_fields(file: _InventoryFile, element: dict[Any, Any], name: str) -> N
             # never the value itself: it may be a password
             file.at(element, key, where, f"expected a string, got {kind_of(value)} (quote it)")
     port = element.get("port")
-    if port is not None and not (_is_int(port, 1) and port <= 65535):  # noqa: PLR2004
+    if port is not None and not (is_whole(port, 1) and port <= 65535):  # noqa: PLR2004
         where = f"{name}.port" if name else "port"
         message = f"expected a port number from 1 to 65535, got {described(port, text=False)}"
         file.at(element, "port", where, message)

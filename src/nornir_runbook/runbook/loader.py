@@ -58,7 +58,7 @@ from nornir_runbook.runbook.model import (
     Strategy,
 )
 from nornir_runbook.runbook.templating import index_path, key_path, located_problem
-from nornir_runbook.runner.options import is_number
+from nornir_runbook.runner.options import CHECKS, is_whole
 from nornir_runbook.text import described, has_control, suggest
 
 __all__ = ["load_runbook", "parse_runbook"]
@@ -81,6 +81,10 @@ _OPTION_KEYS = (
     "group_limits",
     "grace_period",
 )
+
+# a runbook's name for a runner option -> its name in the one table (runner.options.CHECKS)
+_RUNNER_NAMES = {"workers": "num_workers"}
+_FLOATS = frozenset({"task_timeout", "max_fail_percentage", "retry_backoff", "grace_period"})
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null"))
@@ -427,22 +431,11 @@ def _options(doc: _Document, value: Any, path: str) -> Options:
         doc.add(path, f"expected a mapping, got {_got(value)}")
         return Options()
     _unknown_keys(doc, value, _OPTION_KEYS, path)
-    checks = {
-        "strategy": _strategy,
-        "workers": lambda v: _integer(v, 1),
-        "task_timeout": _timeout,
-        "retries": lambda v: _integer(v, 0),
-        "max_fail_percentage": _percentage,
-        "serial": _serial,
-        "retry_backoff": _seconds,
-        "connect_limit": lambda v: _integer(v, 1),
-        "grace_period": _seconds,
-    }
     kwargs: dict[str, Any] = {}
-    for key, check in checks.items():
-        if value.get(key) is None:
+    for key in _OPTION_KEYS:
+        if key == "group_limits" or value.get(key) is None:
             continue
-        result = check(value[key])
+        result = _option(key, value[key])
         if isinstance(result, _Invalid):
             got = _got(value[key])
             doc.add(key_path(path, key), f"expected {result.expected}, got {got}{result.hint}")
@@ -459,6 +452,18 @@ class _Invalid:
         self.hint = hint
 
 
+def _option(key: str, value: Any) -> Any:
+    """``value`` of option ``key`` as the run takes it, or what it should have been."""
+    if key == "strategy":
+        return _strategy(value)
+    if key == "serial":
+        return _serial(value)
+    check = CHECKS[_RUNNER_NAMES.get(key, key)]
+    if not check.valid(value):
+        return _Invalid(check.expected)
+    return float(value) if key in _FLOATS else value
+
+
 def _strategy(value: Any) -> Strategy | _Invalid:
     choices = [s.value for s in Strategy]
     if value in choices:
@@ -466,24 +471,6 @@ def _strategy(value: Any) -> Strategy | _Invalid:
     close = suggest(str(value), choices)
     hint = f" (did you mean '{close}'?)" if close else ""
     return _Invalid(" or ".join(f"'{c}'" for c in choices), hint)
-
-
-def _integer(value: Any, minimum: int) -> int | _Invalid:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
-        return value
-    return _Invalid(f"an integer of {minimum} or more")
-
-
-def _timeout(value: Any) -> float | _Invalid:
-    if is_number(value) and value > 0:
-        return float(value)
-    return _Invalid("a number of seconds greater than 0")
-
-
-def _seconds(value: Any) -> float | _Invalid:
-    if is_number(value) and value >= 0:
-        return float(value)
-    return _Invalid("a number of seconds of 0 or more")
 
 
 def _group_limits(doc: _Document, value: Any, options_path: str) -> dict[str, int]:
@@ -495,17 +482,11 @@ def _group_limits(doc: _Document, value: Any, options_path: str) -> dict[str, in
     for group, limit in value.items():
         if not isinstance(group, str):
             doc.add(key_path(path, str(group)), f"expected a group name, got {_got(group)}")
-        elif isinstance(_integer(limit, 1), _Invalid):
+        elif not is_whole(limit, 1):
             doc.add(
                 key_path(path, str(group)), f"expected an integer of 1 or more, got {_got(limit)}"
             )
     return dict(value)
-
-
-def _percentage(value: Any) -> float | _Invalid:
-    if is_number(value) and 0 <= value <= 100:  # noqa: PLR2004 - a percentage
-        return float(value)
-    return _Invalid("a number from 0 to 100")
 
 
 def _count(text: str) -> int | None:

@@ -30,7 +30,7 @@ from nornir.core.inventory import Host
 from nornir.core.task import MultiResult, Task
 
 from nornir_runbook.errors import ConfigError, MissingDependencyError
-from nornir_runbook.runner.options import HostKeyChecking
+from nornir_runbook.runner.options import EXECUTORS, HostKeyChecking
 from nornir_runbook.runner.remote import (
     RemoteResult,
     RemoteTaskError,
@@ -42,8 +42,6 @@ from nornir_runbook.runner.remote import (
     run_on_worker,
 )
 from nornir_runbook.tasks._netmiko import abort_connections
-
-EXECUTORS = ("thread", "process", "dask")
 
 
 class HostExecutor(Protocol):

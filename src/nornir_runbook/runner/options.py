@@ -1,4 +1,6 @@
-"""The runner's options as values: how host keys are checked (:class:`HostKeyChecking`).
+"""The runner's options as values: what each option takes (:data:`CHECKS`, the one table that
+config.yaml's ``runner.options`` and a runbook's ``options:`` are checked against) and how host
+keys are checked (:class:`HostKeyChecking`).
 
 Plain data that loads nothing: the command line's parser reads :data:`MODES` from here.
 """
@@ -7,11 +9,13 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 MODES = ("accept-new", "strict", "off")
+EXECUTORS = ("thread", "process", "dask")
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 
 
@@ -42,3 +46,39 @@ def is_number(value: Any, low: float = -math.inf, high: float = math.inf) -> boo
         and math.isfinite(value)
         and low <= value <= high
     )
+
+
+def is_whole(value: Any, minimum: int) -> bool:
+    """Whether ``value`` is an integer (a boolean is not one) of ``minimum`` or more."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """What an option takes, in words (``expected``), and whether a value is that."""
+
+    expected: str
+    valid: Callable[[Any], bool]
+
+
+def _group_limits(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and is_whole(n, 1) for k, n in value.items()
+    )
+
+
+#: every runner option, by its name in config.yaml (a runbook's ``workers`` is ``num_workers``)
+CHECKS: dict[str, Check] = {
+    "num_workers": Check("an integer of 1 or more", lambda v: is_whole(v, 1)),
+    "executor": Check("'thread', 'process' or 'dask'", lambda v: v in EXECUTORS),
+    "dask_address": Check("a string", lambda v: isinstance(v, str)),
+    "task_timeout": Check(
+        "a number of seconds greater than 0", lambda v: is_number(v, 0) and v > 0
+    ),
+    "retries": Check("an integer of 0 or more", lambda v: is_whole(v, 0)),
+    "retry_backoff": Check("a number of seconds of 0 or more", lambda v: is_number(v, 0)),
+    "max_fail_percentage": Check("a number from 0 to 100", lambda v: is_number(v, 0, 100)),
+    "connect_limit": Check("an integer of 1 or more", lambda v: is_whole(v, 1)),
+    "group_limits": Check("a mapping of group names to integers of 1 or more", _group_limits),
+    "grace_period": Check("a number of seconds of 0 or more", lambda v: is_number(v, 0)),
+}
