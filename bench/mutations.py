@@ -58,11 +58,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="runner-limits-dropped",
-        file="run/engine.py",
+        file="runner/futures.py",
         find=(
-            "            connect_limit=s.connect_limit,\n            group_limits=s.group_limits,\n"
+            "        self.connect_limit = options.connect_limit\n"
+            "        self.group_limits = dict(options.group_limits)\n"
         ),
-        replace="",
+        replace="        self.connect_limit = None\n        self.group_limits = {}\n",
         tests=("tests/cli/test_cli_runner_options.py::test_a_limit_of_one_keeps_hosts_apart",),
         bug="connect_limit and group_limits from config.yaml or the runbook never reach the runner",
     ),

@@ -73,7 +73,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     if not hosts:
         no_host(err, nr.inventory, runbook.targets, args)
     with lab_context(args.lab and not args.dry_run, nr, hosts, err) as lab:
-        if lab is not None and settings.host_keys.mode != "off":
+        if lab is not None and settings.runner.host_key_checking.mode != "off":
             # the lab's devices are checked against the lab's key alone: a lab run never reads
             # nor writes the user's known_hosts
             settings = settings.merged(host_keys=HostKeyChecking("strict", str(lab.known_hosts())))

@@ -118,19 +118,7 @@ class _Run:
         # marks stay there), and the hosts of the runner's current run, for Ctrl-C
         self._begun: set[str] = set()
         self._in_flight: set[str] = set()
-        s = engine.settings
-        self.runner = FuturesRunner(
-            num_workers=s.workers,
-            executor=s.executor,
-            dask_address=s.dask_address,
-            task_timeout=s.task_timeout,
-            retries=s.retries,
-            retry_backoff=s.retry_backoff,
-            connect_limit=s.connect_limit,
-            group_limits=s.group_limits,
-            grace_period=s.grace_period,
-            host_key_checking=s.host_keys,
-        )
+        self.runner = FuturesRunner.from_options(engine.settings.runner)
 
     def execute(self) -> bool:
         """Run every batch; True when interrupted."""
@@ -240,7 +228,7 @@ class _Run:
         if any(h.connections for h in nr.inventory.hosts.values()):
             # grace_period 0: Ctrl-C while closing aborts the sessions still closing, at once
             runner = FuturesRunner(
-                num_workers=self.e.settings.workers, task_timeout=30, grace_period=0
+                self.e.settings.runner.num_workers, task_timeout=30, grace_period=0
             )
             nr.with_runner(runner).run(task=close_host, name="close connections", **_EVERY_HOST)
 

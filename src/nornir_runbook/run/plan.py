@@ -18,7 +18,7 @@ from nornir_runbook.project.selection import narrow
 from nornir_runbook.runbook.model import Runbook, Serial, Step, StepKind, Strategy
 from nornir_runbook.runbook.registry import TaskRegistry
 from nornir_runbook.runbook.templating import located_problem, render_step
-from nornir_runbook.runner.options import HostKeyChecking
+from nornir_runbook.runner.options import RUNNER_FIELDS, RunnerOptions
 
 COMMANDS_TASK = "send_commands"
 CONFIG_TASK = "send_config"
@@ -28,40 +28,37 @@ MAX_HOSTS_NAMED = 10  # hosts named in one template error
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
-    """How a run goes: runner options and strategy, after config < runbook < command line."""
+    """How a run goes, after config < runbook < command line: the runner's options, and what
+    the engine decides itself (strategy, batches, max_fail_percentage, dry run)."""
 
+    runner: RunnerOptions = field(default_factory=RunnerOptions)
     strategy: Strategy = Strategy.LINEAR
-    workers: int = 20
-    executor: str = "thread"
-    dask_address: str | None = None
-    task_timeout: float | None = None
-    retries: int = 0
-    retry_backoff: float = 1.0
     max_fail_percentage: float | None = None
     serial: Serial | None = None
-    connect_limit: int | None = None
-    group_limits: Mapping[str, int] = field(default_factory=dict)
-    grace_period: float = 5.0
     dry_run: bool = False
-    host_keys: HostKeyChecking = field(default_factory=HostKeyChecking)
 
     def merged(self, **overrides: Any) -> Settings:
-        """A copy with every override that is not None applied."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        """A copy with every override that is not None applied: a runner option by its name in
+        config.yaml (``num_workers``) or in runbooks and on the command line (``workers``,
+        ``host_keys``), anything else by its field here."""
+        given = {_RUNNER_NAMES.get(k, k): v for k, v in overrides.items() if v is not None}
+        runner = {k: v for k, v in given.items() if k in RUNNER_FIELDS}
+        own = {k: v for k, v in given.items() if k not in RUNNER_FIELDS}
+        return replace(self, runner=self.runner.merged(**runner), **own)
+
+
+# a runbook's and the command line's names -> the RunnerOptions field
+_RUNNER_NAMES = {"workers": "num_workers", "host_keys": "host_key_checking"}
 
 
 def settings_from(runner_options: Mapping[str, Any], runbook: Runbook) -> Settings:
     """Config runner options, then the runbook's ``options:`` on top.
 
-    Every option is carried by name (``num_workers`` is ``workers`` here, as in runbooks), so an
-    option that config.yaml or the runbook accepts cannot be left behind on its way to the run.
+    Every option is carried by name, so an option that config.yaml or the runbook accepts
+    cannot be left behind on its way to the run.
     """
-    config = {_SETTING_NAMES.get(key, key): value for key, value in runner_options.items()}
     runbook_options = {f.name: getattr(runbook.options, f.name) for f in fields(runbook.options)}
-    return Settings().merged(**config).merged(**runbook_options)
-
-
-_SETTING_NAMES = {"num_workers": "workers"}  # config.yaml's name -> the Settings field
+    return Settings().merged(**runner_options).merged(**runbook_options)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -39,7 +39,7 @@ from nornir_runbook.runner import hostkeys
 from nornir_runbook.runner.executors import HostExecutor, make_executor
 from nornir_runbook.runner.failures import UNREACHABLE_NOTE, connection_error
 from nornir_runbook.runner.guard import attempt, connecting_to, install_connection_guard
-from nornir_runbook.runner.options import HostKeyChecking
+from nornir_runbook.runner.options import RUNNER_FIELDS, HostKeyChecking, RunnerOptions
 from nornir_runbook.tasks._netmiko import close_quietly
 
 logger = logging.getLogger(__name__)
@@ -111,31 +111,46 @@ class FuturesRunner:
         grace_period: float = 5.0,
         host_key_checking: HostKeyChecking | str = "accept-new",
     ) -> None:
-        if num_workers < 1:
-            raise ValueError(f"num_workers must be at least 1, not {num_workers}")
-        self.num_workers = num_workers
-        self.executor = executor
-        self.dask_address = dask_address
-        self.task_timeout = task_timeout
-        self.retries = retries
-        self.retry_backoff = retry_backoff
+        options = RunnerOptions(
+            num_workers=num_workers,
+            executor=executor,
+            dask_address=dask_address,
+            task_timeout=task_timeout,
+            retries=retries,
+            retry_backoff=retry_backoff,
+            connect_limit=connect_limit,
+            group_limits=dict(group_limits or {}),
+            grace_period=grace_period,
+            host_key_checking=(
+                host_key_checking
+                if isinstance(host_key_checking, HostKeyChecking)
+                else HostKeyChecking(host_key_checking)
+            ),
+        )
+        # attributes, as scripts read and set them; a run reads them when it starts
+        self.num_workers = options.num_workers
+        self.executor = options.executor
+        self.dask_address = options.dask_address
+        self.task_timeout = options.task_timeout
+        self.retries = options.retries
+        self.retry_backoff = options.retry_backoff
+        self.connect_limit = options.connect_limit
+        self.group_limits = dict(options.group_limits)
+        self.grace_period = options.grace_period
+        self.host_keys = options.host_key_checking
+        # per run: the engine sets them before each run
         self.max_fail_percentage = max_fail_percentage
         self.counts_as_failure = counts_as_failure
-        self.connect_limit = connect_limit
-        self.group_limits = dict(group_limits or {})
-        for group, limit in self.group_limits.items():
-            if limit < 1:  # its hosts would stay pending forever
-                raise ValueError(f"group_limits[{group!r}] must be at least 1, not {limit}")
         self.on_result = on_result
-        self.grace_period = grace_period
-        self.host_keys = (
-            host_key_checking
-            if isinstance(host_key_checking, HostKeyChecking)
-            else HostKeyChecking(host_key_checking)
-        )
         self.last_run = RunStats()
         self._executor: HostExecutor | None = None
         install_connection_guard()
+
+    @classmethod
+    def from_options(cls, options: RunnerOptions) -> FuturesRunner:
+        """A runner set up with ``options`` (the run's own values are set per run)."""
+        # RunnerOptions' fields are named as this class's keyword arguments
+        return cls(**{name: getattr(options, name) for name in RUNNER_FIELDS})
 
     def run(self, task: Task, hosts: list[Host]) -> AggregatedResult:
         run = _Run(self, task, hosts)

@@ -1,6 +1,10 @@
-"""The runner's options as values: what each option takes (:data:`CHECKS`, the one table that
-config.yaml's ``runner.options`` and a runbook's ``options:`` are checked against) and how host
-keys are checked (:class:`HostKeyChecking`).
+"""The runner's options as values.
+
+- :class:`RunnerOptions`: what a FuturesRunner is set up with, merged from config.yaml's
+  ``runner.options`` < a runbook's ``options:`` < the command line.
+- :data:`CHECKS`: what each option takes, the one table config.yaml and runbooks are checked
+  against.
+- :class:`HostKeyChecking`: how host keys are checked.
 
 Plain data that loads nothing: the command line's parser reads :data:`MODES` from here.
 """
@@ -9,8 +13,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +86,36 @@ CHECKS: dict[str, Check] = {
     "group_limits": Check("a mapping of group names to integers of 1 or more", _group_limits),
     "grace_period": Check("a number of seconds of 0 or more", lambda v: is_number(v, 0)),
 }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunnerOptions:
+    """How a FuturesRunner runs hosts, whatever the run: config.yaml's ``runner.options`` <
+    a runbook's ``options:`` < the command line, merged by :meth:`merged`. What changes from
+    run to run (``max_fail_percentage``, ``on_result``...) is not here."""
+
+    num_workers: int = 20
+    executor: str = "thread"
+    dask_address: str | None = None
+    task_timeout: float | None = None
+    retries: int = 0
+    retry_backoff: float = 1.0
+    connect_limit: int | None = None
+    group_limits: Mapping[str, int] = field(default_factory=dict)
+    grace_period: float = 5.0
+    host_key_checking: HostKeyChecking = field(default_factory=HostKeyChecking)
+
+    def __post_init__(self) -> None:
+        if self.num_workers < 1:
+            raise ValueError(f"num_workers must be at least 1, not {self.num_workers}")
+        for group, limit in self.group_limits.items():
+            if limit < 1:  # its hosts would stay pending forever
+                raise ValueError(f"group_limits[{group!r}] must be at least 1, not {limit}")
+
+    def merged(self, **overrides: Any) -> RunnerOptions:
+        """A copy with every override that is not None applied."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+#: the names of :class:`RunnerOptions`' fields
+RUNNER_FIELDS = frozenset(f.name for f in fields(RunnerOptions))
