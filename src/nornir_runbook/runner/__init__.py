@@ -7,8 +7,9 @@ so reading :mod:`nornir_runbook.runner.hostkeys` settings does not load Nornir.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from nornir_runbook.lazy import exports
 
 if TYPE_CHECKING:
     from nornir_runbook.runner.futures import FuturesRunner, HostCompletion, RunStats
@@ -24,10 +25,4 @@ _EXPORTS = {
 __all__ = ["FuturesRunner", "HostCompletion", "HostKeyChecking", "RunStats"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # found directly from now on
-    return value
+__getattr__, __dir__ = exports(__name__, _EXPORTS)
