@@ -50,7 +50,7 @@ class Mutation:
 MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         name="serial-percent-ignored",
-        file="model.py",
+        file="runbook/model.py",
         find="return max(1, int(total * self.percent / 100))",
         replace="return total",
         tests=("tests/cli/test_cli_rolling.py",),
@@ -58,17 +58,18 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="runner-limits-dropped",
-        file="engine.py",
+        file="runner/futures.py",
         find=(
-            "            connect_limit=s.connect_limit,\n            group_limits=s.group_limits,\n"
+            "        self.connect_limit = options.connect_limit\n"
+            "        self.group_limits = dict(options.group_limits)\n"
         ),
-        replace="",
+        replace="        self.connect_limit = None\n        self.group_limits = {}\n",
         tests=("tests/cli/test_cli_runner_options.py::test_a_limit_of_one_keeps_hosts_apart",),
         bug="connect_limit and group_limits from config.yaml or the runbook never reach the runner",
     ),
     Mutation(
         name="free-retry-restarts",
-        file="engine.py",
+        file="run/free.py",
         find="for call in steps.of(name)[len(done) :]:",
         replace="for call in steps.of(name):",
         tests=("tests/cli/test_cli_retries.py",),
@@ -76,7 +77,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="dask-end-run-keeps-queue",
-        file="executors.py",
+        file="runner/executors.py",
         find=(
             "        left = list(self._running)\n"
             "        if left:\n"
@@ -91,7 +92,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="dead-process-fails-queue",
-        file="executors.py",
+        file="runner/executors.py",
         find="                and not was_running\n",
         replace="                and False\n",
         tests=(
@@ -110,7 +111,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="ignore-errors-ignored",
-        file="engine.py",
+        file="run/engine.py",
         find="if step.status is not Status.OK and not planned.step.ignore_errors:",
         replace="if step.status is not Status.OK:",
         tests=("tests/cli/test_cli_output.py::test_json_document",),
@@ -118,7 +119,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="control-chars-raw",
-        file="display.py",
+        file="text.py",
         find="return _CONTROL.sub(_escape, text)",
         replace="return text",
         tests=("tests/unit/test_display.py", "tests/cli/test_cli_text_output.py"),
@@ -126,7 +127,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="unreachable-exits-2",
-        file="results.py",
+        file="report/results.py",
         find="    if Status.UNREACHABLE in seen:\n        return ExitCode.UNREACHABLE\n",
         replace="    if Status.UNREACHABLE in seen:\n        return ExitCode.FAILED\n",
         tests=("tests/cli/test_cli_exit_codes.py::test_unreachable_exits_4_and_wins_over_failed",),
@@ -134,7 +135,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="limit-exclusion-ignored",
-        file="selection.py",
+        file="project/selection.py",
         find="selected -= _match_term(index, term, pattern)",
         replace="selected |= set()",
         tests=("tests/unit/test_selection.py",),
@@ -142,7 +143,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="task-timeout-never-fires",
-        file="runner.py",
+        file="runner/futures.py",
         find="if job.started is not None and now - job.started > timeout:",
         replace="if False:",
         tests=(

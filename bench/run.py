@@ -12,9 +12,11 @@ import bench_executors
 import bench_health
 import bench_runner
 import bench_ssh
+import bench_startup
 from common import RESULTS
 
 if __name__ == "__main__":
+    bench_startup.main()
     bench_runner.main()
     bench_ssh.main()
     bench_health.main()

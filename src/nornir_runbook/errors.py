@@ -2,7 +2,7 @@
 
 Hierarchy::
 
-    RunbookToolError                  root: catch this to catch everything below
+    RunbookToolError                  root: catch this to catch everything below (exit code 1)
     ├── InputError                    bad input (exit code 5); carries one or more Problems
     │   ├── RunbookError              a runbook file is invalid
     │   │   ├── ShapeError            its shape; carries the steps whose shape is fine
@@ -10,13 +10,16 @@ Hierarchy::
     │   ├── ConfigError               config.yaml is invalid
     │   ├── InventoryError            the inventory is invalid or names an unknown group
     │   └── UsageError                the command line is invalid
-    ├── LabError                      the fake-device lab cannot start (port busy, not loopback)
-    └── MissingDependencyError        an optional extra is not installed (says what to install)
+    ├── LabError                      the fake-device lab cannot start (port busy, not loopback; 5)
+    └── MissingDependencyError        an optional extra is not installed (says what to install; 5)
 
     TaskTimeoutError                  put in a host's Result when it runs past task_timeout
     RunStopped                        a host's new session refused: its run was interrupted
     HostKeyError                      a host's SSH key was refused (unknown, changed, revoked)
-    RunInterrupted(KeyboardInterrupt) Ctrl-C during a run; carries what finished
+    RunInterrupted(KeyboardInterrupt) Ctrl-C during a run; carries what finished (130)
+
+Each class that can end ``nrb`` knows its exit code (``exit_code``, an :class:`ExitCode`); the
+others are never raised out of the runner: they travel in a host's ``Result``.
 
 Host failures are data: a device that misbehaves ends up in that host's ``Result``,
 never as an exception out of the runner or the engine.
@@ -25,14 +28,13 @@ never as an exception out of the runner or the engine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from enum import IntEnum
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from .display import plural
+from nornir_runbook.text import plural
 
 if TYPE_CHECKING:
     from nornir.core.task import AggregatedResult
-
-    from nornir_runbook.model import Runbook
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,14 +71,31 @@ def in_file_order(problems: list[Problem]) -> list[Problem]:
     return sorted(unique, key=lambda p: (p.file or "", p.line or 0, p.column or 0))
 
 
+class ExitCode(IntEnum):
+    """``nrb``'s exit codes (README, "Exit codes")."""
+
+    OK = 0
+    BUG = 1
+    FAILED = 2
+    NO_HOSTS = 3
+    UNREACHABLE = 4
+    INVALID_INPUT = 5
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141  # stdout was closed by its reader, as with SIGPIPE
+    TERMINATED = 143
+
+
 class RunbookToolError(Exception):
-    """Root of nornir-runbook's exceptions."""
+    """Root of nornir-runbook's exceptions. One that reaches ``nrb`` ends it with its class's
+    ``exit_code``; the root's own is 1, a bug in nrb."""
+
+    exit_code: ExitCode = ExitCode.BUG
 
 
 class InputError(RunbookToolError):
     """Bad input; ``problems`` lists every problem found, not only the first."""
 
-    exit_code = 5
+    exit_code = ExitCode.INVALID_INPUT
 
     def __init__(self, problems: list[Problem] | Problem | str) -> None:
         if isinstance(problems, str):
@@ -91,12 +110,16 @@ class RunbookError(InputError):
     """A runbook file is invalid."""
 
 
-class ShapeError(RunbookError):
-    """Shape problems of a runbook that is still a mapping. ``partial`` is that runbook with
-    only the steps whose shape is fine, for the meaning phase to check too (every problem at
-    once); ``vars_known`` is false when its ``vars`` could not be read as written."""
+_Partial = TypeVar("_Partial")
 
-    def __init__(self, problems: list[Problem], partial: Runbook, *, vars_known: bool) -> None:
+
+class ShapeError(RunbookError, Generic[_Partial]):
+    """Shape problems of a runbook that is still a mapping. ``partial`` is that runbook (a
+    ``runbook.model.Runbook``, which this bottom layer does not import) with only the steps
+    whose shape is fine, for the meaning phase to check too (every problem at once);
+    ``vars_known`` is false when its ``vars`` could not be read as written."""
+
+    def __init__(self, problems: list[Problem], partial: _Partial, *, vars_known: bool) -> None:
         super().__init__(problems)
         self.partial = partial
         self.vars_known = vars_known
@@ -127,9 +150,13 @@ class UsageError(InputError):
 class LabError(RunbookToolError):
     """The fake-device lab cannot start."""
 
+    exit_code = ExitCode.INVALID_INPUT
+
 
 class MissingDependencyError(RunbookToolError):
     """An optional dependency is missing; the message names the package to install."""
+
+    exit_code = ExitCode.INVALID_INPUT
 
     def __init__(self, feature: str, package: str, extra: str) -> None:
         super().__init__(
@@ -168,6 +195,8 @@ class HostKeyError(Exception):
 
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C during ``FuturesRunner.run``: ``result`` holds every host that finished."""
+
+    exit_code = ExitCode.INTERRUPTED
 
     def __init__(self, result: AggregatedResult, skipped: list[str]) -> None:
         self.result = result

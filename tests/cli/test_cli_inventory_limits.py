@@ -17,7 +17,7 @@ import pytest
 import yaml
 from cli_kit import MakeProject, Nrb, WriteRunbook
 
-from nornir_runbook.project import MAX_GROUP_DEPTH
+from nornir_runbook.project.inventory import MAX_GROUP_DEPTH
 
 pytestmark = pytest.mark.cli
 

@@ -117,10 +117,11 @@ def test_a_bug_in_nrb_is_exit_1_with_its_traceback(tmp_path: Path) -> None:
     error" and shows the traceback, so that it can be reported."""
     program = (
         "import sys\n"
-        "from nornir_runbook import cli, commands\n"
+        "from nornir_runbook import cli\n"
+        "from nornir_runbook.cli import tasks\n"
         "def broken(*args):\n"
         "    raise RuntimeError('a bug in a command')\n"
-        "commands.cmd_tasks = broken\n"
+        "tasks.cmd_tasks = broken\n"
         "sys.exit(cli.main(['tasks']))\n"
     )
     ran = subprocess.run(

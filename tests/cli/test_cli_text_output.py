@@ -17,7 +17,7 @@ import pytest
 import yaml
 from cli_kit import NRB, TIMEOUT, MakeProject, Nrb, WriteRunbook
 
-from nornir_runbook.lab_faults import HOSTILE_BANNER
+from nornir_runbook.lab.faults import HOSTILE_BANNER
 
 AMS = ("ams-core-01", "ams-core-02", "ams-edge-01", "ams-edge-02", "ams-edge-03", "ams-edge-04")
 # what must never reach a terminal or a text file raw: C0 but \n and \t, DEL, C1

@@ -28,7 +28,7 @@ from nornir import InitNornir
 
 from nornir_runbook.errors import LabError
 from nornir_runbook.lab import Device, Lab, devices_from_nornir
-from nornir_runbook.lab_faults import SessionStats
+from nornir_runbook.lab.faults import SessionStats
 
 # distinctive, so that any leak is found by a plain substring search
 LAB_PASSWORD = "Drill-Lab-Pw-7f3e9a"  # the fake devices' password

@@ -33,7 +33,7 @@ from fault_drill import (
 )
 
 from nornir_runbook.lab import Lab
-from nornir_runbook.lab_faults import SessionStats
+from nornir_runbook.lab.faults import SessionStats
 
 pytestmark = [pytest.mark.integration, pytest.mark.cli]
 

@@ -13,7 +13,7 @@ from netmiko.exceptions import NetmikoAuthenticationException
 
 from nornir_runbook.errors import LabError
 from nornir_runbook.lab import Device, Lab
-from nornir_runbook.lab_faults import Fault, SessionStats
+from nornir_runbook.lab.faults import Fault, SessionStats
 
 pytestmark = pytest.mark.integration
 

@@ -34,7 +34,7 @@ from nrb_fuzz_harness import (
     write_project,
 )
 
-from nornir_runbook.cli import build_parser
+from nornir_runbook.cli.parser import build_parser
 from nornir_runbook.errors import UsageError
 
 RUNBOOK_TEXT = """\

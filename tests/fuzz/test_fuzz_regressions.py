@@ -58,7 +58,7 @@ def says(outcome: Outcome, pattern: str) -> None:
     assert re.search(pattern, outcome.err), outcome
 
 
-# -- runbooks (loader.py, templating.py, registry.py) ---------------------------------------------
+# -- runbooks (runbook/loader.py, templating.py, registry.py) -------------------------------------
 
 
 @pytest.mark.parametrize("serial", ["²", "\x1c1", "1" * 5000])
@@ -105,7 +105,7 @@ def test_a_task_module_that_exits_while_imported_is_an_input_error(project: Path
     says(nrb(project, "validate", "rb.yaml", runbook=runbook), r"SystemExit: 3")
 
 
-# -- host patterns (selection.py) -----------------------------------------------------------------
+# -- host patterns (project/selection.py) ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -118,7 +118,7 @@ def test_host_patterns_python_cannot_compile_or_open_are_usage_errors(
     says(nrb(project, "run", "rb.yaml", "--list-hosts", "-l", pattern), r"host pattern")
 
 
-# -- config.yaml and the inventory (project.py) ---------------------------------------------------
+# -- config.yaml and the inventory (project/config.py) --------------------------------------------
 
 CONFIG = project_files()["config.yaml"]
 
@@ -202,7 +202,7 @@ def test_a_missing_group_file_names_the_hosts_that_need_it(project: Path) -> Non
     says(outcome, r"hosts\.yaml:\d+:\d+ ams-core-01\.groups\[0\]: unknown group 'ams'")
 
 
-# -- found in cli.py, commands.py and save.py, and fixed there ---------------------------------
+# -- found in the cli package and report/save.py, and fixed there ------------------------------
 
 
 def test_a_serial_of_more_than_4300_digits_is_a_usage_error(project: Path) -> None:

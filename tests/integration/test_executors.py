@@ -27,9 +27,9 @@ from nornir.core.task import AggregatedResult, Task
 from dask_kit import dask_cluster
 from nornir_runbook import FuturesRunner, RunInterrupted
 from nornir_runbook.errors import HostKeyError
-from nornir_runbook.hostkeys import HostKeyChecking
-from nornir_runbook.remote import RemoteTaskError
-from nornir_runbook.results import connection_error, describe_exception
+from nornir_runbook.runner.failures import connection_error, describe_exception
+from nornir_runbook.runner.options import HostKeyChecking
+from nornir_runbook.runner.remote import RemoteTaskError
 from nornir_runbook.tasks.send_commands import send_commands
 
 if TYPE_CHECKING:

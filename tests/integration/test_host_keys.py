@@ -21,8 +21,9 @@ from nornir.core.task import AggregatedResult
 
 from nornir_runbook import FuturesRunner
 from nornir_runbook.errors import HostKeyError
-from nornir_runbook.hostkeys import HostKeyChecking, lab_host_key
-from nornir_runbook.results import connection_error, describe_exception
+from nornir_runbook.runner.failures import connection_error, describe_exception
+from nornir_runbook.runner.hostkeys import lab_host_key
+from nornir_runbook.runner.options import HostKeyChecking
 from nornir_runbook.tasks.send_commands import send_commands
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from nornir.core.task import Result, Task
 from nornir_netmiko.tasks import netmiko_send_command, netmiko_send_config
 
 from nornir_runbook import FuturesRunner, RunInterrupted
-from nornir_runbook.results import connection_error
+from nornir_runbook.runner.failures import connection_error
 
 if TYPE_CHECKING:
     from conftest import LabInventory

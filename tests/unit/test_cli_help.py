@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from nornir_runbook.cli import build_parser
+from nornir_runbook.cli.parser import build_parser
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:

@@ -13,10 +13,9 @@ import pytest
 import yaml
 from rich.console import Console
 
-from nornir_runbook.display import has_control, plural, printable
 from nornir_runbook.redact import MASK, Redactor
-from nornir_runbook.render import make_output
-from nornir_runbook.results import (
+from nornir_runbook.report.render import make_output
+from nornir_runbook.report.results import (
     HostDone,
     HostReport,
     RunReport,
@@ -26,7 +25,8 @@ from nornir_runbook.results import (
     StepResult,
     StepStarted,
 )
-from nornir_runbook.save import save_report
+from nornir_runbook.report.save import save_report
+from nornir_runbook.text import has_control, plural, printable
 
 # what a hostile banner or name can do to a terminal
 TITLE = "\x1b]0;pwned\x07"  # OSC 0: the window title

@@ -12,12 +12,8 @@ from nornir.core import Nornir
 from nornir.core.inventory import Defaults, Groups, Host, Hosts, Inventory
 from nornir.core.processor import Processors
 
-from nornir_runbook.engine import INTERRUPTED, Engine
-from nornir_runbook.loader import parse_runbook
-from nornir_runbook.plan import make_plan, settings_from
 from nornir_runbook.redact import Redactor
-from nornir_runbook.registry import default_registry
-from nornir_runbook.results import (
+from nornir_runbook.report.results import (
     Abort,
     BatchStarted,
     Event,
@@ -27,6 +23,10 @@ from nornir_runbook.results import (
     StepDone,
     StepStarted,
 )
+from nornir_runbook.run.engine import INTERRUPTED, Engine
+from nornir_runbook.run.plan import make_plan, settings_from
+from nornir_runbook.runbook.loader import parse_runbook
+from nornir_runbook.runbook.registry import default_registry
 
 HOSTS = ("h1", "h2", "h3", "h4")
 

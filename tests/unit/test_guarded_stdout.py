@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from nornir_runbook.cli import GuardedStdout
+from nornir_runbook.cli.app import GuardedStdout
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from nornir_runbook.errors import ConfigError, HostKeyError
-from nornir_runbook.hostkeys import (
+from nornir_runbook.project.config import load_project
+from nornir_runbook.runner.hostkeys import (
     HostKeyChecking,
     fingerprint,
     host_key_name,
@@ -27,7 +28,6 @@ from nornir_runbook.hostkeys import (
     lookup,
     record,
 )
-from nornir_runbook.project import load_project
 
 PROCESSES = 4
 KEYS_EACH = 25
@@ -235,7 +235,7 @@ def test_the_lab_key_is_made_once_and_kept(tmp_path: Path, monkeypatch: pytest.M
     path = tmp_path / "state" / "nornir-runbook" / "lab_host_key"
     assert path.stat().st_mode & 0o777 == 0o600
     made = path.read_bytes()
-    monkeypatch.setattr("nornir_runbook.hostkeys._lab_key", None)  # as a new process would
+    monkeypatch.setattr("nornir_runbook.runner.hostkeys._lab_key", None)  # as a new process would
     assert lab_host_key() == first
     assert path.read_bytes() == made
 

@@ -9,7 +9,7 @@ import pytest
 from nornir.core.inventory import Inventory
 from nornir.plugins.inventory.simple import SimpleInventory
 
-from nornir_runbook.inventory_views import (
+from nornir_runbook.project.views import (
     GroupNode,
     graph_lines,
     host_vars,

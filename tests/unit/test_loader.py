@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nornir.core.task import Result, Task
 
-from nornir_runbook.checks import check_runbook
 from nornir_runbook.errors import Problem, RunbookError, ShapeError
-from nornir_runbook.loader import load_runbook, load_runbooks, parse_runbook
-from nornir_runbook.model import (
+from nornir_runbook.project.selection import Targets
+from nornir_runbook.runbook.checks import check_runbook
+from nornir_runbook.runbook.loader import load_runbook, parse_runbook
+from nornir_runbook.runbook.model import (
     Location,
     Options,
     Runbook,
@@ -23,9 +24,8 @@ from nornir_runbook.model import (
     Step,
     StepKind,
     Strategy,
-    Targets,
 )
-from nornir_runbook.registry import TaskRegistry, default_registry
+from nornir_runbook.runbook.registry import TaskRegistry, default_registry
 
 DATA = Path(__file__).parent / "data"
 
@@ -258,22 +258,6 @@ def test_merge_of_a_list_first_mapping_wins() -> None:
         steps: [{commands: [x]}]
     """)
     assert runbook.vars["c"] == {"x": 1, "y": 2}
-
-
-def test_load_runbooks_reports_every_file(tmp_path: Path) -> None:
-    good = tmp_path / "good.yaml"
-    good.write_text(minimal())
-    bad1 = tmp_path / "bad1.yaml"
-    bad1.write_text("name: [x]\nsteps: [{commands: [a]}]\n")
-    bad2 = tmp_path / "bad2.yaml"
-    bad2.write_text("")
-    assert [r.name for r in load_runbooks([good, good])] == ["t", "t"]
-    with pytest.raises(RunbookError) as info:
-        load_runbooks([bad1, good, bad2])
-    assert [(p.file, p.line, p.message) for p in info.value.problems] == [
-        (str(bad1), 1, "expected a non-empty string, got a list"),
-        (str(bad2), 1, "empty runbook: expected a mapping with 'name' and 'steps'"),
-    ]
 
 
 # reading the file ----------------------------------------------------------------------------

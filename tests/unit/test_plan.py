@@ -7,9 +7,9 @@ from nornir.core import Nornir
 from nornir.core.inventory import Defaults, Groups, Host, Hosts, Inventory
 
 from nornir_runbook.errors import RunbookError
-from nornir_runbook.loader import parse_runbook
-from nornir_runbook.plan import make_plan
-from nornir_runbook.registry import default_registry
+from nornir_runbook.run.plan import make_plan
+from nornir_runbook.runbook.loader import parse_runbook
+from nornir_runbook.runbook.registry import default_registry
 
 RUNBOOK = """\
 name: t

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from nornir_runbook.loader import parse_runbook
-from nornir_runbook.plan import Settings, settings_from
-from nornir_runbook.project import _RUNNER_OPTIONS
+from nornir_runbook.run.plan import Settings, settings_from
+from nornir_runbook.runbook.loader import parse_runbook
+from nornir_runbook.runner.options import CHECKS
 
 # a value unlike the default for each runner option config.yaml accepts
 CONFIG_VALUES: dict[str, Any] = {
@@ -27,19 +27,24 @@ CONFIG_VALUES: dict[str, Any] = {
 RUNBOOK = "name: t\nsteps: [{task: echo}]\n"
 
 
-def field(option: str) -> str:
-    return "workers" if option == "num_workers" else option
+def value(settings: Settings, option: str) -> Any:
+    """``option`` (config.yaml's name) as the settings hold it."""
+    return (
+        getattr(settings, option)
+        if option == "max_fail_percentage"
+        else getattr(settings.runner, option)
+    )
 
 
 def test_there_is_a_value_for_every_runner_option() -> None:
-    assert sorted(CONFIG_VALUES) == sorted(_RUNNER_OPTIONS)
+    assert sorted(CONFIG_VALUES) == sorted(CHECKS)
 
 
 @pytest.mark.parametrize("option", list(CONFIG_VALUES))
 def test_every_config_option_is_carried(option: str) -> None:
     settings = settings_from({option: CONFIG_VALUES[option]}, parse_runbook(RUNBOOK))
-    assert getattr(settings, field(option)) == CONFIG_VALUES[option]
-    assert getattr(Settings(), field(option)) != CONFIG_VALUES[option]
+    assert value(settings, option) == CONFIG_VALUES[option]
+    assert value(Settings(), option) != CONFIG_VALUES[option]
 
 
 def test_the_runbook_wins_over_config_and_null_leaves_config_alone() -> None:
@@ -47,6 +52,6 @@ def test_the_runbook_wins_over_config_and_null_leaves_config_alone() -> None:
         "name: t\noptions: {workers: 4, grace_period: 8, connect_limit: ~}\nsteps: [{task: echo}]\n"
     )
     settings = settings_from(CONFIG_VALUES, runbook)
-    assert (settings.workers, settings.grace_period) == (4, 8.0)
-    assert settings.connect_limit == CONFIG_VALUES["connect_limit"]
-    assert settings.executor == CONFIG_VALUES["executor"]
+    assert (settings.runner.num_workers, settings.runner.grace_period) == (4, 8.0)
+    assert settings.runner.connect_limit == CONFIG_VALUES["connect_limit"]
+    assert settings.runner.executor == CONFIG_VALUES["executor"]

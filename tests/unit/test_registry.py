@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from nornir.core.task import Result, Task
 
-from nornir_runbook.registry import (
+from nornir_runbook.runbook.registry import (
     TaskInfo,
     TaskRegistry,
     arg_problems,
@@ -68,7 +68,7 @@ def test_default_registry_has_builtins_netmiko_and_utils(no_entry_points: list[A
         | dict.fromkeys(NETMIKO, "nornir_netmiko")
         | dict.fromkeys(UTILS, "nornir_utils")
     )
-    assert registry.names() == sorted(BUILTINS | NETMIKO | UTILS)
+    assert names(registry) == sorted(BUILTINS | NETMIKO | UTILS)
     assert registry.get("send_commands").fn is send_commands
     assert registry.problems == []
 
@@ -77,7 +77,7 @@ def test_nornir_utils_functions_are_never_imported() -> None:
     """nornir_utils.plugins.functions calls colorama.init(), which rewraps stdout."""
     code = (
         "import sys\n"
-        "from nornir_runbook.registry import default_registry\n"
+        "from nornir_runbook.runbook.registry import default_registry\n"
         "default_registry()\n"
         "print(sorted(m for m in sys.modules if m.startswith(('colorama', "
         "'nornir_utils.plugins.functions'))))\n"
@@ -131,19 +131,27 @@ def test_register_is_idempotent_and_refuses_a_second_function() -> None:
 def test_two_registries_are_independent() -> None:
     one, two = TaskRegistry(), TaskRegistry()
     one.register("echo", echo)
-    assert one.names() == ["echo"]
-    assert two.names() == []
+    assert names(one) == ["echo"]
+    assert names(two) == []
 
 
 # args ----------------------------------------------------------------------------------------
+
+
+def names(registry: TaskRegistry) -> list[str]:
+    return [info.name for info in registry.infos()]
 
 
 def info_of(fn: Any, name: str = "t") -> TaskInfo:
     return TaskInfo(name=name, fn=fn, origin="test")
 
 
-def test_check_args() -> None:
-    check = TaskRegistry.check_args
+def check(info: TaskInfo, args: dict[str, Any]) -> str | None:
+    """None when ``info``'s function takes ``args``, else what is wrong."""
+    return "; ".join(message for _, message in arg_problems(info, args)) or None
+
+
+def test_arg_problems() -> None:
     ntp = info_of(set_ntp, "set_ntp")
     assert check(ntp, {"server": "x"}) is None
     assert check(ntp, {"server": "x", "prefer": True}) is None
@@ -244,7 +252,7 @@ def test_resolve_errors(project: Path, name: str, message: str) -> None:
     with pytest.raises(LookupError) as info:
         registry.resolve(name, project)
     assert str(info.value) == message.format(project=project)
-    assert name not in registry.names()
+    assert name not in names(registry)
 
 
 # entry points --------------------------------------------------------------------------------
@@ -286,7 +294,7 @@ def test_entry_points_are_registered_and_broken_ones_reported(
     with pytest.raises(LookupError) as info:
         registry.get("gone")
     assert str(info.value) == registry.problems[0]
-    assert "gone" not in registry.names()
+    assert "gone" not in names(registry)
 
 
 def test_repr() -> None:

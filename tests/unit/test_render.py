@@ -13,7 +13,7 @@ import yaml
 from rich.console import Console
 
 from nornir_runbook.redact import MASK, Redactor
-from nornir_runbook.render import (
+from nornir_runbook.report.render import (
     Gathered,
     Output,
     Tee,
@@ -26,7 +26,7 @@ from nornir_runbook.render import (
     recap_counts,
     step_positions,
 )
-from nornir_runbook.results import (
+from nornir_runbook.report.results import (
     Abort,
     BatchStarted,
     Event,

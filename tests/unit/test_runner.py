@@ -34,9 +34,9 @@ from nornir.core.processor import Processors
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
-from nornir_runbook import runner as runner_mod
 from nornir_runbook.errors import RunInterrupted, RunStopped, TaskTimeoutError
 from nornir_runbook.runner import FuturesRunner, HostCompletion
+from nornir_runbook.runner import futures as runner_mod
 
 WAIT = 5.0
 TIMEOUT = 2.0  # task_timeout where hosts other than the blocked one must never reach it

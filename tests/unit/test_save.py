@@ -16,9 +16,16 @@ import pytest
 
 from nornir_runbook.errors import UsageError
 from nornir_runbook.redact import MASK, Redactor
-from nornir_runbook.render import Tee
-from nornir_runbook.results import HostDone, HostReport, RunReport, RunStarted, Status, StepResult
-from nornir_runbook.save import (
+from nornir_runbook.report.render import Tee
+from nornir_runbook.report.results import (
+    HostDone,
+    HostReport,
+    RunReport,
+    RunStarted,
+    Status,
+    StepResult,
+)
+from nornir_runbook.report.save import (
     SaveOutput,
     atomic_write,
     document,

@@ -14,11 +14,10 @@ from nornir.core.inventory import Groups as GroupsDict
 from nornir.plugins.inventory.simple import SimpleInventory
 
 from nornir_runbook.errors import InventoryError, UsageError
-from nornir_runbook.model import Targets
-from nornir_runbook.selection import (
+from nornir_runbook.project.selection import (
     TargetProblem,
+    Targets,
     all_groups,
-    as_filter,
     host_tags,
     match_pattern,
     narrow,
@@ -540,11 +539,6 @@ def test_narrow(inv: Inventory) -> None:
     assert narrow(inv, hosts, Targets()) == hosts
     with pytest.raises(InventoryError, match="unknown host 'r9'"):
         narrow(inv, hosts, Targets(hosts=("r9",)))
-
-
-def test_as_filter_is_a_nornir_filter(inv: Inventory) -> None:
-    assert list(inv.filter(as_filter(["r2", "lab1"])).hosts) == ["lab1", "r2"]
-    assert list(inv.filter(as_filter([])).hosts) == []
 
 
 # --- all_groups: group resolution, linear -----------------------------------------------------

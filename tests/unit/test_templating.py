@@ -9,9 +9,9 @@ import pytest
 from nornir.core.inventory import Defaults, Group, Host, ParentGroups
 
 from nornir_runbook.errors import RenderError, RunbookError
-from nornir_runbook.loader import parse_runbook
-from nornir_runbook.model import Location, Step, StepKind
-from nornir_runbook.templating import (
+from nornir_runbook.runbook.loader import parse_runbook
+from nornir_runbook.runbook.model import Location, Step, StepKind
+from nornir_runbook.runbook.templating import (
     HostView,
     RenderedStep,
     compile_check,
@@ -181,7 +181,7 @@ def test_templates_never_see_credentials() -> None:
     message = info.value.problems[0].message
     assert message == (
         "cannot render for host 'r1': "
-        "'nornir_runbook.templating.HostView object' has no attribute 'password'"
+        "'nornir_runbook.runbook.templating.HostView object' has no attribute 'password'"
     )
     assert "s3cret-pw" not in str(info.value)
 

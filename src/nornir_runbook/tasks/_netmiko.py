@@ -1,4 +1,6 @@
-"""The host's Netmiko connection, shared by the built-in tasks."""
+"""The host's Netmiko connection, shared by the built-in tasks, and the two ways of ending a
+host's sessions: closing them (:func:`close_quietly`) and cutting them (:func:`abort_connections`).
+"""
 
 from __future__ import annotations
 
@@ -25,10 +27,7 @@ def netmiko_connection(task: Task) -> Any:
     existing = host.connections.get(CONNECTION_NAME)
     if existing is not None and not _alive(existing.connection):
         logger.info("host %s: the session was dropped, connecting again", host.name)
-        try:
-            host.close_connection(CONNECTION_NAME)
-        except Exception:  # noqa: BLE001 -- a dead session may fail to close; it is gone anyway
-            host.connections.pop(CONNECTION_NAME, None)
+        close_quietly(host, CONNECTION_NAME)
     return host.get_connection(CONNECTION_NAME, task.nornir.config)
 
 
@@ -94,6 +93,22 @@ def send_command(connection: Any, command: str) -> str:
         if _alive(connection):
             raise
         raise SessionClosedError(f"the device closed the session during {command!r}") from exc
+
+
+def close_quietly(host: Any, *names: str) -> None:
+    """Close the host's sessions (``names``, or all of them), logging out as Netmiko does; a
+    session that fails to close (the device dropped it, say) is forgotten all the same."""
+    for name in names or list(host.connections):
+        try:
+            host.close_connection(name)
+        except Exception:  # noqa: BLE001 -- a dead session may fail to close; it is gone anyway
+            host.connections.pop(name, None)
+            logger.debug("host %s: error while closing %s", host.name, name)
+
+
+def close_host(task: Task) -> None:
+    """A Nornir task: close the host's sessions (the end of a batch, or of a host's program)."""
+    close_quietly(task.host)
 
 
 def abort_connections(host: Any) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nornir.core.task import Result, Task
 
-from nornir_runbook.save import atomic_write, safe_name
+from nornir_runbook.files import atomic_write, safe_name
 from nornir_runbook.tasks._netmiko import netmiko_connection
 
 COMMAND = "show running-config"

@@ -1,0 +1,108 @@
+"""``nrb run``: select hosts, plan, run through the engine, render and save the report."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from nornir_runbook.cli.common import lab_context, load_checked, load_project_for, no_host
+from nornir_runbook.cli.parser import parse_serial
+from nornir_runbook.cli.signals import hold_signals, interrupted_code
+from nornir_runbook.errors import ExitCode
+from nornir_runbook.project.selection import select_hosts
+from nornir_runbook.redact import Redactor
+from nornir_runbook.report.render import Format, Tee, abort_message, make_output
+from nornir_runbook.report.save import SaveOutput, prepare_save_dir
+from nornir_runbook.run.engine import Engine
+from nornir_runbook.run.plan import make_plan, settings_from
+from nornir_runbook.runbook.model import Strategy
+from nornir_runbook.runbook.registry import default_registry
+from nornir_runbook.runner.options import HostKeyChecking
+from nornir_runbook.text import printable as escaped
+
+
+def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
+    serial = parse_serial(args.serial)
+    project = load_project_for(args, redactor)
+    runbook = load_checked(args.runbook, project)
+    nr = project.nr
+    hosts = select_hosts(
+        nr.inventory,
+        targets=runbook.targets,
+        limit=args.limit,
+        tags=args.tags,
+        skip_tags=args.skip_tags,
+        filters=args.filters,
+    )
+    if args.list_hosts:
+        for name in hosts:
+            out.file.write(f"{escaped(name)}\n")
+        if not hosts:
+            no_host(err, nr.inventory, runbook.targets, args)
+        return ExitCode.OK if hosts else ExitCode.NO_HOSTS
+    if args.list_steps:
+        for i, step in enumerate(runbook.steps, 1):
+            out.file.write(f"{i}. {escaped(step.name)} ({step.kind.value})\n")
+        return ExitCode.OK
+    registry = default_registry(project.directory)
+    plan = make_plan(nr, runbook, hosts, registry, project.directory)
+    settings = settings_from(project.runner_options, runbook).merged(
+        workers=args.workers,
+        strategy=Strategy(args.strategy) if args.strategy else None,
+        executor=args.executor,
+        dask_address=args.dask_address,
+        task_timeout=args.task_timeout,
+        retries=args.retries,
+        max_fail_percentage=args.max_fail_percentage,
+        serial=serial,
+        dry_run=args.dry_run or None,
+        host_keys=HostKeyChecking(
+            args.host_key_checking or project.host_keys.mode, project.host_keys.known_hosts
+        ),
+    )
+    fmt: Format = args.output or ("text" if out.is_terminal else "json")
+    # a dry run is for reading what would be sent: text shows it without asking for -v
+    verbose = max(args.verbose, 1) if args.dry_run else args.verbose
+    output = make_output(fmt, out, verbose=verbose, redactor=redactor, progress=err)
+    saver = None
+    if args.save is not None:
+        prepare_save_dir(args.save)
+        saver = SaveOutput(args.save, redactor=redactor)
+        output = Tee(output, saver)  # the chosen format first: a failed save never hides it
+    if not hosts:
+        no_host(err, nr.inventory, runbook.targets, args)
+    with lab_context(args.lab and not args.dry_run, nr, hosts, err) as lab:
+        if lab is not None and settings.runner.host_key_checking.mode != "off":
+            # the lab's devices are checked against the lab's key alone: a lab run never reads
+            # nor writes the user's known_hosts
+            settings = settings.merged(host_keys=HostKeyChecking("strict", str(lab.known_hosts())))
+        report = Engine(nr, settings, redactor).run(plan, hold_signals(output.on_event))
+    output.finish(report)
+    aborted = abort_message(report)
+    if aborted is not None:
+        err.print(redactor.scrub(f"nrb: {aborted}"), markup=False, highlight=False)
+    code = report.exit_code()
+    if code == ExitCode.INTERRUPTED:
+        code = interrupted_code()
+    if saver is not None and not _saved(saver, redactor, err):
+        # the run's own code says more about the devices; a clean run still must not look saved
+        return code or ExitCode.INVALID_INPUT
+    return code
+
+
+def _saved(saver: SaveOutput, redactor: Redactor, err: Console) -> bool:
+    """Say where the report went, or why it could not be written there."""
+    if saver.error is None:
+        err.print(f"saved: {saver.saved_to}", markup=False, highlight=False)
+        return True
+    reason = saver.error.strerror or str(saver.error)
+    err.print(
+        redactor.scrub(
+            f"nrb: --save {saver.directory}: cannot write the report: {reason} "
+            "(the results above are complete)"
+        ),
+        markup=False,
+        highlight=False,
+    )
+    return False

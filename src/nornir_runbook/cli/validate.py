@@ -1,0 +1,60 @@
+"""``nrb validate``: every check a run makes before its first connection, and nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from nornir_runbook.cli.common import load_checked, load_project_for, path_text
+from nornir_runbook.errors import ConfigError, ExitCode, InputError, Problem, RunbookError
+from nornir_runbook.redact import Redactor
+from nornir_runbook.runbook.model import Runbook
+
+
+def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
+    project = load_project_for(args, redactor) if _is_file(args.config) else None
+    if project is None:
+        err.print(
+            f"note: no {args.config}: host and group names are not checked (use -c)",
+            markup=False,
+            highlight=False,
+        )
+    problems: list[Any] = []
+    for path in args.runbooks:
+        try:
+            runbook = load_checked(path, project)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        out.file.write(f"ok: {path_text(path)}\n")
+        for module, where in _local_modules(runbook):  # runbooks are code: say which
+            out.file.write(f"  imports module {module} from {path_text(Path(where))}\n")
+    if problems:
+        raise RunbookError(problems)
+    return ExitCode.OK
+
+
+def _local_modules(runbook: Runbook) -> list[tuple[str, str]]:
+    """``(module, its file)`` of each ``module:function`` task, once each, in step order.
+
+    Checking the runbook imported them; their code runs on ``nrb validate`` as on ``nrb run``.
+    """
+    found: dict[str, str] = {}
+    for step in runbook.steps:
+        module = (step.task or "").partition(":")[0] if ":" in (step.task or "") else ""
+        if module and module not in found:
+            loaded = sys.modules.get(module)
+            found[module] = str(getattr(loaded, "__file__", None) or "(no file)")
+    return list(found.items())
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError as exc:  # a name too long for the file system, say
+        problem = Problem(message=f"cannot read: {exc.strerror}", file=path_text(path))
+        raise ConfigError(problem) from None

@@ -1,0 +1,2 @@
+"""The project layer: config.yaml and inventory reading and checking, host selection, inventory
+views."""

@@ -1,0 +1,472 @@
+"""Which hosts a run touches: host patterns, tags and filters as pure functions over the inventory.
+
+Everything here reads a ``nornir.core.inventory.Inventory`` and returns host names in inventory
+order; nothing connects or prints. The pieces, all AND-ed by :func:`select_hosts`:
+
+- ``--limit PATTERN``: Ansible host patterns over host and group names (see :func:`match_pattern`).
+- ``--tags`` / ``--skip-tags``: a host's tags are ``host["tags"]`` as Nornir resolves it.
+- ``--filter KEY=VALUE``: a host attribute or (inherited) data value, compared as text.
+
+A tag or a ``--filter`` key that no host has is a :class:`UsageError` with a suggestion, as an
+unknown name in a pattern is: a typo must never widen a run (``--skip-tags canry``) or empty it.
+- a runbook's or a step's ``targets`` (:class:`Targets`).
+
+Group membership always includes parent groups: a host in ``ams`` whose parent is ``emea`` is in
+``emea`` (nornir's ``Host.has_parent_group``), for patterns and targets alike.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nornir.core.inventory import Group, Host, Inventory
+
+from nornir_runbook.errors import InventoryError, Problem, UsageError
+from nornir_runbook.project.targets import Targets
+from nornir_runbook.text import did_you_mean, suggest
+
+HostPredicate = Callable[[Host], bool]
+
+#: host attributes ``-F`` and ``targets.filter`` may name; any other key is looked up in data.
+ATTRIBUTES = ("name", "hostname", "platform", "port", "username")
+#: keys nobody may select on (the value would leak through which hosts match).
+FORBIDDEN_KEYS = frozenset({"password"})
+ALL = "all"
+UNGROUPED = "ungrouped"  # Ansible's implicit group of hosts that belong to no group
+
+_GLOB_CHARS = frozenset("*?[")
+_NULL_TEXT = frozenset({"", "~", "null"})
+# Ansible's split on ':' that leaves whole bracket expressions (as in ``r[12]``) alone.
+_COLON_TERMS = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
+
+
+# --- host data --------------------------------------------------------------------------------
+
+
+def host_value(host: Host, key: str) -> Any:
+    """``key`` of ``host``: an attribute from :data:`ATTRIBUTES`, else data as Nornir resolves
+    ``host[key]`` (own, then groups depth-first, then defaults). Raises ``KeyError`` if absent."""
+    if key in ATTRIBUTES:
+        return getattr(host, key)
+    return host[key]
+
+
+def all_groups(element: Host | Group) -> list[Group]:
+    """Nornir's ``extended_groups()``: the element's groups and all their parents, depth-first
+    in inventory order, each once. Nornir's own recurses (a deep chain overflows the stack) and
+    redoes each shared parent's walk; this visits each group once, without recursion."""
+    found: list[Group] = []
+    seen: set[str] = set()
+    stack: list[Iterator[Group]] = [iter(element.groups)]
+    while stack:
+        group = next(stack[-1], None)
+        if group is None:
+            stack.pop()
+        elif group.name not in seen:
+            seen.add(group.name)
+            found.append(group)
+            stack.append(iter(group.groups))
+    return found
+
+
+def host_tags(host: Host) -> tuple[str, ...]:
+    """The host's tags: ``host["tags"]`` as a tuple of strings (a lone string is one tag)."""
+    try:
+        value = host["tags"]
+    except KeyError:
+        return ()
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(str(tag) for tag in value)
+    return (str(value),)
+
+
+def text_matches(actual: Any, text: str) -> bool:
+    """Whether a resolved value equals ``text`` as written on a command line.
+
+    Booleans match ``true``/``false`` and ``None`` matches ``null``, ``~`` or the empty string,
+    all case-insensitively; anything else matches when ``str(actual) == text``.
+    """
+    if isinstance(actual, bool):
+        return text.lower() == ("true" if actual else "false")
+    if actual is None:
+        return text.lower() in _NULL_TEXT
+    return str(actual) == text
+
+
+def value_matches(actual: Any, expected: Any) -> bool:
+    """Whether a resolved value equals a YAML value from ``targets.filter``.
+
+    Equal values match, and so do their string forms (``port: "2201"`` matches port 2201); a
+    boolean only ever equals a boolean (``true`` is not ``1``).
+    """
+    if isinstance(expected, str):
+        return text_matches(actual, expected)
+    if isinstance(actual, str):
+        return text_matches(expected, actual)
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return type(actual) is type(expected) and actual == expected
+    return bool(actual == expected)
+
+
+def _has_value(key: str, expected: Any, compare: Callable[[Any, Any], bool]) -> HostPredicate:
+    def check(host: Host) -> bool:
+        try:
+            actual = host_value(host, key)
+        except KeyError:
+            return False
+        return compare(actual, expected)
+
+    return check
+
+
+def _has_any_tag(tags: Collection[str]) -> HostPredicate:
+    return lambda host: any(tag in tags for tag in host_tags(host))
+
+
+# --- command-line pieces ----------------------------------------------------------------------
+
+
+def split_csv(values: Iterable[str]) -> list[str]:
+    """``["a,b", "c"]`` -> ``["a", "b", "c"]``: repeated options and comma lists alike."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def parse_filter(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` -> ``(KEY, VALUE)``; the value may be empty and may hold ``=``."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise UsageError(f"--filter {text!r}: expected KEY=VALUE, as platform=cisco_ios")
+    if key in FORBIDDEN_KEYS:
+        raise UsageError(f"--filter: selecting hosts by {key!r} is not allowed")
+    return key, value
+
+
+# --- host patterns ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Host and group names of one inventory, and every group's hosts (parents included)."""
+
+    hosts: tuple[str, ...]
+    groups: tuple[str, ...]
+    members: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, inventory: Inventory) -> _Index:
+        members: dict[str, set[str]] = {name: set() for name in inventory.groups}
+        for name, host in inventory.hosts.items():
+            for group in all_groups(host):
+                members.setdefault(group.name, set()).add(name)
+        if UNGROUPED not in members:
+            members[UNGROUPED] = {n for n, host in inventory.hosts.items() if not host.groups}
+        return cls(
+            hosts=tuple(inventory.hosts),
+            groups=tuple(inventory.groups),
+            members={group: frozenset(names) for group, names in members.items()},
+        )
+
+    def by_matcher(self, matches: Callable[[str], bool]) -> set[str]:
+        """Hosts of every group whose name matches, and every host whose name matches."""
+        found = {host for host in self.hosts if matches(host)}
+        for group in self.groups:
+            if matches(group):
+                found |= self.members[group]
+        return found
+
+    def by_name(self, name: str, pattern: str) -> set[str]:
+        """A group's hosts if a group has that name, else that host; else a UsageError."""
+        if name in self.groups or name == UNGROUPED:
+            return set(self.members[name])
+        if name in self.hosts:
+            return {name}
+        hint = suggest(name, (*self.hosts, *self.groups, ALL))
+        raise UsageError(
+            f"host pattern {pattern!r}: no host or group named {name!r}{did_you_mean(hint)}"
+        )
+
+
+def split_pattern(pattern: str) -> list[str]:
+    """Ansible's split: on commas if there are any, else on colons (and whitespace)."""
+    parts = pattern.split(",") if "," in pattern else _COLON_TERMS.findall(pattern)
+    return [part.strip() for part in parts if part.strip()]
+
+
+def read_limit_file(path: str) -> list[str]:
+    """The names in a ``@file``: one a line; blank lines and ``#`` comments ignored."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"host pattern {'@' + path!r}: cannot read {path!r}: {reason}") from None
+    lines = (line.partition("#")[0].strip() for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+def _match_file(index: _Index, path: str) -> set[str]:
+    """The hosts a ``@file`` names: each line is a name, glob or ``~regex`` (not ``@file``)."""
+    found: set[str] = set()
+    for line in read_limit_file(path):
+        if line.startswith("@"):
+            raise UsageError(
+                f"host pattern '@{path}': {line!r}: a limit file cannot include another"
+            )
+        found |= _match_term(index, line, f"@{path}")
+    return found
+
+
+def _match_term(index: _Index, term: str, pattern: str) -> set[str]:
+    """The hosts one term (without its ``&``/``!`` prefix) names."""
+    if term in (ALL, "*"):
+        return set(index.hosts)
+    if term.startswith("@"):
+        return _match_file(index, term[1:])
+    if term.startswith("~"):
+        try:
+            regex = re.compile(term[1:])
+        except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}, ((((...))))
+            raise UsageError(f"host pattern {pattern!r}: bad regex {term[1:]!r}: {exc}") from None
+        return index.by_matcher(lambda name: regex.match(name) is not None)
+    if _GLOB_CHARS.intersection(term):
+        return index.by_matcher(lambda name: fnmatch.fnmatchcase(name, term))
+    return index.by_name(term, pattern)
+
+
+def match_pattern(inventory: Inventory, pattern: str) -> list[str]:
+    """Host names an Ansible host pattern selects, in inventory order.
+
+    Terms are separated by ``:`` (or ``,``). A term is ``all``/``*``, a host or group name (a
+    group takes its hosts and those of its child groups), a glob (``r*``), ``~regex`` (matched at
+    the start of the name with ``re.match``, as Ansible does), or ``@file``. ``&term`` intersects
+    and ``!term`` excludes. As in Ansible, unions are applied first, then intersections, then
+    exclusions, whatever their order in the pattern; with no plain term the base is ``all``.
+
+    A plain name that is neither a host nor a group raises :class:`UsageError` with a suggestion:
+    a typo must not silently widen (``all:!cor``) or narrow a run on production. A glob or regex
+    that matches nothing is not an error; the selection is merely empty.
+    """
+    index = _Index.of(inventory)
+    terms = split_pattern(pattern)
+    if not terms:
+        raise UsageError(f"host pattern {pattern!r} is empty")
+    unions = [t for t in terms if t[0] not in "&!"] or [ALL]
+    intersections = [t[1:] for t in terms if t[0] == "&"]
+    exclusions = [t[1:] for t in terms if t[0] == "!"]
+    if "" in intersections or "" in exclusions:
+        raise UsageError(f"host pattern {pattern!r}: '&' and '!' need a name or pattern after them")
+    selected: set[str] = set()
+    for term in unions:
+        selected |= _match_term(index, term, pattern)
+    for term in intersections:
+        selected &= _match_term(index, term, pattern)
+    for term in exclusions:
+        selected -= _match_term(index, term, pattern)
+    return [name for name in index.hosts if name in selected]
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetProblem:
+    """One name in ``targets`` the inventory does not hold (or a key nobody may filter on)."""
+
+    key: str  # "hosts", "groups" or "filter"
+    name: str
+    suggestion: str | None = None
+    message: str
+
+
+def _unknown(key: str, name: str, known: Sequence[str], other: Sequence[str]) -> TargetProblem:
+    kind, other_kind = ("host", "group") if key == "hosts" else ("group", "host")
+    if name in other:
+        message = f"unknown {kind} {name!r}: {name!r} is a {other_kind}"
+        return TargetProblem(key=key, name=name, message=message)
+    hint = suggest(name, known)
+    message = f"unknown {kind} {name!r}{did_you_mean(hint)}"
+    return TargetProblem(key=key, name=name, suggestion=hint, message=message)
+
+
+def target_problems(inventory: Inventory, targets: Targets) -> list[TargetProblem]:
+    """Every host and group ``targets`` names that the inventory lacks, with a suggestion.
+
+    For the runbook checker (``nrb validate``): each problem's ``key`` is the key under
+    ``targets`` and ``message`` reads ``unknown group 'cor' (did you mean 'core'?)``.
+    """
+    hosts, groups = list(inventory.hosts), list(inventory.groups)
+    problems = [_unknown("hosts", n, hosts, groups) for n in targets.hosts if n not in hosts]
+    problems += [_unknown("groups", n, groups, hosts) for n in targets.groups if n not in groups]
+    problems += [
+        TargetProblem(key="filter", name=key, message=f"selecting hosts by {key!r} is not allowed")
+        for key in targets.filter
+        if key in FORBIDDEN_KEYS
+    ]
+    return problems
+
+
+def targets_predicate(targets: Targets) -> HostPredicate:
+    """``targets`` as a host predicate (keys AND-ed, any value within a key), usable as
+    ``nr.filter(filter_func=targets_predicate(targets))``."""
+    checks: list[HostPredicate] = []
+    if targets.hosts:
+        names = frozenset(targets.hosts)
+        checks.append(lambda host: host.name in names)
+    if targets.groups:
+        groups = tuple(targets.groups)
+        checks.append(lambda host: any(g.name in groups for g in all_groups(host)))
+    if targets.tags:
+        checks.append(_has_any_tag(frozenset(targets.tags)))
+    checks += [_has_value(key, value, value_matches) for key, value in targets.filter.items()]
+    return lambda host: all(check(host) for check in checks)
+
+
+def _check_targets(inventory: Inventory, targets: Targets, where: str) -> None:
+    problems = target_problems(inventory, targets)
+    if problems:
+        raise InventoryError(
+            [Problem(message=p.message, path=f"{where}.{p.key}") for p in problems]
+        )
+
+
+# --- entry points -----------------------------------------------------------------------------
+
+
+def select_hosts(
+    inventory: Inventory,
+    *,
+    targets: Targets | None = None,
+    limit: str | None = None,
+    tags: Sequence[str] = (),
+    skip_tags: Sequence[str] = (),
+    filters: Sequence[str] = (),
+) -> list[str]:
+    """Host names selected by all of the arguments at once (AND), in inventory order.
+
+    ``tags``, ``skip_tags`` and ``filters`` are the option values as given: ``tags`` may hold
+    comma lists (``["core,edge"]``), ``filters`` holds ``KEY=VALUE`` strings. Raises
+    :class:`UsageError` for a bad command line (a tag no host has, a filter key no host has)
+    and :class:`InventoryError` when ``targets`` names hosts or groups the inventory lacks, all
+    before anything is matched.
+    """
+    pieces = _pieces(
+        inventory, targets=targets, limit=limit, tags=tags, skip_tags=skip_tags, filters=filters
+    )
+    keep = [check for _, check in pieces]
+    return [name for name, host in inventory.hosts.items() if all(c(host) for c in keep)]
+
+
+def why_no_host(
+    inventory: Inventory,
+    *,
+    targets: Targets | None = None,
+    limit: str | None = None,
+    tags: Sequence[str] = (),
+    skip_tags: Sequence[str] = (),
+    filters: Sequence[str] = (),
+) -> str:
+    """Why :func:`select_hosts` with the same arguments selected nothing, for the user.
+
+    ``--limit 'x' matches 2 hosts and the runbook's targets match 3, but no host is in both``,
+    or which one piece alone matches nothing.
+    """
+    pieces = _pieces(
+        inventory, targets=targets, limit=limit, tags=tags, skip_tags=skip_tags, filters=filters
+    )
+    if not inventory.hosts:
+        return "no host matched the selection: the inventory has no hosts"
+    counted = [
+        (label, sum(1 for host in inventory.hosts.values() if check(host)))
+        for label, check in pieces
+    ]
+    empty = [label for label, count in counted if not count]
+    if empty:
+        return f"no host matched the selection: {empty[0]} {_matches(empty[0], 0)}"
+    parts = [f"{label} {_matches(label, count)}" for label, count in counted]
+    both = "both" if len(parts) == 2 else "all of them"  # noqa: PLR2004 - a pair
+    listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+    return f"no host matched the selection: {listed}, but no host is in {both}"
+
+
+def _matches(label: str, count: int) -> str:
+    """``matches 2 hosts``, ``match no host`` (the targets), ``leaves 1 host`` (--skip-tags)."""
+    if label.startswith("--skip-tags"):
+        verb = "leaves"
+    else:
+        verb = "match" if label.endswith("targets") else "matches"
+    return f"{verb} {count or 'no'} host{'' if count <= 1 else 's'}"
+
+
+def _pieces(
+    inventory: Inventory,
+    *,
+    targets: Targets | None,
+    limit: str | None,
+    tags: Sequence[str],
+    skip_tags: Sequence[str],
+    filters: Sequence[str],
+) -> list[tuple[str, HostPredicate]]:
+    """Each part of a selection, checked, with how the user wrote it, as host predicates."""
+    pieces: list[tuple[str, HostPredicate]] = []
+    parsed = [parse_filter(text) for text in filters]
+    if targets is not None:
+        _check_targets(inventory, targets, "targets")
+    if limit is not None:
+        limited = frozenset(match_pattern(inventory, limit))
+        pieces.append((f"--limit {limit!r}", lambda host: host.name in limited))
+    if targets is not None and not targets.is_empty():
+        pieces.append(("the runbook's targets", targets_predicate(targets)))
+    wanted, unwanted = split_csv(tags), split_csv(skip_tags)
+    _check_tags(inventory, {"--tags": wanted, "--skip-tags": unwanted})
+    if wanted:
+        pieces.append((f"--tags {','.join(wanted)!r}", _has_any_tag(frozenset(wanted))))
+    if unwanted:
+        skip = _has_any_tag(frozenset(unwanted))
+        pieces.append((f"--skip-tags {','.join(unwanted)!r}", lambda host: not skip(host)))
+    _check_filter_keys(inventory, [key for key, _ in parsed])
+    pieces += [
+        (f"--filter {f'{key}={value}'!r}", _has_value(key, value, text_matches))
+        for key, value in parsed
+    ]
+    return pieces
+
+
+def _check_tags(inventory: Inventory, options: Mapping[str, Sequence[str]]) -> None:
+    """A tag no host has is a typo: it must not widen (``--skip-tags``) or empty a run."""
+    known = sorted({tag for host in inventory.hosts.values() for tag in host_tags(host)})
+    for option, names in options.items():
+        for name in names:
+            if name not in known:
+                hint = did_you_mean(suggest(name, known))
+                raise UsageError(f"{option}: no host has the tag {name!r}{hint}")
+
+
+def _check_filter_keys(inventory: Inventory, keys: Sequence[str]) -> None:
+    """A ``--filter`` key that is no attribute and no host's data is a typo."""
+    unknown = [key for key in keys if key not in ATTRIBUTES]
+    if not unknown:
+        return
+    known = set(ATTRIBUTES)
+    for host in inventory.hosts.values():
+        known.update(host.keys())
+    for key in unknown:
+        if key not in known:
+            hint = did_you_mean(suggest(key, sorted(known - FORBIDDEN_KEYS)))
+            raise UsageError(f"--filter: no host has a key {key!r}{hint}")
+
+
+def narrow(inventory: Inventory, hosts: Sequence[str], targets: Targets) -> list[str]:
+    """The hosts of ``hosts`` (already selected for the run) that a step's ``targets`` keep,
+    in the order given."""
+    _check_targets(inventory, targets, "steps.targets")
+    keep = targets_predicate(targets)
+    return [name for name in hosts if keep(inventory.hosts[name])]

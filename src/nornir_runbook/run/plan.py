@@ -1,0 +1,161 @@
+"""From a validated runbook to what each host will run: settings, rendered steps, task functions.
+
+Everything here happens before the first connection opens, so that a template error or an
+unknown task is an input error, never a host failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from nornir.core import Nornir
+
+from nornir_runbook.errors import Problem, RenderError, RunbookError
+from nornir_runbook.project.selection import narrow
+from nornir_runbook.runbook.model import Runbook, Serial, Step, StepKind, Strategy
+from nornir_runbook.runbook.registry import TaskRegistry
+from nornir_runbook.runbook.templating import located_problem, render_step
+from nornir_runbook.runner.options import RUNNER_FIELDS, RunnerOptions
+
+COMMANDS_TASK = "send_commands"
+CONFIG_TASK = "send_config"
+MAX_PROBLEMS = 10  # template errors shown when many hosts fail to render
+MAX_HOSTS_NAMED = 10  # hosts named in one template error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """How a run goes, after config < runbook < command line: the runner's options, and what
+    the engine decides itself (strategy, batches, max_fail_percentage, dry run)."""
+
+    runner: RunnerOptions = field(default_factory=RunnerOptions)
+    strategy: Strategy = Strategy.LINEAR
+    max_fail_percentage: float | None = None
+    serial: Serial | None = None
+    dry_run: bool = False
+
+    def merged(self, **overrides: Any) -> Settings:
+        """A copy with every override that is not None applied: a runner option by its name in
+        config.yaml (``num_workers``) or in runbooks and on the command line (``workers``,
+        ``host_keys``), anything else by its field here."""
+        given = {_RUNNER_NAMES.get(k, k): v for k, v in overrides.items() if v is not None}
+        runner = {k: v for k, v in given.items() if k in RUNNER_FIELDS}
+        own = {k: v for k, v in given.items() if k not in RUNNER_FIELDS}
+        return replace(self, runner=self.runner.merged(**runner), **own)
+
+
+# a runbook's and the command line's names -> the RunnerOptions field
+_RUNNER_NAMES = {"workers": "num_workers", "host_keys": "host_key_checking"}
+
+
+def settings_from(runner_options: Mapping[str, Any], runbook: Runbook) -> Settings:
+    """Config runner options, then the runbook's ``options:`` on top.
+
+    Every option is carried by name, so an option that config.yaml or the runbook accepts
+    cannot be left behind on its way to the run.
+    """
+    runbook_options = {f.name: getattr(runbook.options, f.name) for f in fields(runbook.options)}
+    return Settings().merged(**runner_options).merged(**runbook_options)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedStep:
+    index: int
+    step: Step
+    task_name: str  # what the report calls it: send_commands, send_config or the task's name
+    fn: Callable[..., Any]
+    hosts: tuple[str, ...]  # selected hosts this step applies to, inventory order
+    args: Mapping[str, Mapping[str, Any]]  # host name -> rendered keyword arguments
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    runbook: Runbook
+    hosts: tuple[str, ...]
+    steps: tuple[PlannedStep, ...]
+
+    def steps_for(self, host: str) -> list[PlannedStep]:
+        return [s for s in self.steps if host in s.args]
+
+
+def make_plan(
+    nr: Nornir,
+    runbook: Runbook,
+    hosts: Sequence[str],
+    registry: TaskRegistry,
+    project_dir: Path | None,
+) -> Plan:
+    """Render every step for every host it applies to; raises RunbookError on a bad template."""
+    inventory = nr.inventory
+    planned = []
+    failed: dict[tuple[str, str], list[str]] = {}  # (yaml path, reason) -> hosts it hit
+    for index, step in enumerate(runbook.steps):
+        step_hosts = tuple(narrow(inventory, hosts, step.targets) if step.targets else hosts)
+        task_name, fn = _task_for(step, registry, project_dir)
+        args = {}
+        for name in step_hosts:
+            try:
+                rendered = render_step(step, inventory.hosts[name], runbook.vars)
+            except RenderError as exc:
+                for failure in exc.failures:
+                    failed.setdefault(failure, []).append(name)
+                continue
+            args[name] = _arguments(step, rendered)
+        planned.append(
+            PlannedStep(
+                index=index, step=step, task_name=task_name, fn=fn, hosts=step_hosts, args=args
+            )
+        )
+    if failed:
+        problems = [
+            located_problem(runbook.locations, path, _render_message(reason, hosts))
+            for (path, reason), hosts in failed.items()
+        ]
+        shown = problems[:MAX_PROBLEMS]
+        if len(problems) > MAX_PROBLEMS:
+            more = len(problems) - MAX_PROBLEMS
+            shown.append(Problem(message=f"... and {more} more template errors like these"))
+        raise RunbookError(shown)
+    return Plan(runbook=runbook, hosts=tuple(hosts), steps=tuple(planned))
+
+
+def _render_message(reason: str, hosts: Sequence[str]) -> str:
+    """One template error for every host it hit: ``cannot render for 3 hosts (a, b, c): ...``."""
+    if reason.startswith("template syntax error"):
+        return reason
+    if len(hosts) == 1:
+        return f"cannot render for host {hosts[0]!r}: {reason}"
+    named = ", ".join(hosts[:MAX_HOSTS_NAMED])
+    more = f" and {len(hosts) - MAX_HOSTS_NAMED} more" if len(hosts) > MAX_HOSTS_NAMED else ""
+    return f"cannot render for {len(hosts)} hosts ({named}{more}): {reason}"
+
+
+def _task_for(
+    step: Step, registry: TaskRegistry, project_dir: Path | None
+) -> tuple[str, Callable[..., Any]]:
+    if step.kind is StepKind.COMMANDS:
+        return COMMANDS_TASK, registry.get(COMMANDS_TASK).fn
+    if step.kind is StepKind.CONFIG:
+        return CONFIG_TASK, registry.get(CONFIG_TASK).fn
+    assert step.task is not None
+    info = registry.resolve(step.task, project_dir)
+    return info.name, info.fn
+
+
+def _arguments(step: Step, rendered: Any) -> dict[str, Any]:
+    if step.kind is StepKind.COMMANDS:
+        return {"commands": list(rendered.commands)}
+    if step.kind is StepKind.CONFIG:
+        return {"config": list(rendered.config)}
+    return dict(rendered.args)
+
+
+def batches(hosts: Sequence[str], serial: Serial | None) -> list[tuple[str, ...]]:
+    """Rolling batches of ``serial`` (a count or a percentage), or one batch of every host."""
+    if serial is None or not hosts:
+        return [tuple(hosts)]
+    size = serial.batch_size(len(hosts))
+    return [tuple(hosts[i : i + size]) for i in range(0, len(hosts), size)]

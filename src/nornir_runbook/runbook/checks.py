@@ -1,0 +1,95 @@
+"""Phase 2 of reading a runbook: what it means, against the tasks and the inventory.
+
+:func:`nornir_runbook.runbook.loader.load_runbook` checks a runbook's shape; :func:`check_runbook`
+checks the rest before anything connects (this is ``nrb validate``): task names and their
+``args`` against each task's signature, templates that compile, and host and group names that
+the inventory has. Every problem is returned at once, located as the loader locates its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from nornir_runbook.errors import Problem, in_file_order
+from nornir_runbook.project.selection import FORBIDDEN_KEYS
+from nornir_runbook.project.targets import Targets
+from nornir_runbook.runbook.model import Runbook, Step, StepKind
+from nornir_runbook.runbook.registry import TaskRegistry, arg_problems
+from nornir_runbook.runbook.templating import compile_check, index_path, key_path, located_problem
+from nornir_runbook.text import suggest
+
+__all__ = ["check_runbook"]
+
+
+def check_runbook(
+    runbook: Runbook,
+    registry: TaskRegistry,
+    *,
+    groups: Collection[str] | None = None,
+    hosts: Collection[str] | None = None,
+    vars_known: bool = True,
+) -> list[Problem]:
+    """Every problem of meaning, located: tasks and their args, templates, groups and hosts.
+
+    ``groups`` and ``hosts`` are the inventory's names; None skips that check. Without
+    ``vars_known`` (the runbook's ``vars`` could not be read), ``vars.x`` is not checked.
+    """
+    locations = runbook.locations
+    problems: list[Problem] = []
+    for step in runbook.steps:
+        problems.extend(_check_task(step, registry))
+        for path, message in compile_check(step, vars=runbook.vars if vars_known else None):
+            problems.append(located_problem(locations, path, message))
+        if step.targets is not None:
+            found = _check_targets(step.targets, key_path(step.yaml_path, "targets"), groups, hosts)
+            problems.extend(located_problem(locations, p, m) for p, m in found)
+    found = _check_targets(runbook.targets, "targets", groups, hosts)
+    problems.extend(located_problem(locations, p, m) for p, m in found)
+    for group in runbook.options.group_limits or {}:
+        if groups is not None and group not in groups:
+            close = suggest(group, groups)
+            hint = f" (did you mean '{close}'?)" if close else ""
+            where = key_path("options.group_limits", group)
+            problems.append(
+                located_problem(locations, where, f"unknown group '{group}'{hint}", key=True)
+            )
+    return in_file_order(problems)
+
+
+def _check_task(step: Step, registry: TaskRegistry) -> list[Problem]:
+    if step.kind is not StepKind.TASK or step.task is None:
+        return []
+    task_path = key_path(step.yaml_path, "task")
+    try:
+        info = registry.resolve(step.task)
+    except LookupError as exc:
+        return [located_problem(step.locations, task_path, str(exc.args[0]))]
+    args_path = key_path(step.yaml_path, "args")
+    problems = []
+    for arg, message in arg_problems(info, step.args):
+        if arg is not None:
+            path, key = key_path(args_path, arg), True
+        else:
+            path, key = (args_path if args_path in step.locations else task_path), False
+        problems.append(located_problem(step.locations, path, message, key=key))
+    return problems
+
+
+def _check_targets(
+    targets: Targets, path: str, groups: Collection[str] | None, hosts: Collection[str] | None
+) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for kind, names, known in (("group", targets.groups, groups), ("host", targets.hosts, hosts)):
+        if known is None:
+            continue
+        for index, name in enumerate(names):
+            if name not in known:
+                close = suggest(name, known)
+                hint = f" (did you mean '{close}'?)" if close else ""
+                item = index_path(key_path(path, f"{kind}s"), index)
+                found.append((item, f"unknown {kind} '{name}'{hint}"))
+    for key in targets.filter:  # as select_hosts() refuses them, but located, and in validate
+        if key in FORBIDDEN_KEYS:
+            where = key_path(key_path(path, "filter"), key)
+            found.append((where, f"selecting hosts by '{key}' is not allowed"))
+    return found

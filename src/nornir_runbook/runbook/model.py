@@ -1,0 +1,93 @@
+"""The runbook as data: frozen values built by the loader, read by the engine. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from nornir_runbook.project.targets import Targets
+
+
+class Strategy(StrEnum):
+    LINEAR = "linear"  # every selected host finishes step N before any starts step N+1
+    FREE = "free"  # each host runs its whole step list on its own, as one future
+
+
+class StepKind(StrEnum):
+    COMMANDS = "commands"  # Netmiko send_command per command
+    CONFIG = "config"  # Netmiko send_config_set
+    TASK = "task"  # a registered task or "module:function"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Location:
+    """Where a value was written: file and 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+    source_line: str | None = field(default=None, compare=False, repr=False)  # for the caret
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Serial:
+    """Rolling batch size: ``count`` hosts, or ``percent`` of the selected hosts."""
+
+    count: int | None = None
+    percent: float | None = None
+
+    def batch_size(self, total: int) -> int:
+        if self.count is not None:
+            return max(1, self.count)
+        assert self.percent is not None
+        return max(1, int(total * self.percent / 100))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    """Runbook ``options:``; ``None`` means "not set here" (the config or CLI decides)."""
+
+    strategy: Strategy = Strategy.LINEAR
+    workers: int | None = None
+    task_timeout: float | None = None
+    retries: int | None = None
+    max_fail_percentage: float | None = None
+    serial: Serial | None = None
+    retry_backoff: float | None = None
+    connect_limit: int | None = None
+    group_limits: Mapping[str, int] | None = None
+    grace_period: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    name: str
+    kind: StepKind
+    commands: tuple[str, ...] = ()  # kind COMMANDS
+    config: tuple[str, ...] = ()  # kind CONFIG
+    task: str | None = None  # kind TASK: the name as written
+    args: Mapping[str, Any] = field(default_factory=dict)  # kind TASK
+    targets: Targets | None = None  # narrows the runbook's hosts for this step
+    ignore_errors: bool = False
+    location: Location | None = None
+    yaml_path: str = ""  # where the step is in its runbook: "steps[2]"
+    # where its values were written, keyed by full yaml path ("steps[2].args.path"); the
+    # loader gives every step the runbook's own mapping (see Runbook.locations)
+    locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Runbook:
+    name: str
+    steps: tuple[Step, ...]
+    description: str = ""
+    targets: Targets = field(default_factory=Targets)
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    options: Options = field(default_factory=Options)
+    path: Path | None = None
+    # every value of the document, keyed by yaml path ("steps[2].args.path"); keys of mappings
+    # are under "<path>:key" (where "steps[2].args.pth" was written, for "unknown key" errors)
+    locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)

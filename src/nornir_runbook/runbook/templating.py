@@ -1,0 +1,376 @@
+"""Jinja2 rendering of a step's strings, per host, in a sandbox.
+
+Every string in a step's ``commands``, ``config`` and ``args`` (recursively: lists and mappings
+inside ``args`` are walked, their keys are not rendered) is a template that sees two names:
+
+- ``host``: a read-only :class:`HostView` with ``name``, ``hostname``, ``platform``, ``port``,
+  ``groups`` (the host's own group names), ``all_groups`` (with their parent groups) and
+  ``data`` (resolved as Nornir resolves it: the host's own data over its groups' over the
+  defaults');
+- ``vars``: the runbook's ``vars``, as written (they are not templates themselves).
+
+Undefined names are errors (``StrictUndefined``) and templates run in Jinja2's sandbox, as
+runbooks may come from others. Rendered values are strings: ``port: "{{ host.port }}"`` gives
+the task ``"22"``, not ``22``. A rendered ``commands`` or ``config`` item is split into its
+non-blank lines, so one template may give several commands (a ``{% for %}``) or none (an
+``{% if %}``).
+
+:func:`compile_check` finds what can be found without a host (syntax, unknown names, unknown
+``host`` attributes, unknown ``vars``); :func:`render_step` renders for one host and raises
+:class:`RunbookError` with a located problem, so template errors are input errors found before
+any connection opens.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+
+from nornir_runbook.errors import Problem, RenderError
+from nornir_runbook.project.selection import all_groups
+from nornir_runbook.runbook.sandbox import BoundedEnvironment, constant_problems
+from nornir_runbook.text import suggest
+
+if TYPE_CHECKING:
+    from nornir.core.inventory import Host
+
+    from nornir_runbook.runbook.model import Location, Step
+
+TEMPLATE_NAMES = frozenset({"host", "vars"})
+_MISSING_KEY = re.compile(r"has no attribute '([^']*)'$")
+
+# Not HTML: commands for network devices, so nothing is escaped.
+_ENV = BoundedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+_GUARD_FILTERS = frozenset({"default", "d"})
+_GUARD_TESTS = frozenset({"defined", "undefined"})
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_TOO_DEEP = "template syntax error: expressions nested too deeply"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostView:
+    """What a template sees as ``host``: no credentials, no connections."""
+
+    name: str
+    hostname: str | None = None
+    platform: str | None = None
+    port: int | None = None
+    groups: tuple[str, ...] = ()
+    all_groups: tuple[str, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_host(cls, host: Host) -> HostView:
+        return cls(
+            name=host.name,
+            hostname=host.hostname,
+            platform=host.platform,
+            port=host.port,
+            groups=tuple(g.name for g in host.groups),
+            all_groups=tuple(g.name for g in all_groups(host)),
+            data=host.extended_data(),
+        )
+
+
+_HOST_FIELDS = tuple(f.name for f in fields(HostView))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderedStep:
+    """A step's strings rendered for one host."""
+
+    commands: tuple[str, ...] = ()
+    config: tuple[str, ...] = ()
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+def key_path(parent: str, key: object) -> str:
+    """The yaml path of mapping key ``key`` under ``parent``: ``args.path``, ``vars["a b"]``."""
+    if isinstance(key, str) and _IDENTIFIER.fullmatch(key):
+        return f"{parent}.{key}" if parent else key
+    text = json.dumps(key) if isinstance(key, str) else repr(key)
+    return f"{parent}[{text}]"
+
+
+def index_path(parent: str, index: int) -> str:
+    """The yaml path of list item ``index`` under ``parent``: ``steps[2]``."""
+    return f"{parent}[{index}]"
+
+
+def template_strings(step: Step) -> Iterator[tuple[str, str]]:
+    """Every ``(yaml path, string)`` of a step that is a template, in document order."""
+    for kind in ("commands", "config"):
+        for index, text in enumerate(getattr(step, kind)):
+            yield index_path(key_path(step.yaml_path, kind), index), text
+    yield from _walk_strings(step.args, key_path(step.yaml_path, "args"))
+
+
+def _walk_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _walk_strings(item, key_path(path, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _walk_strings(item, index_path(path, index))
+
+
+def _is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+@lru_cache(maxsize=4096)
+def _compile(source: str) -> Template:
+    return _ENV.from_string(source)
+
+
+# ---------------------------------------------------------------------------------------------
+# compile_check: what is wrong whatever the host
+
+
+def compile_check(step: Step, *, vars: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+    """``(yaml path, message)`` for every template of ``step`` that cannot work on any host.
+
+    Syntax errors, names other than ``host`` and ``vars``, and (when ``vars`` is given)
+    ``vars.x`` that the runbook does not define, unless guarded by ``is defined`` or
+    ``| default``.
+    """
+    found: list[tuple[str, str]] = []
+    for path, source in template_strings(step):
+        if _is_template(source):
+            found.extend((path, message) for message in _check_source(source, vars))
+    return found
+
+
+def _check_source(source: str, vars: Mapping[str, Any] | None) -> list[str]:
+    try:
+        _compile(source)  # unknown filters and tests are found when compiling, not parsing
+        tree = _ENV.parse(source)
+    except TemplateSyntaxError as exc:
+        where = f" (template line {exc.lineno})" if "\n" in source.rstrip("\n") else ""
+        return [f"template syntax error: {exc.message}{where}"]
+    except RecursionError:  # Jinja2 parses and compiles recursively: "{{ x[[[[[[...]]]]]] }}"
+        return [_TOO_DEEP]
+    try:
+        guarded = _guarded_names(tree)
+        undeclared = meta.find_undeclared_variables(tree)
+        references = _vars_references(tree)
+        stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"}
+        # host.x, unless the template names something else "host" (a loop variable, a set)
+        host_references = _host_references(tree) if "host" not in stored else []
+        limits = constant_problems(tree)
+    except RecursionError:  # as deep as parsing allowed, deeper than walking the tree allows
+        return [_TOO_DEEP]
+    messages = limits + [
+        _unknown_name_message(name, vars)
+        for name in sorted(undeclared)
+        if name not in TEMPLATE_NAMES and name not in _ENV.globals and name not in guarded
+    ]
+    if vars is not None:
+        for name in references:
+            if name not in vars and f"vars.{name}" not in guarded:
+                messages.append(f"undefined variable 'vars.{name}'{_did_you_mean(name, vars)}")
+    for name in host_references:
+        if not hasattr(HostView, name) and f"host.{name}" not in guarded:
+            hint = _did_you_mean(name, _HOST_FIELDS, "host")
+            messages.append(f"undefined attribute 'host.{name}'{hint}")
+    return messages
+
+
+def _unknown_name_message(name: str, vars: Mapping[str, Any] | None) -> str:
+    if name in _HOST_FIELDS:
+        hint = f" (did you mean 'host.{name}'?)"
+    elif vars is not None and name in vars:
+        hint = f" (did you mean 'vars.{name}'?)"
+    else:  # a typo of a name the template can see: a host attribute or a vars key
+        hint = _did_you_mean(name, _HOST_FIELDS, "host") or _did_you_mean(name, vars or {})
+    return f"undefined name '{name}': templates see only 'host' and 'vars'{hint}"
+
+
+def _did_you_mean(name: str, choices: Any, base: str = "vars") -> str:
+    close = suggest(name, [str(c) for c in choices])
+    return f" (did you mean '{base}.{close}'?)" if close else ""
+
+
+def _vars_name(node: nodes.Node, base: str = "vars") -> str | None:
+    """``x`` when ``node`` is ``vars.x`` or ``vars['x']`` (``host.x``: with ``base="host"``)."""
+    if isinstance(node, nodes.Getattr | nodes.Getitem):
+        target = node.node
+        if isinstance(target, nodes.Name) and target.name == base:
+            if isinstance(node, nodes.Getattr):  # vars.items is the method, vars['items'] not
+                return None if base == "vars" and hasattr(dict, node.attr) else node.attr
+            if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                return node.arg.value
+    return None
+
+
+def _host_references(tree: nodes.Template) -> list[str]:
+    """``x`` of every ``host.x`` and ``host['x']`` (the template's host attributes)."""
+    names = (_vars_name(n, "host") for n in tree.find_all((nodes.Getattr, nodes.Getitem)))
+    return sorted({n for n in names if n is not None})
+
+
+def _vars_references(tree: nodes.Template) -> list[str]:
+    names = (_vars_name(n) for n in tree.find_all((nodes.Getattr, nodes.Getitem)))
+    return sorted({n for n in names if n is not None})
+
+
+def _guarded_names(tree: nodes.Template) -> set[str]:
+    """Names and ``vars.x`` the template tests with ``is defined`` or ``| default``."""
+    guarded: set[str] = set()
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        names = _GUARD_FILTERS if isinstance(node, nodes.Filter) else _GUARD_TESTS
+        if node.name not in names or node.node is None:
+            continue
+        inner = node.node
+        if isinstance(inner, nodes.Name):
+            guarded.add(inner.name)
+        elif (key := _vars_name(inner)) is not None:
+            guarded.add(f"vars.{key}")
+        elif (key := _vars_name(inner, "host")) is not None:
+            guarded.add(f"host.{key}")
+    return guarded
+
+
+# ---------------------------------------------------------------------------------------------
+# render_step: one step, one host
+
+
+def render_step(step: Step, host: Host, vars: Mapping[str, Any]) -> RenderedStep:
+    """Render every template of ``step`` for ``host``.
+
+    Raises :class:`RenderError` with one located problem per failing string.
+    """
+    renderer = _Renderer(step, {"host": HostView.from_host(host), "vars": vars}, host.name)
+    commands = renderer.lines("commands", step.commands)
+    config = renderer.lines("config", step.config)
+    args = renderer.value(step.args, key_path(step.yaml_path, "args"))
+    if renderer.problems:
+        raise RenderError(renderer.problems, host.name, renderer.failures)
+    return RenderedStep(commands=commands, config=config, args=args)
+
+
+class _Renderer:
+    def __init__(self, step: Step, context: dict[str, Any], host_name: str) -> None:
+        self.step = step
+        self.context = context
+        self.host_name = host_name
+        self.problems: list[Problem] = []
+        self.failures: list[tuple[str, str]] = []  # (path, reason), the host left out
+
+    def lines(self, kind: str, items: tuple[str, ...]) -> tuple[str, ...]:
+        base = key_path(self.step.yaml_path, kind)
+        out: list[str] = []
+        for index, item in enumerate(items):
+            text = self.text(item, index_path(base, index))
+            out.extend(line for line in text.splitlines() if line.strip())
+        return tuple(out)
+
+    def value(self, value: Any, path: str) -> Any:
+        if isinstance(value, str):
+            return self.text(value, path)
+        if isinstance(value, Mapping):
+            return {k: self.value(v, key_path(path, k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v, index_path(path, i)) for i, v in enumerate(value)]
+        return value
+
+    def text(self, source: str, path: str) -> str:
+        if not _is_template(source):
+            return source
+        try:
+            return _ENV.render_bounded(_compile(source), self.context)
+        except TemplateSyntaxError as exc:
+            message = f"template syntax error: {exc.message}"
+            reason = message
+        except (UndefinedError, SecurityError) as exc:
+            reason = f"{exc}{_hint(source, self.context, str(exc))}"
+            message = f"cannot render for host {self.host_name!r}: {reason}"
+        except Exception as exc:  # noqa: BLE001 - a template may raise anything; it is input
+            reason = f"{type(exc).__name__}: {exc}"
+            message = f"cannot render for host {self.host_name!r}: {reason}"
+        self.problems.append(located_problem(self.step.locations, path, message))
+        self.failures.append((path, reason))
+        return ""
+
+
+def _hint(source: str, context: Mapping[str, Any], error: str) -> str:
+    """`` (did you mean 'host.data.ntp_server'?)`` for "has no attribute 'ntp_srver'": the
+    names the template could see where it asked for the missing one."""
+    missing = _MISSING_KEY.search(error)
+    if missing is None:
+        return ""
+    key = missing.group(1)
+    try:
+        chains = [_chain(node) for node in _compile_tree(source).find_all(nodes.Getattr)]
+        chains += [_chain(node) for node in _compile_tree(source).find_all(nodes.Getitem)]
+    except RecursionError:  # as deep as rendering allowed, deeper than this walk allows
+        return ""
+    for chain in chains:
+        if chain is None or chain[-1] != key:
+            continue
+        seen: Any = context
+        for name in chain[:-1]:
+            seen = seen.get(name) if isinstance(seen, Mapping) else getattr(seen, name, None)
+        names = _HOST_FIELDS if isinstance(seen, HostView) else seen
+        close = (
+            suggest(key, [str(n) for n in names]) if isinstance(names, Mapping | tuple) else None
+        )
+        if close:
+            return f" (did you mean '{'.'.join(chain[:-1])}.{close}'?)"
+    return ""
+
+
+def _chain(node: nodes.Node) -> list[str] | None:
+    """``["host", "data", "x"]`` for ``host.data.x`` or ``host['data']['x']``, else None."""
+    if isinstance(node, nodes.Name):
+        return [node.name]
+    if isinstance(node, nodes.Getattr):
+        key: Any = node.attr
+    elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        key = node.arg.value
+    else:
+        return None
+    parent = _chain(node.node)
+    return None if parent is None or not isinstance(key, str) else [*parent, key]
+
+
+@lru_cache(maxsize=256)
+def _compile_tree(source: str) -> nodes.Template:
+    return _ENV.parse(source)
+
+
+def located_problem(
+    locations: Mapping[str, Location], path: str, message: str, *, key: bool = False
+) -> Problem:
+    """A problem at ``path``, located at the nearest recorded enclosing value.
+
+    With ``key``, at the mapping key itself when its place was recorded (``<path>:key``).
+    """
+    where = f"{path}:key" if key and f"{path}:key" in locations else path
+    while where and where not in locations:
+        where = _parent(where)
+    location = locations.get(where)
+    if location is None:
+        return Problem(message=message, path=path or None)
+    return Problem(
+        message=message,
+        file=location.file,
+        line=location.line,
+        column=location.column,
+        path=path or None,
+        source_line=location.source_line,
+    )
+
+
+def _parent(path: str) -> str:
+    cut = max(path.rfind("."), path.rfind("["))
+    return path[:cut] if cut > 0 else ""
