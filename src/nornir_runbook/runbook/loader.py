@@ -91,7 +91,6 @@ _SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "nul
 _MAX_VALUES = 100_000  # an alias bomb stops here
 _TOO_DEEP = f"invalid YAML: {TOO_DEEP}"
 _MODULE_FUNCTION = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
-_PERCENT = re.compile(r"\s*(\d+(?:\.\d*)?)\s*%\s*")
 _BAD_MERGE = "'<<' merges a mapping or a list of mappings (and not one that holds it)"
 
 
@@ -489,27 +488,11 @@ def _group_limits(doc: _Document, value: Any, options_path: str) -> dict[str, in
     return dict(value)
 
 
-def _count(text: str) -> int | None:
-    """``text`` as a whole number of digits, else None (isdigit() also takes "²", which int()
-    refuses, and int() refuses more than 4300 digits)."""
-    if not text.strip().isdecimal():
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
 def _serial(value: Any) -> Serial | _Invalid:
-    if isinstance(value, str) and (match := _PERCENT.fullmatch(value)):
-        percent = float(match.group(1))
-        if 0 < percent <= 100:  # noqa: PLR2004 - a percentage
-            return Serial(percent=percent)
-    elif isinstance(value, str) and (count := _count(value)) is not None and count > 0:
-        return Serial(count=count)
-    elif isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return Serial(count=value)
-    return _Invalid("a number of hosts of 1 or more, or a percentage such as '25%'")
+    try:
+        return Serial.parse(value)
+    except ValueError:
+        return _Invalid("a number of hosts of 1 or more, or a percentage such as '25%'")
 
 
 # steps ---------------------------------------------------------------------------------------
