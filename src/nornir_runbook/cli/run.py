@@ -11,8 +11,9 @@ from nornir_runbook.cli.signals import hold_signals, interrupted_code
 from nornir_runbook.errors import ExitCode, UsageError
 from nornir_runbook.project.selection import select_hosts
 from nornir_runbook.redact import Redactor
-from nornir_runbook.report.render import Format, Tee, abort_message, make_output
+from nornir_runbook.report.render import Format, Tee, make_output
 from nornir_runbook.report.save import SaveOutput, prepare_save_dir
+from nornir_runbook.report.text_output import abort_message
 from nornir_runbook.run.engine import Engine
 from nornir_runbook.run.plan import make_plan, settings_from
 from nornir_runbook.runbook.model import Serial, Strategy
