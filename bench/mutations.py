@@ -135,7 +135,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="limit-exclusion-ignored",
-        file="project/selection.py",
+        file="project/patterns.py",
         find="selected -= _match_term(index, term, pattern)",
         replace="selected |= set()",
         tests=("tests/unit/test_selection.py",),

@@ -105,7 +105,7 @@ def test_a_task_module_that_exits_while_imported_is_an_input_error(project: Path
     says(nrb(project, "validate", "rb.yaml", runbook=runbook), r"SystemExit: 3")
 
 
-# -- host patterns (project/selection.py) ---------------------------------------------------------
+# -- host patterns (project/patterns.py) ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from nornir.core.task import Result, Task
 
 from nornir_runbook.errors import Problem, RunbookError, ShapeError
-from nornir_runbook.project.selection import Targets
+from nornir_runbook.project.targets import Targets
 from nornir_runbook.runbook.checks import check_runbook
 from nornir_runbook.runbook.loader import load_runbook, parse_runbook
 from nornir_runbook.runbook.model import (

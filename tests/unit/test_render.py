@@ -13,19 +13,8 @@ import yaml
 from rich.console import Console
 
 from nornir_runbook.redact import MASK, Redactor
-from nornir_runbook.report.render import (
-    Gathered,
-    Output,
-    Tee,
-    TextOutput,
-    abort_message,
-    collapse,
-    format_duration,
-    make_output,
-    mask_host,
-    recap_counts,
-    step_positions,
-)
+from nornir_runbook.report.gather import Gathered, collapse, mask_host
+from nornir_runbook.report.render import Output, Tee, make_output
 from nornir_runbook.report.results import (
     Abort,
     BatchStarted,
@@ -38,6 +27,13 @@ from nornir_runbook.report.results import (
     StepDone,
     StepResult,
     StepStarted,
+)
+from nornir_runbook.report.text_output import (
+    TextOutput,
+    abort_message,
+    format_duration,
+    recap_counts,
+    step_positions,
 )
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -14,21 +14,17 @@ from nornir.core.inventory import Groups as GroupsDict
 from nornir.plugins.inventory.simple import SimpleInventory
 
 from nornir_runbook.errors import InventoryError, UsageError
+from nornir_runbook.project.hostdata import all_groups, host_tags, text_matches, value_matches
+from nornir_runbook.project.patterns import match_pattern, split_pattern
 from nornir_runbook.project.selection import (
     TargetProblem,
-    Targets,
-    all_groups,
-    host_tags,
-    match_pattern,
     narrow,
     select_hosts,
-    split_pattern,
     target_problems,
     targets_predicate,
-    text_matches,
-    value_matches,
     why_no_host,
 )
+from nornir_runbook.project.targets import Targets
 
 GROUPS_YAML = """
 emea: {data: {region: emea, tags: [emea]}}

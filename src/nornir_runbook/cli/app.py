@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import errno
 import importlib
-import logging
 import os
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from nornir_runbook.cli.parser import build_parser
-from nornir_runbook.cli.signals import Terminated, interrupted_code, process_signals
-from nornir_runbook.errors import (
-    ExitCode,
-    InputError,
-    LabError,
-    MissingDependencyError,
-    RunbookToolError,
-)
-from nornir_runbook.redact import RedactingFilter, Redactor
-from nornir_runbook.text import printable
+from nornir_runbook.cli.signals import process_signals
 
 if TYPE_CHECKING:
+    import argparse
+
     from rich.console import Console
+
+    from nornir_runbook.redact import Redactor
 
     Command = Callable[[argparse.Namespace, Console, Console, Redactor], int]
 
@@ -107,6 +99,8 @@ class GuardedStdout:
     def exit_code(self, code: int, err: Console) -> int:
         """``code``, or 141 (stdout closed) or 5 (stdout failed) unless interrupted; says why on
         ``err``."""
+        from nornir_runbook.errors import ExitCode  # noqa: PLC0415 - not for nrb --help
+
         self.flush()
         if self.escaped:
             message = (
@@ -149,7 +143,7 @@ def _threads_left() -> bool:
 def _main(argv: Sequence[str] | None) -> int:
     stdout = GuardedStdout(sys.stdout)
     err: Console | None = None
-    redactor = Redactor()
+    redactor: Redactor | None = None  # from the command line on: nrb --help needs none
 
     def say(text: str, *, highlight: bool = False) -> None:
         (err or _console(stderr=True)).print(text, markup=False, highlight=highlight)
@@ -158,30 +152,49 @@ def _main(argv: Sequence[str] | None) -> int:
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if started ignored
         previous[signal.SIGINT] = signal.signal(signal.SIGINT, process_signals.handle)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(lazy=True).parse_args(argv)
+        from nornir_runbook.redact import Redactor  # noqa: PLC0415 - not for nrb --help
+
+        redactor = Redactor()
         out = _console(file=cast(TextIO, stdout))
         err = _console(stderr=True)
         _setup_logging(args.verbose if hasattr(args, "verbose") else 0, redactor)
         return stdout.exit_code(_dispatch(args, out, err, redactor), err)
-    except InputError as exc:  # quotes runbooks and inventories: control characters escaped
-        say(printable(redactor.scrub(str(exc))))
-        return exc.exit_code
-    except LabError as exc:
-        say(f"lab: {redactor.scrub(str(exc))}")
-        return exc.exit_code
-    except MissingDependencyError as exc:
-        say(str(exc))
-        return exc.exit_code
-    except KeyboardInterrupt as exc:
-        say("interrupted", highlight=True)
-        return ExitCode.TERMINATED if isinstance(exc, Terminated) else interrupted_code()
-    except (RunbookToolError, Exception) as exc:  # noqa: BLE001 -- exit 1 is "a bug in nrb"
-        text = "".join(traceback.format_exception(exc))
-        say(f"nrb: internal error\n{redactor.scrub(text)}")
-        return ExitCode.BUG
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - each has its exit code
+        return _failed(exc, say, redactor.scrub if redactor is not None else str)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _failed(exc: BaseException, say: Callable[..., None], scrub: Callable[[str], str]) -> int:
+    """What ``exc`` out of a command says on stderr, and its exit code."""
+    from nornir_runbook.cli.signals import Terminated, interrupted_code  # noqa: PLC0415
+    from nornir_runbook.errors import (  # noqa: PLC0415 - not for nrb --help
+        ExitCode,
+        InputError,
+        LabError,
+        MissingDependencyError,
+    )
+    from nornir_runbook.text import printable  # noqa: PLC0415
+
+    if isinstance(exc, InputError):  # quotes runbooks and inventories: control characters escaped
+        say(printable(scrub(str(exc))))
+        return exc.exit_code
+    if isinstance(exc, LabError):
+        say(f"lab: {scrub(str(exc))}")
+        return exc.exit_code
+    if isinstance(exc, MissingDependencyError):
+        say(str(exc))
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        say("interrupted", highlight=True)
+        return ExitCode.TERMINATED if isinstance(exc, Terminated) else interrupted_code()
+    import traceback  # noqa: PLC0415 - exit 1 is "a bug in nrb"
+
+    text = "".join(traceback.format_exception(exc))
+    say(f"nrb: internal error\n{scrub(text)}")
+    return ExitCode.BUG
 
 
 def _console(**kwargs: Any) -> Console:
@@ -192,6 +205,10 @@ def _console(**kwargs: Any) -> Console:
 
 
 def _setup_logging(verbose: int, redactor: Redactor) -> None:
+    import logging  # noqa: PLC0415 - not for nrb --help
+
+    from nornir_runbook.redact import RedactingFilter  # noqa: PLC0415
+
     level = logging.WARNING if verbose < 2 else logging.INFO if verbose == 2 else logging.DEBUG  # noqa: PLR2004
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter(redactor))

@@ -1,24 +1,50 @@
-"""``nrb``'s command line: the parser of every subcommand, and the values its options take."""
+"""``nrb``'s command line: the parser of every subcommand, and the values its options take.
+
+A run option's value is checked by the one table of runner options
+(:data:`nornir_runbook.runner.options.CHECKS`), and ``--serial`` by :meth:`Serial.parse
+<nornir_runbook.runbook.model.Serial.parse>`, as in config.yaml and runbooks. Both are imported
+only when a value is read, and a subcommand's arguments are added only once it is chosen
+(``build_parser(lazy=True)``), so that ``nrb --help`` builds and imports no more than it shows.
+"""
 
 from __future__ import annotations
 
 import argparse
-import math
-import re
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from nornir_runbook.errors import UsageError
-from nornir_runbook.runbook.model import Serial, Strategy
-from nornir_runbook.runner.options import MODES
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError (exit 5) instead of exiting 2."""
 
     def error(self, message: str) -> Any:
+        from nornir_runbook.errors import UsageError  # noqa: PLC0415 - not for nrb --help
+
         raise UsageError(f"{self.prog}: {message}")
+
+
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose arguments are added when one is chosen (``builders``), not before."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.builders: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if values:
+            builder = self.builders.pop(values[0], None)
+            if builder is not None and values[0] in self.choices:
+                builder(self.choices[values[0]])
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _selection_args(p: argparse.ArgumentParser, verbose: str) -> None:
@@ -68,79 +94,104 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
         "-c",
         "--config",
         default="config.yaml",
-        type=Path,
+        type=_path,
         help="Nornir config file (default: ./config.yaml)",
     )
 
 
-def _whole(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least ``minimum`` (as the runbook's options)."""
+def _path(text: str) -> Path:
+    from pathlib import Path  # noqa: PLC0415 - not for nrb --help
 
-    def parse(text: str) -> int:
+    return Path(text)
+
+
+def _checked(name: str, convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type: the text as ``convert`` reads it, checked by runner option ``name``'s
+    entry in the one table (:data:`~nornir_runbook.runner.options.CHECKS`)."""
+
+    def parse(text: str) -> Any:
+        from nornir_runbook.runner.options import CHECKS  # noqa: PLC0415 - not for nrb --help
+
+        check = CHECKS[name]
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            message = f"expected a whole number of {minimum} or more, not {text!r}"
-            raise argparse.ArgumentTypeError(message)
+            value = None
+        if not check.valid(value):
+            raise argparse.ArgumentTypeError(f"expected {check.expected}, not {text!r}")
         return value
 
+    parse.__name__ = name  # argparse names the type in some errors
     return parse
 
 
-def _number(text: str, low: float, high: float, *, low_open: bool, expected: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    in_range = (low < value if low_open else low <= value) and value <= high
-    if not (math.isfinite(value) and in_range):
-        raise argparse.ArgumentTypeError(f"expected {expected}, not {text!r}")
-    return value
+_COMMANDS = {
+    "run": "run a runbook",
+    "validate": "check runbooks without connecting",
+    "inventory": "show the inventory",
+    "tasks": "list available tasks",
+    "lab": "run the inventory's lab devices until Ctrl-C",
+}
 
 
-def _seconds(text: str) -> float:
-    return _number(text, 0, math.inf, low_open=True, expected="a number of seconds greater than 0")
-
-
-def _percentage(text: str) -> float:
-    return _number(text, 0, 100, low_open=False, expected="a number from 0 to 100")
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
+    """``nrb``'s parser; ``lazy``: each subcommand's arguments are added once it is chosen."""
     parser = _Parser(prog="nrb", description="Run YAML runbooks of device commands on Nornir.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, action=_Commands
+    )
+    assert isinstance(sub, _Commands)
+    builders = {
+        "run": _run_args,
+        "validate": _validate_args,
+        "inventory": _inventory_args,
+        "tasks": _config_arg,
+        "lab": _lab_args,
+    }
+    for name, text in _COMMANDS.items():
+        command = sub.add_parser(name, help=text)
+        if lazy:
+            sub.builders[name] = builders[name]
+        else:
+            builders[name](command)
+    return parser
 
-    run = sub.add_parser("run", help="run a runbook")
-    run.add_argument("runbook", type=Path, help="the runbook file (YAML)")
+
+def _run_args(run: argparse.ArgumentParser) -> None:
+    from nornir_runbook.runbook.model import Strategy  # noqa: PLC0415 - not for nrb --help
+    from nornir_runbook.runner.options import EXECUTORS, MODES  # noqa: PLC0415
+
+    run.add_argument("runbook", type=_path, help="the runbook file (YAML)")
     _selection_args(
         run, "-v: step outputs and whole errors; -vv: durations and INFO logs; -vvv: debug logs"
     )
-    run.add_argument("-w", "--workers", type=_whole(1), metavar="N", help="concurrent hosts")
+    run.add_argument(
+        "-w", "--workers", type=_checked("num_workers", int), metavar="N", help="concurrent hosts"
+    )
     run.add_argument(
         "--strategy",
         choices=[s.value for s in Strategy],
         help="linear: every host finishes a step before the next; free: each host on its own",
     )
-    run.add_argument(
-        "--executor", choices=["thread", "process", "dask"], help="where hosts run (thread)"
-    )
+    run.add_argument("--executor", choices=EXECUTORS, help="where hosts run (thread)")
     run.add_argument(
         "--dask-address", metavar="ADDR", help="dask.distributed scheduler for --executor dask"
     )
     run.add_argument(
         "--task-timeout",
-        type=_seconds,
+        type=_checked("task_timeout", float),
         metavar="S",
         help="seconds; a host still running past it fails with a timeout",
     )
     run.add_argument(
-        "--retries", type=_whole(0), metavar="N", help="re-run a host that could not connect"
+        "--retries",
+        type=_checked("retries", int),
+        metavar="N",
+        help="re-run a host that could not connect",
     )
     run.add_argument(
         "--max-fail-percentage",
-        type=_percentage,
+        type=_checked("max_fail_percentage", float),
         metavar="P",
         help="past P%% failed hosts, hosts not yet started are skipped",
     )
@@ -157,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default: text on a terminal, else json)",
     )
     run.add_argument(
-        "--save", type=Path, metavar="DIR", help="also write the report and outputs to DIR/<run id>"
+        "--save",
+        type=_path,
+        metavar="DIR",
+        help="also write the report and outputs to DIR/<run id>",
     )
     run.add_argument("--lab", action="store_true", help="start the inventory's fake devices")
     run.add_argument(
@@ -167,37 +221,19 @@ def build_parser() -> argparse.ArgumentParser:
         "host's key and refuses a changed one, strict refuses unknown keys too, off checks none",
     )
 
-    validate = sub.add_parser("validate", help="check runbooks without connecting")
-    validate.add_argument("runbooks", nargs="+", type=Path, help="runbook files (YAML)")
+
+def _validate_args(validate: argparse.ArgumentParser) -> None:
+    validate.add_argument("runbooks", nargs="+", type=_path, help="runbook files (YAML)")
     _config_arg(validate)
 
-    inventory = sub.add_parser("inventory", help="show the inventory")
+
+def _inventory_args(inventory: argparse.ArgumentParser) -> None:
     _selection_args(inventory, "-vv: INFO logs; -vvv: debug logs")
     view = inventory.add_mutually_exclusive_group()
     view.add_argument("--graph", action="store_true", help="groups and hosts as a tree (default)")
     view.add_argument("--list", action="store_true", help="JSON, as ansible-inventory --list")
 
-    tasks = sub.add_parser("tasks", help="list available tasks")
-    _config_arg(tasks)
 
-    lab = sub.add_parser("lab", help="run the inventory's lab devices until Ctrl-C")
+def _lab_args(lab: argparse.ArgumentParser) -> None:
     _config_arg(lab)
     lab.add_argument("--processes", type=int, help="device processes (default: automatic)")
-    return parser
-
-
-def parse_serial(text: str | None) -> Serial | None:
-    if text is None:
-        return None
-    match = re.fullmatch(r"\s*(\d{1,9}(?:\.\d{1,6})?)\s*(%?)\s*", text)
-    if not match:
-        shown = text if len(text) <= 40 else text[:40] + "..."  # noqa: PLR2004
-        raise UsageError(f"--serial: expected a count N or a percentage P%, not {shown!r}")
-    value, percent = match.groups()
-    if percent:
-        if not 0 < float(value) <= 100:  # noqa: PLR2004
-            raise UsageError(f"--serial: a percentage must be in (0, 100], not {text!r}")
-        return Serial(percent=float(value))
-    if "." in value or int(value) < 1:
-        raise UsageError(f"--serial: a count must be a whole number of at least 1, not {text!r}")
-    return Serial(count=int(value))

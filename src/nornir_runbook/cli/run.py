@@ -7,23 +7,23 @@ import argparse
 from rich.console import Console
 
 from nornir_runbook.cli.common import lab_context, load_checked, load_project_for, no_host
-from nornir_runbook.cli.parser import parse_serial
 from nornir_runbook.cli.signals import hold_signals, interrupted_code
-from nornir_runbook.errors import ExitCode
+from nornir_runbook.errors import ExitCode, UsageError
 from nornir_runbook.project.selection import select_hosts
 from nornir_runbook.redact import Redactor
-from nornir_runbook.report.render import Format, Tee, abort_message, make_output
+from nornir_runbook.report.render import Format, Tee, make_output
 from nornir_runbook.report.save import SaveOutput, prepare_save_dir
+from nornir_runbook.report.text_output import abort_message
 from nornir_runbook.run.engine import Engine
 from nornir_runbook.run.plan import make_plan, settings_from
-from nornir_runbook.runbook.model import Strategy
+from nornir_runbook.runbook.model import Serial, Strategy
 from nornir_runbook.runbook.registry import default_registry
 from nornir_runbook.runner.options import HostKeyChecking
 from nornir_runbook.text import printable as escaped
 
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
-    serial = parse_serial(args.serial)
+    serial = _serial(args.serial)
     project = load_project_for(args, redactor)
     runbook = load_checked(args.runbook, project)
     nr = project.nr
@@ -106,3 +106,14 @@ def _saved(saver: SaveOutput, redactor: Redactor, err: Console) -> bool:
         highlight=False,
     )
     return False
+
+
+def _serial(text: str | None) -> Serial | None:
+    """``--serial``'s value, read as a runbook's ``serial``."""
+    if text is None:
+        return None
+    try:
+        return Serial.parse(text)
+    except ValueError as exc:
+        shown = text if len(text) <= 40 else text[:40] + "..."  # noqa: PLR2004
+        raise UsageError(f"--serial: {exc}, not {shown!r}") from None

@@ -6,9 +6,10 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from nornir_runbook.errors import ExitCode
+if TYPE_CHECKING:
+    from nornir_runbook.errors import ExitCode
 
 
 class Terminated(KeyboardInterrupt):
@@ -67,4 +68,6 @@ hold_signals = process_signals.hold
 
 def interrupted_code() -> ExitCode:
     """130 after Ctrl-C, 143 after SIGTERM."""
+    from nornir_runbook.errors import ExitCode  # noqa: PLC0415 - not for nrb --help
+
     return ExitCode.TERMINATED if _terminated else ExitCode.INTERRUPTED

@@ -3,7 +3,8 @@
 Everything here reads a ``nornir.core.inventory.Inventory`` and returns host names in inventory
 order; nothing connects or prints. The pieces, all AND-ed by :func:`select_hosts`:
 
-- ``--limit PATTERN``: Ansible host patterns over host and group names (see :func:`match_pattern`).
+- ``--limit PATTERN``: Ansible host patterns over host and group names
+  (:func:`~.patterns.match_pattern`).
 - ``--tags`` / ``--skip-tags``: a host's tags are ``host["tags"]`` as Nornir resolves it.
 - ``--filter KEY=VALUE``: a host attribute or (inherited) data value, compared as text.
 
@@ -17,104 +18,30 @@ Group membership always includes parent groups: a host in ``ams`` whose parent i
 
 from __future__ import annotations
 
-import fnmatch
-import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from nornir.core.inventory import Group, Host, Inventory
+from nornir.core.inventory import Host, Inventory
 
 from nornir_runbook.errors import InventoryError, Problem, UsageError
+from nornir_runbook.project.hostdata import (
+    ATTRIBUTES,
+    FORBIDDEN_KEYS,
+    all_groups,
+    host_tags,
+    host_value,
+    text_matches,
+    value_matches,
+)
+from nornir_runbook.project.patterns import match_pattern
 from nornir_runbook.project.targets import Targets
 from nornir_runbook.text import did_you_mean, suggest
 
 HostPredicate = Callable[[Host], bool]
 
-#: host attributes ``-F`` and ``targets.filter`` may name; any other key is looked up in data.
-ATTRIBUTES = ("name", "hostname", "platform", "port", "username")
-#: keys nobody may select on (the value would leak through which hosts match).
-FORBIDDEN_KEYS = frozenset({"password"})
-ALL = "all"
-UNGROUPED = "ungrouped"  # Ansible's implicit group of hosts that belong to no group
 
-_GLOB_CHARS = frozenset("*?[")
-_NULL_TEXT = frozenset({"", "~", "null"})
-# Ansible's split on ':' that leaves whole bracket expressions (as in ``r[12]``) alone.
-_COLON_TERMS = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
-
-
-# --- host data --------------------------------------------------------------------------------
-
-
-def host_value(host: Host, key: str) -> Any:
-    """``key`` of ``host``: an attribute from :data:`ATTRIBUTES`, else data as Nornir resolves
-    ``host[key]`` (own, then groups depth-first, then defaults). Raises ``KeyError`` if absent."""
-    if key in ATTRIBUTES:
-        return getattr(host, key)
-    return host[key]
-
-
-def all_groups(element: Host | Group) -> list[Group]:
-    """Nornir's ``extended_groups()``: the element's groups and all their parents, depth-first
-    in inventory order, each once. Nornir's own recurses (a deep chain overflows the stack) and
-    redoes each shared parent's walk; this visits each group once, without recursion."""
-    found: list[Group] = []
-    seen: set[str] = set()
-    stack: list[Iterator[Group]] = [iter(element.groups)]
-    while stack:
-        group = next(stack[-1], None)
-        if group is None:
-            stack.pop()
-        elif group.name not in seen:
-            seen.add(group.name)
-            found.append(group)
-            stack.append(iter(group.groups))
-    return found
-
-
-def host_tags(host: Host) -> tuple[str, ...]:
-    """The host's tags: ``host["tags"]`` as a tuple of strings (a lone string is one tag)."""
-    try:
-        value = host["tags"]
-    except KeyError:
-        return ()
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list | tuple | set | frozenset):
-        return tuple(str(tag) for tag in value)
-    return (str(value),)
-
-
-def text_matches(actual: Any, text: str) -> bool:
-    """Whether a resolved value equals ``text`` as written on a command line.
-
-    Booleans match ``true``/``false`` and ``None`` matches ``null``, ``~`` or the empty string,
-    all case-insensitively; anything else matches when ``str(actual) == text``.
-    """
-    if isinstance(actual, bool):
-        return text.lower() == ("true" if actual else "false")
-    if actual is None:
-        return text.lower() in _NULL_TEXT
-    return str(actual) == text
-
-
-def value_matches(actual: Any, expected: Any) -> bool:
-    """Whether a resolved value equals a YAML value from ``targets.filter``.
-
-    Equal values match, and so do their string forms (``port: "2201"`` matches port 2201); a
-    boolean only ever equals a boolean (``true`` is not ``1``).
-    """
-    if isinstance(expected, str):
-        return text_matches(actual, expected)
-    if isinstance(actual, str):
-        return text_matches(expected, actual)
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return type(actual) is type(expected) and actual == expected
-    return bool(actual == expected)
+# --- predicates -------------------------------------------------------------------------------
 
 
 def _has_value(key: str, expected: Any, compare: Callable[[Any, Any], bool]) -> HostPredicate:
@@ -149,129 +76,6 @@ def parse_filter(text: str) -> tuple[str, str]:
     if key in FORBIDDEN_KEYS:
         raise UsageError(f"--filter: selecting hosts by {key!r} is not allowed")
     return key, value
-
-
-# --- host patterns ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Index:
-    """Host and group names of one inventory, and every group's hosts (parents included)."""
-
-    hosts: tuple[str, ...]
-    groups: tuple[str, ...]
-    members: Mapping[str, frozenset[str]]
-
-    @classmethod
-    def of(cls, inventory: Inventory) -> _Index:
-        members: dict[str, set[str]] = {name: set() for name in inventory.groups}
-        for name, host in inventory.hosts.items():
-            for group in all_groups(host):
-                members.setdefault(group.name, set()).add(name)
-        if UNGROUPED not in members:
-            members[UNGROUPED] = {n for n, host in inventory.hosts.items() if not host.groups}
-        return cls(
-            hosts=tuple(inventory.hosts),
-            groups=tuple(inventory.groups),
-            members={group: frozenset(names) for group, names in members.items()},
-        )
-
-    def by_matcher(self, matches: Callable[[str], bool]) -> set[str]:
-        """Hosts of every group whose name matches, and every host whose name matches."""
-        found = {host for host in self.hosts if matches(host)}
-        for group in self.groups:
-            if matches(group):
-                found |= self.members[group]
-        return found
-
-    def by_name(self, name: str, pattern: str) -> set[str]:
-        """A group's hosts if a group has that name, else that host; else a UsageError."""
-        if name in self.groups or name == UNGROUPED:
-            return set(self.members[name])
-        if name in self.hosts:
-            return {name}
-        hint = suggest(name, (*self.hosts, *self.groups, ALL))
-        raise UsageError(
-            f"host pattern {pattern!r}: no host or group named {name!r}{did_you_mean(hint)}"
-        )
-
-
-def split_pattern(pattern: str) -> list[str]:
-    """Ansible's split: on commas if there are any, else on colons (and whitespace)."""
-    parts = pattern.split(",") if "," in pattern else _COLON_TERMS.findall(pattern)
-    return [part.strip() for part in parts if part.strip()]
-
-
-def read_limit_file(path: str) -> list[str]:
-    """The names in a ``@file``: one a line; blank lines and ``#`` comments ignored."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise UsageError(f"host pattern {'@' + path!r}: cannot read {path!r}: {reason}") from None
-    lines = (line.partition("#")[0].strip() for line in text.splitlines())
-    return [line for line in lines if line]
-
-
-def _match_file(index: _Index, path: str) -> set[str]:
-    """The hosts a ``@file`` names: each line is a name, glob or ``~regex`` (not ``@file``)."""
-    found: set[str] = set()
-    for line in read_limit_file(path):
-        if line.startswith("@"):
-            raise UsageError(
-                f"host pattern '@{path}': {line!r}: a limit file cannot include another"
-            )
-        found |= _match_term(index, line, f"@{path}")
-    return found
-
-
-def _match_term(index: _Index, term: str, pattern: str) -> set[str]:
-    """The hosts one term (without its ``&``/``!`` prefix) names."""
-    if term in (ALL, "*"):
-        return set(index.hosts)
-    if term.startswith("@"):
-        return _match_file(index, term[1:])
-    if term.startswith("~"):
-        try:
-            regex = re.compile(term[1:])
-        except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}, ((((...))))
-            raise UsageError(f"host pattern {pattern!r}: bad regex {term[1:]!r}: {exc}") from None
-        return index.by_matcher(lambda name: regex.match(name) is not None)
-    if _GLOB_CHARS.intersection(term):
-        return index.by_matcher(lambda name: fnmatch.fnmatchcase(name, term))
-    return index.by_name(term, pattern)
-
-
-def match_pattern(inventory: Inventory, pattern: str) -> list[str]:
-    """Host names an Ansible host pattern selects, in inventory order.
-
-    Terms are separated by ``:`` (or ``,``). A term is ``all``/``*``, a host or group name (a
-    group takes its hosts and those of its child groups), a glob (``r*``), ``~regex`` (matched at
-    the start of the name with ``re.match``, as Ansible does), or ``@file``. ``&term`` intersects
-    and ``!term`` excludes. As in Ansible, unions are applied first, then intersections, then
-    exclusions, whatever their order in the pattern; with no plain term the base is ``all``.
-
-    A plain name that is neither a host nor a group raises :class:`UsageError` with a suggestion:
-    a typo must not silently widen (``all:!cor``) or narrow a run on production. A glob or regex
-    that matches nothing is not an error; the selection is merely empty.
-    """
-    index = _Index.of(inventory)
-    terms = split_pattern(pattern)
-    if not terms:
-        raise UsageError(f"host pattern {pattern!r} is empty")
-    unions = [t for t in terms if t[0] not in "&!"] or [ALL]
-    intersections = [t[1:] for t in terms if t[0] == "&"]
-    exclusions = [t[1:] for t in terms if t[0] == "!"]
-    if "" in intersections or "" in exclusions:
-        raise UsageError(f"host pattern {pattern!r}: '&' and '!' need a name or pattern after them")
-    selected: set[str] = set()
-    for term in unions:
-        selected |= _match_term(index, term, pattern)
-    for term in intersections:
-        selected &= _match_term(index, term, pattern)
-    for term in exclusions:
-        selected -= _match_term(index, term, pattern)
-    return [name for name in index.hosts if name in selected]
 
 
 # --- targets ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 from nornir.core.inventory import Host, Inventory
 
-from nornir_runbook.project.selection import ALL, UNGROUPED, all_groups
+from nornir_runbook.project.hostdata import ALL, UNGROUPED, all_groups
 from nornir_runbook.redact import MASK, Redactor, inventory_secrets
 
 #: a data key containing one of these (case-insensitive) has its value masked.

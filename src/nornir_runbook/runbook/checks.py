@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from nornir_runbook.errors import Problem, in_file_order
-from nornir_runbook.project.selection import FORBIDDEN_KEYS
+from nornir_runbook.project.hostdata import FORBIDDEN_KEYS
 from nornir_runbook.project.targets import Targets
 from nornir_runbook.runbook.model import Runbook, Step, StepKind
 from nornir_runbook.runbook.registry import TaskRegistry, arg_problems

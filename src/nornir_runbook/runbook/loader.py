@@ -3,17 +3,10 @@
 Two phases, each reporting every problem it finds, each problem located (file, line, column,
 yaml path such as ``steps[2].args.path``, and the source line for the caret):
 
-1. :func:`load_runbook` (shape): YAML syntax, keys, types, allowed values. Raises
-   :class:`RunbookError`.
+1. :func:`load_runbook` (shape): YAML syntax (read by :class:`~.document.Document`), keys,
+   types, allowed values. Raises :class:`RunbookError`.
 2. :func:`~.checks.check_runbook` (meaning, for ``nrb validate`` and before every
    run): task names and their arguments, templates, groups and hosts of the inventory.
-
-The YAML is composed into nodes (ruamel, which keeps line and column) and never constructed
-into Python objects by a YAML constructor, so nothing a tag names is ever built or run. Only
-plain values are allowed: strings, integers, floats, booleans, null, lists and mappings, with
-anchors, aliases and ``<<`` merge keys. Any other tag (``!!python/object``, ``!!binary``,
-``!!set``, ``!custom``...) is an error at its position; dates stay strings. Duplicate keys and
-anchors defined twice are errors.
 
 Decisions the SPEC leaves open:
 
@@ -26,28 +19,19 @@ Decisions the SPEC leaves open:
 - A runbook's or step's ``name`` holds no control character (tab and line break included): it
   is shown on terminals and in text files.
 - An option set to null is not set (the config or the command line decides).
-- Lists and mappings nest at most :data:`MAX_DEPTH` (100) deep: every later step (templates,
-  the plan, the report) walks values recursively, and ruamel's own parser needs time quadratic
-  in the nesting of ``[[[[...]]]]``, so that is checked first, with libyaml.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
-
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.reader import ReaderError
+from typing import Any
 
 from nornir_runbook.errors import Problem, RunbookError, ShapeError, in_file_order
 from nornir_runbook.project.targets import Targets
-from nornir_runbook.project.yamldepth import MAX_DEPTH, TOO_DEEP, too_deep
+from nornir_runbook.runbook.document import Document
 from nornir_runbook.runbook.model import (
     Location,
     Options,
@@ -57,7 +41,7 @@ from nornir_runbook.runbook.model import (
     StepKind,
     Strategy,
 )
-from nornir_runbook.runbook.templating import index_path, key_path, located_problem
+from nornir_runbook.runbook.templating import index_path, key_path
 from nornir_runbook.runner.options import CHECKS, is_whole
 from nornir_runbook.text import described, has_control, suggest
 
@@ -86,197 +70,7 @@ _OPTION_KEYS = (
 _RUNNER_NAMES = {"workers": "num_workers"}
 _FLOATS = frozenset({"task_timeout", "max_fail_percentage", "retry_backoff", "grace_period"})
 
-_CORE = "tag:yaml.org,2002:"
-_SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null"))
-_MAX_VALUES = 100_000  # an alias bomb stops here
-_TOO_DEEP = f"invalid YAML: {TOO_DEEP}"
 _MODULE_FUNCTION = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
-_PERCENT = re.compile(r"\s*(\d+(?:\.\d*)?)\s*%\s*")
-_BAD_MERGE = "'<<' merges a mapping or a list of mappings (and not one that holds it)"
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _Mark(NamedTuple):
-    line: int  # 0-based, as ruamel's marks
-    column: int
-
-
-class _Document:
-    """One file being read: its lines, where each value was written, the problems found."""
-
-    def __init__(self, file: str, text: str) -> None:
-        self.file = file
-        self.text = text
-        self.lines = text.splitlines()
-        self.locations: dict[str, Location] = {}
-        self.problems: list[Problem] = []
-        self.bad_values: set[str] = set()  # paths of values converted to None after a problem
-        self._anchors: dict[str, tuple[int, int]] = {}  # name -> (id of node, line)
-        self._active: set[int] = set()  # nodes being converted, to find recursive aliases
-        self._count = 0
-        self._depth = 0  # lists and mappings being converted, one inside the other
-        self._constructor = YAML(typ="safe", pure=True).constructor
-
-    def location(self, mark: Any) -> Location:
-        line, column = (mark.line, mark.column) if mark is not None else (0, 0)
-        source = self.lines[line] if 0 <= line < len(self.lines) else None
-        return Location(file=self.file, line=line + 1, column=column + 1, source_line=source)
-
-    def add(self, path: str, message: str, *, key: bool = False) -> None:
-        if path not in self.bad_values:  # one problem for a value that could not be read
-            self.problems.append(located_problem(self.locations, path, message, key=key))
-
-    def add_at(self, location: Location, path: str, message: str) -> None:
-        self.problems.append(located_problem({path: location}, path, message))
-
-    def bad_value(self, path: str, message: str) -> None:
-        self.add(path, message)
-        self.bad_values.add(path)
-
-    def parse(self) -> Any:
-        """The document as plain data (None when empty or unreadable)."""
-        root = self._compose()
-        if root is None:
-            return None
-        try:
-            return self.value(root, "")
-        except _TooLarge:
-            self.add("", f"more than {_MAX_VALUES} values: is an alias used in a loop?")
-            return None
-
-    def _compose(self) -> Node | None:
-        """The document's root node (None when empty, or after a problem)."""
-        if (deep := too_deep(self.text)) is not None:
-            self.add_at(self.location(deep), "", _TOO_DEEP)
-            return None
-        yaml = YAML(typ="rt")
-        yaml.composer.warn_double_anchors = False  # reported as errors below
-        try:
-            root: Node | None = yaml.compose(self.text)
-        except ReaderError as exc:  # a control character: located by its offset in the text
-            before = self.text[: exc.position]
-            mark = _Mark(before.count("\n"), len(before) - (before.rfind("\n") + 1))
-            message = f"invalid YAML: character #x{exc.character:04x} is not allowed"
-            self.add_at(self.location(mark), "", message)
-            return None
-        except YAMLError as exc:
-            self.add_at(self.location(getattr(exc, "problem_mark", None)), "", _yaml_message(exc))
-            return None
-        except RecursionError:  # ruamel composes recursively; too_deep() needs libyaml
-            self.add_at(self.location(None), "", _TOO_DEEP)
-            return None
-        return root
-
-    def value(self, node: Node, path: str) -> Any:
-        self._count += 1
-        if self._count > _MAX_VALUES:
-            raise _TooLarge
-        self.locations[path] = self.location(node.start_mark)
-        self._check_anchor(node, path)
-        if isinstance(node, ScalarNode):
-            return self._scalar(node, path)
-        if id(node) in self._active:
-            self.bad_value(path, "recursive alias: this value contains itself")
-            return None
-        expected = _CORE + ("seq" if isinstance(node, SequenceNode) else "map")
-        if node.tag != expected:
-            self._bad_tag(node, path)
-            return None
-        if self._depth >= MAX_DEPTH:
-            self.bad_value(path, _TOO_DEEP)
-            return None
-        self._active.add(id(node))
-        self._depth += 1
-        try:
-            if isinstance(node, SequenceNode):
-                return [self.value(item, index_path(path, i)) for i, item in enumerate(node.value)]
-            return self._mapping(node, path)
-        finally:
-            self._active.discard(id(node))
-            self._depth -= 1
-
-    def _check_anchor(self, node: Node, path: str) -> None:
-        if node.anchor is None:
-            return
-        first = self._anchors.setdefault(node.anchor, (id(node), node.start_mark.line + 1))
-        if first[0] != id(node):
-            self.add(path, f"anchor '&{node.anchor}' defined again (first at line {first[1]})")
-            self._anchors[node.anchor] = (id(node), node.start_mark.line + 1)
-
-    def _bad_tag(self, node: Node, path: str) -> None:
-        tag = str(node.tag).replace(_CORE, "!!")
-        self.bad_value(
-            path,
-            f"YAML tag '{tag}' is not allowed: a runbook holds only strings, numbers, "
-            "booleans, null, lists and mappings",
-        )
-
-    def _scalar(self, node: ScalarNode, path: str) -> Any:
-        if node.tag == _CORE + "timestamp":
-            return node.value
-        if node.tag not in _SCALAR_TAGS:
-            self._bad_tag(node, path)
-            return None
-        try:
-            return self._constructor.construct_object(node, deep=True)
-        except (YAMLError, ValueError, KeyError):  # KeyError: "!!bool maybe"
-            tag = str(node.tag).replace(_CORE, "!!")
-            self.bad_value(path, f"invalid {tag} value {node.value!r}")
-            return None
-
-    def _mapping(self, node: Node, path: str, into: dict[Any, Any] | None = None) -> dict[Any, Any]:
-        """The mapping; with ``into`` (a ``<<`` merge), only keys ``into`` does not hold yet."""
-        result: dict[Any, Any] = {} if into is None else into
-        first_line: dict[Any, int] = {}
-        merges: list[Node] = []
-        for key_node, value_node in node.value:
-            if key_node.tag == _CORE + "merge":
-                merges.append(value_node)
-                continue
-            key = self._key(key_node, path)
-            where = self.location(key_node.start_mark)
-            child = key_path(path, key)
-            if key in first_line:
-                message = f"duplicate key '{key}' (first at line {first_line[key]})"
-                self.add_at(where, child, message)
-            elif into is None or key not in result:
-                self.locations[f"{child}:key"] = where
-                result[key] = self.value(value_node, child)
-            first_line.setdefault(key, where.line)
-        for merged in merges:  # explicit keys win, then the first merged mapping
-            sources = merged.value if isinstance(merged, SequenceNode) else [merged]
-            if not all(isinstance(s, MappingNode) and id(s) not in self._active for s in sources):
-                self.add_at(self.location(merged.start_mark), path, _BAD_MERGE)
-                continue
-            for source in sources:
-                self._active.add(id(source))
-                self._mapping(source, path, result)
-                self._active.discard(id(source))
-        return result
-
-    def _key(self, node: Node, path: str) -> Any:
-        if isinstance(node, ScalarNode) and node.tag in _SCALAR_TAGS:
-            with contextlib.suppress(YAMLError, ValueError, KeyError):
-                return self._constructor.construct_object(node, deep=True)
-            return node.value
-        self.add_at(self.location(node.start_mark), path, "a key must be a plain string or number")
-        placeholder = f"<key at line {node.start_mark.line + 1}>"
-        self.bad_values.add(key_path(path, placeholder))
-        return placeholder
-
-
-def _yaml_message(exc: YAMLError) -> str:
-    problem = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
-    context_mark = getattr(exc, "context_mark", None)
-    if context and context_mark is not None:
-        return f"invalid YAML: {problem} ({context} at line {context_mark.line + 1})"
-    if context:
-        return f"invalid YAML: {problem} ({context})"
-    return f"invalid YAML: {problem}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,7 +92,7 @@ def load_runbook(path: Path) -> Runbook:
 
 def parse_runbook(text: str, *, file: str = "<string>", path: Path | None = None) -> Runbook:
     """A runbook from YAML text; ``file`` names it in problems."""
-    doc = _Document(file, text)
+    doc = Document(file, text)
     data = doc.parse()
     if not doc.problems:
         if data is None:
@@ -323,7 +117,7 @@ def parse_runbook(text: str, *, file: str = "<string>", path: Path | None = None
     return runbook
 
 
-def _runbook(doc: _Document, data: dict[Any, Any], path: Path | None) -> Runbook:
+def _runbook(doc: Document, data: dict[Any, Any], path: Path | None) -> Runbook:
     _unknown_keys(doc, data, _TOP_KEYS, "")
     name = _name(doc, data["name"], "name") if "name" in data else _missing(doc, "", "name")
     description = data.get("description")
@@ -342,7 +136,7 @@ def _runbook(doc: _Document, data: dict[Any, Any], path: Path | None) -> Runbook
     )
 
 
-def _missing(doc: _Document, path: str, key: str) -> str:
+def _missing(doc: Document, path: str, key: str) -> str:
     doc.add(path, f"missing required key '{key}'")
     return ""
 
@@ -351,9 +145,7 @@ def _got(value: Any) -> str:
     return described(value, text=True)  # a runbook holds no secrets: its strings are shown
 
 
-def _unknown_keys(
-    doc: _Document, data: dict[Any, Any], allowed: tuple[str, ...], path: str
-) -> None:
+def _unknown_keys(doc: Document, data: dict[Any, Any], allowed: tuple[str, ...], path: str) -> None:
     for key in data:
         if key not in allowed:
             close = _INSTEAD.get(key) if not path else None  # Ansible's words, at the top
@@ -362,14 +154,14 @@ def _unknown_keys(
             doc.add(key_path(path, key), f"unknown key '{key}' ({hint})", key=True)
 
 
-def _text(doc: _Document, value: Any, path: str, *, empty: bool = False) -> str:
+def _text(doc: Document, value: Any, path: str, *, empty: bool = False) -> str:
     if isinstance(value, str) and (empty or value.strip()):
         return value
     doc.add(path, f"expected a {'' if empty else 'non-empty '}string, got {_got(value)}")
     return ""
 
 
-def _name(doc: _Document, value: Any, path: str) -> str:
+def _name(doc: Document, value: Any, path: str) -> str:
     """A runbook's or step's name: shown on terminals and in files, so one line of printable
     characters (an escape sequence there could rewrite what the terminal shows)."""
     name = _text(doc, value, path)
@@ -378,7 +170,7 @@ def _name(doc: _Document, value: Any, path: str) -> str:
     return name
 
 
-def _strings(doc: _Document, value: Any, path: str, *, non_empty: bool = False) -> tuple[str, ...]:
+def _strings(doc: Document, value: Any, path: str, *, non_empty: bool = False) -> tuple[str, ...]:
     """A list of non-empty strings, or one string (then recorded also as item 0)."""
     if isinstance(value, str):
         doc.locations[index_path(path, 0)] = doc.locations[path]
@@ -390,7 +182,7 @@ def _strings(doc: _Document, value: Any, path: str, *, non_empty: bool = False) 
     return tuple(_text(doc, item, index_path(path, i)) for i, item in enumerate(value))
 
 
-def _mapping(doc: _Document, value: Any, path: str) -> dict[str, Any]:
+def _mapping(doc: Document, value: Any, path: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -402,7 +194,7 @@ def _mapping(doc: _Document, value: Any, path: str) -> dict[str, Any]:
     return value
 
 
-def _targets(doc: _Document, value: Any, path: str) -> Targets | None:
+def _targets(doc: Document, value: Any, path: str) -> Targets | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -424,7 +216,7 @@ def _targets(doc: _Document, value: Any, path: str) -> Targets | None:
 # options -------------------------------------------------------------------------------------
 
 
-def _options(doc: _Document, value: Any, path: str) -> Options:
+def _options(doc: Document, value: Any, path: str) -> Options:
     if value is None:
         return Options()
     if not isinstance(value, dict):
@@ -473,7 +265,7 @@ def _strategy(value: Any) -> Strategy | _Invalid:
     return _Invalid(" or ".join(f"'{c}'" for c in choices), hint)
 
 
-def _group_limits(doc: _Document, value: Any, options_path: str) -> dict[str, int]:
+def _group_limits(doc: Document, value: Any, options_path: str) -> dict[str, int]:
     path = key_path(options_path, "group_limits")
     if not isinstance(value, dict):
         expected = "a mapping of group names to integers of 1 or more"
@@ -489,34 +281,18 @@ def _group_limits(doc: _Document, value: Any, options_path: str) -> dict[str, in
     return dict(value)
 
 
-def _count(text: str) -> int | None:
-    """``text`` as a whole number of digits, else None (isdigit() also takes "²", which int()
-    refuses, and int() refuses more than 4300 digits)."""
-    if not text.strip().isdecimal():
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
 def _serial(value: Any) -> Serial | _Invalid:
-    if isinstance(value, str) and (match := _PERCENT.fullmatch(value)):
-        percent = float(match.group(1))
-        if 0 < percent <= 100:  # noqa: PLR2004 - a percentage
-            return Serial(percent=percent)
-    elif isinstance(value, str) and (count := _count(value)) is not None and count > 0:
-        return Serial(count=count)
-    elif isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return Serial(count=value)
-    return _Invalid("a number of hosts of 1 or more, or a percentage such as '25%'")
+    try:
+        return Serial.parse(value)
+    except ValueError:
+        return _Invalid("a number of hosts of 1 or more, or a percentage such as '25%'")
 
 
 # steps ---------------------------------------------------------------------------------------
 
 
 def _steps(
-    doc: _Document, data: dict[Any, Any], locations: Mapping[str, Location]
+    doc: Document, data: dict[Any, Any], locations: Mapping[str, Location]
 ) -> tuple[Step, ...]:
     if "steps" not in data:
         _missing(doc, "", "steps")
@@ -529,7 +305,7 @@ def _steps(
     return tuple(s for s in steps if s is not None)
 
 
-def _step(doc: _Document, value: Any, path: str, locations: Mapping[str, Location]) -> Step | None:
+def _step(doc: Document, value: Any, path: str, locations: Mapping[str, Location]) -> Step | None:
     if not isinstance(value, dict):
         doc.add(
             path, f"expected a step (a mapping with commands, config or task), got {_got(value)}"
@@ -572,7 +348,7 @@ def _step(doc: _Document, value: Any, path: str, locations: Mapping[str, Locatio
     )
 
 
-def _task_name(doc: _Document, value: Any, path: str) -> str | None:
+def _task_name(doc: Document, value: Any, path: str) -> str | None:
     name = _text(doc, value, path)
     if not name:
         return None

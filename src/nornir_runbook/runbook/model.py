@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from nornir_runbook.project.targets import Targets
+
+_SERIAL = re.compile(r"\s*(\d+(?:\.\d*)?)\s*(%?)\s*")
 
 
 class Strategy(StrEnum):
@@ -38,6 +41,28 @@ class Serial:
 
     count: int | None = None
     percent: float | None = None
+
+    @classmethod
+    def parse(cls, value: Any) -> Serial:
+        """``value`` as written in a runbook or on the command line: a number of hosts (``3``,
+        ``'3'``) or a percentage of them (``'25%'``). ``ValueError`` says what is wrong."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            count = value
+        elif isinstance(value, str) and (match := _SERIAL.fullmatch(value)):
+            number, percent = match.groups()
+            if percent:
+                if not 0 < float(number) <= 100:  # noqa: PLR2004 - a percentage
+                    raise ValueError("a percentage must be in (0, 100]")
+                return cls(percent=float(number))
+            try:  # isdecimal(): no "1.5"; int() refuses more than 4300 digits, and "\x1c1"
+                count = int(value) if number.isdecimal() else 0
+            except ValueError:
+                count = 0
+        else:
+            raise ValueError("expected a count N or a percentage P%")
+        if count < 1:
+            raise ValueError("a count must be a whole number of at least 1")
+        return cls(count=count)
 
     def batch_size(self, total: int) -> int:
         if self.count is not None:

@@ -34,7 +34,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from nornir_runbook.errors import Problem, RenderError
-from nornir_runbook.project.selection import all_groups
+from nornir_runbook.project.hostdata import all_groups
 from nornir_runbook.runbook.sandbox import BoundedEnvironment, constant_problems
 from nornir_runbook.text import suggest
 
