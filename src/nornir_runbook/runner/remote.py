@@ -21,7 +21,7 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from nornir.core import Nornir
 from nornir.core.configuration import Config
@@ -44,6 +44,8 @@ from nornir_runbook.runner.options import HostKeyChecking
 from nornir_runbook.tasks._netmiko import close_quietly
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 class RemoteTaskError(Exception):
@@ -153,7 +155,8 @@ class RemoteResult:
 
 
 class _WorkerState:
-    """Per process: the hosts seen so far, their connections, and a lock per device."""
+    """Per process: the hosts seen so far, their connections, a lock per device, and what
+    tasks keep between jobs (``worker_local``)."""
 
     def __init__(self) -> None:
         ConnectionPluginRegister.auto_register()
@@ -165,6 +168,7 @@ class _WorkerState:
         self.guard = threading.Lock()
         self.hosts: dict[str, tuple[HostSpec, Host]] = {}
         self.locks: dict[str, threading.Lock] = {}
+        self.kept: dict[str, Any] = {}
         self.nornir = Nornir(
             inventory=Inventory(hosts=Hosts(), groups=Groups(), defaults=Defaults()),
             config=Config(),
@@ -201,6 +205,17 @@ def _worker_state() -> _WorkerState:
         if _state is None:
             _state = _WorkerState()
         return _state
+
+
+def worker_local(key: str, make: Callable[[], _T]) -> _T:
+    """The value this worker process keeps under ``key`` for the tasks it runs, made by ``make``
+    on first use: a task's state that must outlive one attempt of a host (hosts are pinned to
+    their worker). Keys name the run they belong to."""
+    state = _worker_state()
+    with state.guard:
+        if key not in state.kept:
+            state.kept[key] = make()
+        return state.kept[key]  # type: ignore[no-any-return]
 
 
 def _build_host(spec: HostSpec) -> Host:
