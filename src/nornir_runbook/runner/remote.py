@@ -155,8 +155,7 @@ class RemoteResult:
 
 
 class _WorkerState:
-    """Per process: the hosts seen so far, their connections, a lock per device, and what
-    tasks keep between jobs (``worker_local``)."""
+    """Per process: the hosts seen so far, their connections, and a lock per device."""
 
     def __init__(self) -> None:
         ConnectionPluginRegister.auto_register()
@@ -168,7 +167,6 @@ class _WorkerState:
         self.guard = threading.Lock()
         self.hosts: dict[str, tuple[HostSpec, Host]] = {}
         self.locks: dict[str, threading.Lock] = {}
-        self.kept: dict[str, Any] = {}
         self.nornir = Nornir(
             inventory=Inventory(hosts=Hosts(), groups=Groups(), defaults=Defaults()),
             config=Config(),
@@ -207,15 +205,18 @@ def _worker_state() -> _WorkerState:
         return _state
 
 
+_kept: dict[str, Any] = {}  # worker_local's values, in each worker process
+_kept_guard = threading.Lock()
+
+
 def worker_local(key: str, make: Callable[[], _T]) -> _T:
     """The value this worker process keeps under ``key`` for the tasks it runs, made by ``make``
     on first use: a task's state that must outlive one attempt of a host (hosts are pinned to
     their worker). Keys name the run they belong to."""
-    state = _worker_state()
-    with state.guard:
-        if key not in state.kept:
-            state.kept[key] = make()
-        return state.kept[key]  # type: ignore[no-any-return]
+    with _kept_guard:
+        if key not in _kept:
+            _kept[key] = make()
+        return _kept[key]  # type: ignore[no-any-return]
 
 
 def _build_host(spec: HostSpec) -> Host:
