@@ -111,7 +111,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="ignore-errors-ignored",
-        file="run/engine.py",
+        file="run/linear.py",
         find="if step.status is not Status.OK and not planned.step.ignore_errors:",
         replace="if step.status is not Status.OK:",
         tests=("tests/cli/test_cli_output.py::test_json_document",),

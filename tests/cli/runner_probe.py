@@ -2,8 +2,8 @@
 
 The runner option tests copy this file into a project folder, beside its ``config.yaml``:
 
-- :func:`options`: the options of the runner that runs the host (``task.nornir.runner``), and
-  the process the host runs in.
+- :func:`options`: the options of the runner that runs the host (``task.nornir.runner``, and
+  the values of the run it was given), and the process the host runs in.
 - :func:`meet_connect` / :func:`meet_group`: in-flight counters. A host waits (up to
   ``MEET_S``) inside a connection set-up, or inside its task if it is in ``group``, for another
   host to join it, and returns the most hosts seen inside at once.
@@ -48,7 +48,12 @@ def options(task: Task) -> Result:
         runner = task.nornir.runner
     except PluginNotRegistered:  # in a worker process: the runner is in nrb's own process
         runner = None
-    found: dict[str, Any] = {name: getattr(runner, name, None) for name in OPTIONS}
+    # the engine's runs go through a FuturesRunner bound to the run's own values (with_args)
+    sources = [runner.args, runner.runner] if hasattr(runner, "args") else [runner]
+    found: dict[str, Any] = {
+        name: next((getattr(s, name) for s in sources if hasattr(s, name)), None)
+        for name in OPTIONS
+    }
     found["process"] = multiprocessing.current_process().name
     return Result(host=task.host, result=found)
 

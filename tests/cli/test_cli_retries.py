@@ -56,13 +56,17 @@ steps:
 """
 
 
-@pytest.mark.parametrize("strategy", ["free", "linear"])
+@pytest.mark.parametrize(
+    ("strategy", "executor"), [("free", "thread"), ("linear", "thread"), ("free", "process")]
+)
 def test_a_retried_connection_resumes_at_the_step_that_failed(
     nrb: Nrb,
     make_project: MakeProject,
     free_ports: Callable[..., list[int]],
     strategy: str,
+    executor: str,
 ) -> None:
+    """With processes, the free strategy's progress is kept in the host's worker process."""
     config = make_project()
     folder = config.parent
     write_text(folder, FLAKY, "flaky.py")
@@ -78,6 +82,8 @@ def test_a_retried_connection_resumes_at_the_step_that_failed(
         "1",
         "--strategy",
         strategy,
+        "--executor",
+        executor,
         "-o",
         "json",
         config=config,

@@ -4,6 +4,7 @@ Ctrl-C part-way through a rolling change."""
 
 from __future__ import annotations
 
+import pickle
 import textwrap
 from typing import Any
 
@@ -20,12 +21,16 @@ from nornir_runbook.report.results import (
     HostDone,
     RunReport,
     RunStarted,
+    Status,
     StepDone,
+    StepResult,
     StepStarted,
 )
-from nornir_runbook.run.engine import INTERRUPTED, Engine
+from nornir_runbook.run.engine import INTERRUPTED, STRATEGIES, Engine
+from nornir_runbook.run.free import Progress
 from nornir_runbook.run.plan import make_plan, settings_from
 from nornir_runbook.runbook.loader import parse_runbook
+from nornir_runbook.runbook.model import Strategy
 from nornir_runbook.runbook.registry import default_registry
 
 HOSTS = ("h1", "h2", "h3", "h4")
@@ -176,3 +181,30 @@ def test_ctrl_c_part_way_fails_the_hosts_it_cut_short_and_skips_the_rest() -> No
     assert h1.steps[2].error == h2.steps[1].error == INTERRUPTED
     assert report.failed_hosts() == list(HOSTS)
     assert report.exit_code() == 130
+
+
+def test_every_strategy_has_its_module_and_each_run_gets_its_own() -> None:
+    assert set(STRATEGIES) == set(Strategy)
+    for make in STRATEGIES.values():
+        assert make() is not make()
+
+
+def test_free_progress_is_per_run_and_a_worker_keeps_its_own_copy() -> None:
+    """A retried host resumes where its program stopped: with threads in the run's own
+    Progress; sent to a worker process, in that process's Progress of the same run."""
+    first, second = Progress(), Progress()
+    step = StepResult(name="Echo", task="echo", status=Status.OK)
+    first.here().of("h1").append((0, step))
+
+    assert first.here() is first
+    assert second.of("h1") == []  # another run's progress is its own
+    sent = pickle.loads(pickle.dumps(first))
+    assert sent.token == first.token
+    assert sent.here() is not first
+    assert sent.here().of("h1") == []  # the worker's copy starts empty ...
+    sent.here().of("h1").append((0, step))
+    again = pickle.loads(pickle.dumps(first))  # ... and the next attempt there finds it
+    assert again.here().of("h1") == [(0, step)]
+    assert pickle.loads(pickle.dumps(second)).here().of("h1") == []
+    assert first.take("h1") == [(0, step)]
+    assert first.take("h1") == []

@@ -35,7 +35,7 @@ from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
 from nornir_runbook.errors import RunInterrupted, RunStopped, TaskTimeoutError
-from nornir_runbook.runner import FuturesRunner, HostCompletion
+from nornir_runbook.runner import FuturesRunner, HostCompletion, RunArgs
 from nornir_runbook.runner import futures as runner_mod
 
 WAIT = 5.0
@@ -760,6 +760,35 @@ def test_counts_as_failure_decides_what_counts_toward_max_fail_percentage() -> N
     assert set(result.failed_hosts) == {"h0", "h1", "h2"}
     assert runner.last_run.skipped == []
     assert not runner.last_run.aborted
+
+
+def test_a_bound_run_gets_its_own_values_and_leaves_the_runners_attributes() -> None:
+    """``with_args``: the engine gives each run its values without rewriting the runner."""
+    hosts = [f"h{i}" for i in range(6)]
+    seen: list[str] = []
+
+    def task(task: Task) -> Result:
+        if task.host.name in ("h0", "h1"):
+            raise ValueError("failed")
+        return Result(host=task.host, result="ok")
+
+    def on_result(done: HostCompletion) -> None:
+        seen.append(done.host)
+
+    runner = FuturesRunner(num_workers=1, max_fail_percentage=90)
+    args = RunArgs(max_fail_percentage=0, counts_as_failure=None, on_result=on_result)
+    result = build_nornir(hosts, runner.with_args(args)).run(task=task)
+
+    assert list(result) == ["h0"]  # the bound value: the first failure stops the run
+    assert seen == ["h0"]
+    assert runner.last_run.aborted
+    assert runner.last_run.skipped == ["h1", "h2", "h3", "h4", "h5"]
+    assert (runner.max_fail_percentage, runner.on_result) == (90, None)
+    # a plain run reads the attributes again: 2 failures of 6 are within 90%
+    result = build_nornir(hosts, runner).run(task=task)
+    assert list(result) == hosts
+    assert not runner.last_run.aborted
+    assert seen == ["h0"]
 
 
 # == 7. connect_limit ==========================================================================

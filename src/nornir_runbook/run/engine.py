@@ -1,5 +1,8 @@
 """Runs a plan through FuturesRunner, batch by batch, under the runbook's strategy.
 
+The engine owns the run; each batch goes to the strategy's module (``run.linear``,
+``run.free``), picked from ``STRATEGIES`` and made afresh for every run (see ``run.strategy``).
+
 The engine never prints: it hands events to ``on_event`` in the caller's thread as hosts
 finish, and returns the RunReport. Nothing a device does raises out of it; Ctrl-C ends the run
 early with every finished host kept, the hosts it caught part-way failed at the step they had
@@ -11,9 +14,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,19 +33,15 @@ from nornir_runbook.report.results import (
     RunReport,
     RunStarted,
     Status,
-    StepDone,
     StepResult,
-    StepStarted,
-    step_error,
-    step_result,
-    step_status,
 )
 from nornir_runbook.report.save import new_run_id
-from nornir_runbook.run import free, linear
+from nornir_runbook.run.free import Free
+from nornir_runbook.run.linear import Linear
 from nornir_runbook.run.plan import Plan, PlannedStep, Settings, batches
+from nornir_runbook.run.strategy import BAD, HostState, StrategyPlugin
 from nornir_runbook.runbook.model import Strategy
-from nornir_runbook.runner import FuturesRunner, HostCompletion
-from nornir_runbook.runner.remote import PerHost
+from nornir_runbook.runner import FuturesRunner, HostCompletion, RunArgs
 from nornir_runbook.tasks._netmiko import abort_connections, close_host
 
 logger = logging.getLogger(__name__)
@@ -54,20 +52,15 @@ EventSink = Callable[[Event], None]
 _EVERY_HOST: dict[str, Any] = {"on_good": True, "on_failed": True, "raise_on_error": False}
 # the error of the step a host was at when the run was interrupted
 INTERRUPTED = "interrupted: the run stopped before this step finished on this host"
-_BAD = (Status.FAILED, Status.UNREACHABLE)
+# the strategies, by the runbook's ``strategy``: each call makes one for a run
+STRATEGIES: Mapping[Strategy, Callable[[], StrategyPlugin]] = {
+    Strategy.LINEAR: Linear,
+    Strategy.FREE: Free,
+}
 
 
 def _iso(now: datetime) -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(slots=True)
-class _HostState:
-    steps: list[StepResult] = field(default_factory=list)
-    status: Status | None = None  # set once the host stops (failed, unreachable, skipped)
-    started: float | None = None
-    finished: float | None = None
-    done: bool = False
 
 
 class Engine:
@@ -107,18 +100,25 @@ class Engine:
 
 
 class _Run:
+    """One run: the hosts' state, the runner, the events and Ctrl-C; the strategy's
+    ``RunState``."""
+
     def __init__(self, engine: Engine, plan: Plan, on_event: EventSink) -> None:
         self.e = engine
         self.plan = plan
         self.emit = on_event
-        self.state = {h: _HostState() for h in plan.hosts}
-        self._token = ""  # the free strategy's current program run: its progress is kept under it
+        self.state: dict[str, HostState] = {h: HostState() for h in plan.hosts}
+        self.strategy = STRATEGIES[engine.settings.strategy]()
         self.abort: Abort | None = None
         # hosts whose task has begun in a worker (thread executor; a process or dask worker's
         # marks stay there), and the hosts of the runner's current run, for Ctrl-C
         self._begun: set[str] = set()
         self._in_flight: set[str] = set()
         self.runner = FuturesRunner.from_options(engine.settings.runner)
+
+    @property
+    def remote(self) -> bool:
+        return self.runner.remote
 
     def execute(self) -> bool:
         """Run every batch; True when interrupted."""
@@ -135,11 +135,13 @@ class _Run:
                 if settings.serial is not None and batch:
                     self.emit(BatchStarted(number=number, count=len(todo), hosts=batch))
                 if settings.dry_run:
-                    self._dry_run(batch)
+                    self.strategy.dry_run(self, batch)
                     continue
                 nr = self.e.nr.filter(filter_func=lambda h, names=set(batch): h.name in names)
+                limit = settings.max_fail_percentage
+                allowed = math.inf if limit is None else math.floor(limit * len(batch) / 100)
                 try:
-                    aborted = self._batch(nr, batch)
+                    aborted = self.strategy.run_batch(self, nr, batch, allowed)
                 finally:
                     self._close_connections(nr)
                 if aborted:
@@ -153,75 +155,41 @@ class _Run:
         self._skip_rest()
         return False
 
-    def _batch(self, nr: Nornir, batch: tuple[str, ...]) -> bool:
-        """One batch under the strategy; True when it went past max_fail_percentage."""
-        limit = self.e.settings.max_fail_percentage
-        allowed = math.inf if limit is None else math.floor(limit * len(batch) / 100)
-        if self.e.settings.strategy == "free":
-            self._run_step(nr, None, batch, allowed)
-        else:
-            for planned in self.plan.steps:
-                alive = [h for h in planned.hosts if h in batch and self.state[h].status is None]
-                if not alive:
-                    continue
-                self.emit(
-                    StepStarted(index=planned.index, name=planned.step.name, hosts=tuple(alive))
-                )
-                failed_before = self._failed_in(batch)
-                if self._run_step(nr, planned, alive, allowed - failed_before):
-                    return True
-            for h in batch:
-                self._host_done(h)
-        return self._failed_in(batch) > allowed
-
-    def _run_step(
+    def run_task(
         self,
         nr: Nornir,
-        planned: PlannedStep | None,
-        hosts: tuple[str, ...] | list[str],
+        hosts: Sequence[str],
         allowed: float,
+        *,
+        task: Callable[..., Any],
+        name: str,
+        params: Mapping[str, Any],
+        counts_as_failure: Callable[[MultiResult], bool],
+        on_result: Callable[[HostCompletion], None],
     ) -> bool:
-        runner = self.runner
-        runner.max_fail_percentage = (
-            None if allowed == math.inf else max(allowed, 0) * 100 / max(len(hosts), 1)
+        limit = None if allowed == math.inf else max(allowed, 0) * 100 / max(len(hosts), 1)
+        args = RunArgs(
+            max_fail_percentage=limit, counts_as_failure=counts_as_failure, on_result=on_result
         )
-        runner.counts_as_failure = lambda multi: self._counts_as_failure(planned, multi)
-        runner.on_result = lambda c: self._completed(planned, c)
         names = set(hosts)
-        selected = nr.with_runner(runner).filter(filter_func=lambda h: h.name in names)
+        selected = nr.with_runner(self.runner.with_args(args)).filter(
+            filter_func=lambda h: h.name in names
+        )
         for h in hosts:
             if self.state[h].started is None:
                 self.state[h].started = time.monotonic()
         self._in_flight = names
         try:
-            if planned is None:
-                programs = PerHost({h: free.program_for(self.plan, h) for h in hosts})
-                self._token = uuid.uuid4().hex
-                selected.run(
-                    task=free.host_program,
-                    name="runbook",
-                    steps=programs,
-                    token=self._token,
-                    begun=self._begun,
-                    **_EVERY_HOST,
-                )
-            else:
-                selected.run(
-                    task=linear.one_step,
-                    name=planned.step.name,
-                    fn=planned.fn,
-                    args=PerHost(planned.args),
-                    begun=self._begun,
-                    **_EVERY_HOST,
-                )
+            selected.run(task=task, name=name, begun=self._begun, **params, **_EVERY_HOST)
         except RunInterrupted:
             raise KeyboardInterrupt from None
         self._in_flight = set()
-        for name in runner.last_run.skipped:
-            self._stop(name, Status.SKIPPED)
-        for name in runner.last_run.timed_out:  # its worker may still be reading the session
-            abort_connections(self.e.nr.inventory.hosts[name])
-        return runner.last_run.aborted
+        stats = self.runner.last_run
+        for host in stats.skipped:
+            self.stop(host, Status.SKIPPED)
+        for host in stats.timed_out:  # its worker may still be reading the session
+            abort_connections(self.e.nr.inventory.hosts[host])
+        return stats.aborted
 
     def _close_connections(self, nr: Nornir) -> None:
         """Close every host's sessions at the end of a batch, in parallel, whatever their state."""
@@ -232,98 +200,33 @@ class _Run:
             )
             nr.with_runner(runner).run(task=close_host, name="close connections", **_EVERY_HOST)
 
-    def _counts_as_failure(self, planned: PlannedStep | None, multi: MultiResult) -> bool:
-        """Toward max_fail_percentage, as in Ansible: a failure ``ignore_errors`` let through
-        does not count."""
-        if not multi.failed:
-            return False
-        if planned is not None:
-            return not planned.step.ignore_errors
-        program = multi[0]  # free: the host's program lists the steps it ran
-        if program.exception is not None or not isinstance(program.result, list):
-            return True
-        ignored = {p.index for p in self.plan.steps if p.step.ignore_errors}
-        return any(step.status in _BAD and i not in ignored for i, step in program.result)
-
     # -- results ---------------------------------------------------------------------------
 
-    def _completed(self, planned: PlannedStep | None, c: HostCompletion) -> None:
-        state = self.state[c.host]
-        if planned is None:
-            self._completed_program(c)
-            return
-        step = self._step_result(planned, c.result, c.duration_s, c.timed_out, c.host)
-        state.steps.append(step)
-        self.emit(StepDone(index=planned.index, host=c.host, result=step))
-        if step.status is not Status.OK and not planned.step.ignore_errors:
-            self._stop(c.host, step.status)
-            self._host_done(c.host)
-        elif len(state.steps) == len(self.plan.steps_for(c.host)):
-            self._host_done(c.host)  # its last step: the host is done, stream it now
-
-    def _completed_program(self, c: HostCompletion) -> None:
-        program = c.result[0]  # its own Result; the steps' results follow it in the MultiResult
-        outcome = program.result if program.exception is None else None
-        if isinstance(outcome, list):  # the program ran: a StepResult per step it got to
-            by_index = {p.index: p for p in self.plan.steps}
-            for index, raw in outcome:
-                step = self._redacted(raw)
-                self.state[c.host].steps.append(step)
-                if step.status is not Status.OK and not by_index[index].step.ignore_errors:
-                    self._stop(c.host, step.status)
-        else:  # the program itself failed (timeout, or a failure around the steps)
-            status = self._timeout_status(c) or step_status(c.result)
-            name, task = "runbook", "runbook"
-            if not self.runner.remote:  # its progress is in this process: keep it
-                for _, step in free.take_progress(self._token, c.host):
-                    self.state[c.host].steps.append(self._redacted(step))
-                todo = self.plan.steps_for(c.host)[len(self.state[c.host].steps) :]
-                if todo:  # the step it was at when it failed
-                    name, task = todo[0].step.name, todo[0].task_name
-            self.state[c.host].steps.append(
-                StepResult(
-                    name=name,
-                    task=task,
-                    status=status,
-                    duration_s=c.duration_s,
-                    error=self.e.redactor.scrub(step_error(c.result) or "failed"),
-                )
-            )
-            self._stop(c.host, status)
-        self._host_done(c.host)
-
-    def _timeout_status(self, c: HostCompletion) -> Status | None:
+    def timeout_status(self, c: HostCompletion) -> Status | None:
         """A host that timed out before it had a session (threads only can tell) is unreachable."""
         local = not self.runner.remote
         if c.timed_out and local and not self.e.nr.inventory.hosts[c.host].connections:
             return Status.UNREACHABLE
         return None
 
-    def _redacted(self, step: StepResult) -> StepResult:
+    def redacted(self, step: StepResult) -> StepResult:
         return replace(
             step,
             error=self.e.redactor.scrub(step.error) if step.error else None,
             result=self.e.redactor.scrub_data(step.result),
         )
 
-    def _step_result(
-        self, planned: PlannedStep, multi: MultiResult, duration: float, timed_out: bool, host: str
-    ) -> StepResult:
-        step = step_result(planned.step.name, planned.task_name, multi, duration)
-        c = HostCompletion(host=host, result=multi, attempts=1, timed_out=timed_out, duration_s=0)
-        status = self._timeout_status(c)
-        if status is not None:
-            step = replace(step, status=status)
-        return self._redacted(step)
+    def scrub(self, text: str) -> str:
+        return self.e.redactor.scrub(text)
 
-    def _failed_in(self, batch: tuple[str, ...]) -> int:
-        return sum(1 for h in batch if self.state[h].status in _BAD)
+    def failed_in(self, batch: Sequence[str]) -> int:
+        return sum(1 for h in batch if self.state[h].status in BAD)
 
-    def _stop(self, host: str, status: Status) -> None:
+    def stop(self, host: str, status: Status) -> None:
         if self.state[host].status is None:
             self.state[host].status = status
 
-    def _host_done(self, host: str) -> None:
+    def host_done(self, host: str) -> None:
         state = self.state[host]
         if state.done:
             return
@@ -340,17 +243,15 @@ class _Run:
         runner had been given counts as begun, as nothing proves it had not.
         """
         local = not self.runner.remote
-        is_free = self.e.settings.strategy is Strategy.FREE
         ignored = {p.index for p in self.plan.steps if p.step.ignore_errors}
         for host, state in self.state.items():
             if state.done or state.status is not None:
                 continue
-            if is_free and local:  # what its program finished before it was cut short
-                for index, raw in free.take_progress(self._token, host):
-                    step = self._redacted(raw)
-                    state.steps.append(step)
-                    if step.status in _BAD and index not in ignored:
-                        self._stop(host, step.status)
+            for index, raw in self.strategy.finished(self, host):
+                step = self.redacted(raw)
+                state.steps.append(step)
+                if step.status in BAD and index not in ignored:
+                    self.stop(host, step.status)
             todo = self.plan.steps_for(host)[len(state.steps) :]
             begun = host in self._begun if local else host in self._in_flight
             if state.status is not None or not todo or not (state.steps or begun):
@@ -363,7 +264,7 @@ class _Run:
                     error=INTERRUPTED,
                 )
             )
-            self._stop(host, Status.FAILED)
+            self.stop(host, Status.FAILED)
 
     def _skip_rest(self) -> None:
         """Hosts the run did not get to the end of are skipped; those that did are done."""
@@ -371,32 +272,10 @@ class _Run:
             if state.done:
                 continue
             if len(state.steps) < len(self.plan.steps_for(host)):
-                self._stop(host, Status.SKIPPED)
-            self._host_done(host)
+                self.stop(host, Status.SKIPPED)
+            self.host_done(host)
 
-    def _dry_run(self, batch: tuple[str, ...]) -> None:
-        """What each step would send, with the events of a real run in the order it has them."""
-        if self.e.settings.strategy is Strategy.FREE:
-            for host in batch:
-                for planned in self.plan.steps_for(host):
-                    self.state[host].steps.append(self._rendered(planned, host))
-                self._host_done(host)
-            return
-        for planned in self.plan.steps:
-            hosts = tuple(h for h in batch if h in planned.args)
-            if not hosts:
-                continue
-            self.emit(StepStarted(index=planned.index, name=planned.step.name, hosts=hosts))
-            for host in hosts:
-                step = self._rendered(planned, host)
-                self.state[host].steps.append(step)
-                self.emit(StepDone(index=planned.index, host=host, result=step))
-                if len(self.state[host].steps) == len(self.plan.steps_for(host)):
-                    self._host_done(host)
-        for host in batch:
-            self._host_done(host)
-
-    def _rendered(self, planned: PlannedStep, host: str) -> StepResult:
+    def rendered(self, planned: PlannedStep, host: str) -> StepResult:
         result = self.e.redactor.scrub_data(dict(planned.args[host]))
         return StepResult(
             name=planned.step.name, task=planned.task_name, status=Status.OK, result=result

@@ -1,13 +1,20 @@
-"""The linear strategy's Nornir task (Ansible's ``linear``): every selected host finishes step N
-before any host starts step N+1, so the engine runs one step at a time over the batch and this
-task is one step on one host."""
+"""The linear strategy (Ansible's ``linear``): every selected host finishes step N before any
+host starts step N+1, so each step is one runner run over the batch's hosts still going, and
+its Nornir task is one step on one host."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import replace
 
-from nornir.core.task import Result, Task
+from nornir.core import Nornir
+from nornir.core.task import MultiResult, Result, Task
 
+from nornir_runbook.report.results import Status, StepDone, StepResult, StepStarted, step_result
+from nornir_runbook.run.plan import PlannedStep
+from nornir_runbook.run.strategy import RunState
+from nornir_runbook.runner import HostCompletion
 from nornir_runbook.runner.remote import PerHost
 
 
@@ -16,3 +23,68 @@ def one_step(task: Task, fn: Callable[..., Result], args: PerHost, begun: set[st
     (read in this process only: see ``FuturesRunner.remote``)."""
     begun.add(task.host.name)
     return fn(task, **args.of(task.host.name))
+
+
+class Linear:
+    """Step by step over the batch; a host that fails a step (without ``ignore_errors``) stops."""
+
+    def run_batch(self, run: RunState, nr: Nornir, batch: tuple[str, ...], allowed: float) -> bool:
+        for planned in run.plan.steps:
+            alive = [h for h in planned.hosts if h in batch and run.state[h].status is None]
+            if not alive:
+                continue
+            run.emit(StepStarted(index=planned.index, name=planned.step.name, hosts=tuple(alive)))
+            if run.run_task(
+                nr,
+                alive,
+                allowed - run.failed_in(batch),
+                task=one_step,
+                name=planned.step.name,
+                params={"fn": planned.fn, "args": PerHost(planned.args)},
+                counts_as_failure=functools.partial(_counts_as_failure, planned),
+                on_result=functools.partial(self._completed, run, planned),
+            ):
+                return True
+        for h in batch:
+            run.host_done(h)
+        return run.failed_in(batch) > allowed
+
+    def _completed(self, run: RunState, planned: PlannedStep, c: HostCompletion) -> None:
+        state = run.state[c.host]
+        step = step_result(planned.step.name, planned.task_name, c.result, c.duration_s)
+        status = run.timeout_status(c)
+        if status is not None:
+            step = replace(step, status=status)
+        step = run.redacted(step)
+        state.steps.append(step)
+        run.emit(StepDone(index=planned.index, host=c.host, result=step))
+        if step.status is not Status.OK and not planned.step.ignore_errors:
+            run.stop(c.host, step.status)
+            run.host_done(c.host)
+        elif len(state.steps) == len(run.plan.steps_for(c.host)):
+            run.host_done(c.host)  # its last step: the host is done, stream it now
+
+    def dry_run(self, run: RunState, batch: tuple[str, ...]) -> None:
+        for planned in run.plan.steps:
+            hosts = tuple(h for h in batch if h in planned.args)
+            if not hosts:
+                continue
+            run.emit(StepStarted(index=planned.index, name=planned.step.name, hosts=hosts))
+            for host in hosts:
+                step = run.rendered(planned, host)
+                run.state[host].steps.append(step)
+                run.emit(StepDone(index=planned.index, host=host, result=step))
+                if len(run.state[host].steps) == len(run.plan.steps_for(host)):
+                    run.host_done(host)
+        for host in batch:
+            run.host_done(host)
+
+    def finished(self, run: RunState, host: str) -> list[tuple[int, StepResult]]:
+        """Nothing: each step's results reach the engine as they come."""
+        return []
+
+
+def _counts_as_failure(planned: PlannedStep, multi: MultiResult) -> bool:
+    """Toward max_fail_percentage, as in Ansible: a failure ``ignore_errors`` let through
+    does not count."""
+    return bool(multi.failed) and not planned.step.ignore_errors

@@ -61,6 +61,15 @@ class HostCompletion:
     duration_s: float
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunArgs:
+    """What one ``run()`` is given beyond the runner's set-up (see ``FuturesRunner``)."""
+
+    max_fail_percentage: float | None = None
+    counts_as_failure: Callable[[MultiResult], bool] | None = None
+    on_result: Callable[[HostCompletion], None] | None = None
+
+
 @dataclass(slots=True, kw_only=True)
 class RunStats:
     """What the last ``run()`` did beyond its results: attempts, timeouts and skipped hosts."""
@@ -138,7 +147,7 @@ class FuturesRunner:
         self.group_limits = dict(options.group_limits)
         self.grace_period = options.grace_period
         self.host_keys = options.host_key_checking
-        # per run: the engine sets them before each run
+        # a plain run()'s RunArgs, as scripts set them; with_args() gives a run its own
         self.max_fail_percentage = max_fail_percentage
         self.counts_as_failure = counts_as_failure
         self.on_result = on_result
@@ -152,10 +161,22 @@ class FuturesRunner:
         # RunnerOptions' fields are named as this class's keyword arguments
         return cls(**{name: getattr(options, name) for name in RUNNER_FIELDS})
 
-    def run(self, task: Task, hosts: list[Host]) -> AggregatedResult:
-        run = _Run(self, task, hosts)
+    def run(self, task: Task, hosts: list[Host], args: RunArgs | None = None) -> AggregatedResult:
+        """Nornir's entry point; without ``args``, the run's values are the attributes'."""
+        if args is None:
+            args = RunArgs(
+                max_fail_percentage=self.max_fail_percentage,
+                counts_as_failure=self.counts_as_failure,
+                on_result=self.on_result,
+            )
+        run = _Run(self, task, hosts, args)
         self.last_run = run.stats
         return run.execute()
+
+    def with_args(self, args: RunArgs) -> BoundRunner:
+        """A runner plugin for ``Nornir.with_runner`` whose runs go through this runner with
+        ``args``; this runner's attributes stay as they are."""
+        return BoundRunner(self, args)
 
     def pool(self) -> HostExecutor:
         """The executor runs go through: made on first use; process and dask ones are kept
@@ -179,6 +200,17 @@ class FuturesRunner:
             executor.close()
 
 
+@dataclass(frozen=True, slots=True)
+class BoundRunner:
+    """A FuturesRunner and one run's values (``FuturesRunner.with_args``)."""
+
+    runner: FuturesRunner
+    args: RunArgs
+
+    def run(self, task: Task, hosts: list[Host]) -> AggregatedResult:
+        return self.runner.run(task, hosts, self.args)
+
+
 @dataclass(slots=True)
 class _Job:
     host: Host
@@ -190,8 +222,9 @@ class _Job:
 class _Run:
     """One ``run()`` call: the dispatch loop and its bookkeeping, all in the caller's thread."""
 
-    def __init__(self, runner: FuturesRunner, task: Task, hosts: list[Host]) -> None:
+    def __init__(self, runner: FuturesRunner, task: Task, hosts: list[Host], args: RunArgs) -> None:
         self.r = runner
+        self.args = args
         self.task = task
         self.hosts = hosts
         self.stats = RunStats()
@@ -347,13 +380,13 @@ class _Run:
         name = job.host.name
         self.results[name] = result
         self.stats.attempts[name] = job.attempt
-        counts = self.r.counts_as_failure
+        counts = self.args.counts_as_failure
         if counts(result) if counts is not None else result.failed:
             self.failed += 1
             self._check_threshold()
-        if self.r.on_result is not None:
+        if self.args.on_result is not None:
             started = job.started if job.started is not None else time.monotonic()
-            self.r.on_result(
+            self.args.on_result(
                 HostCompletion(
                     host=name,
                     result=result,
@@ -364,7 +397,7 @@ class _Run:
             )
 
     def _check_threshold(self) -> None:
-        limit = self.r.max_fail_percentage
+        limit = self.args.max_fail_percentage
         if limit is None or self.stats.aborted or not self.hosts:
             return
         if self.failed * 100 / len(self.hosts) > limit:

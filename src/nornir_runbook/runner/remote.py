@@ -21,7 +21,7 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from nornir.core import Nornir
 from nornir.core.configuration import Config
@@ -44,6 +44,8 @@ from nornir_runbook.runner.options import HostKeyChecking
 from nornir_runbook.tasks._netmiko import close_quietly
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 class RemoteTaskError(Exception):
@@ -201,6 +203,20 @@ def _worker_state() -> _WorkerState:
         if _state is None:
             _state = _WorkerState()
         return _state
+
+
+_kept: dict[str, Any] = {}  # worker_local's values, in each worker process
+_kept_guard = threading.Lock()
+
+
+def worker_local(key: str, make: Callable[[], _T]) -> _T:
+    """The value this worker process keeps under ``key`` for the tasks it runs, made by ``make``
+    on first use: a task's state that must outlive one attempt of a host (hosts are pinned to
+    their worker). Keys name the run they belong to."""
+    with _kept_guard:
+        if key not in _kept:
+            _kept[key] = make()
+        return _kept[key]  # type: ignore[no-any-return]
 
 
 def _build_host(spec: HostSpec) -> Host:
