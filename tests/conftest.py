@@ -21,10 +21,8 @@ wrong one, say) gives its run a known_hosts file or a ``HOME`` of its own.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import socket
 import sys
 import tempfile
 from collections import Counter
@@ -39,6 +37,7 @@ from nornir import InitNornir
 from nornir.core import Nornir
 
 from nornir_runbook.lab import Device, Lab
+from ports import pick_free_ports
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_INVENTORY = REPO / "inventory"
@@ -115,16 +114,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
-
-
-def pick_free_ports(count: int, address: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct ports the kernel reports free right now."""
-    with contextlib.ExitStack() as stack:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        socks = [stack.enter_context(socket.socket(family)) for _ in range(count)]
-        for sock in socks:
-            sock.bind((address, 0))
-        return [sock.getsockname()[1] for sock in socks]
 
 
 def _load(path: Path) -> Any:

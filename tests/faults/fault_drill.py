@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from nornir import InitNornir
 from nornir_runbook.errors import LabError
 from nornir_runbook.lab import Device, Lab, devices_from_nornir
 from nornir_runbook.lab.faults import SessionStats
+from ports import pick_free_ports
 
 # distinctive, so that any leak is found by a plain substring search
 LAB_PASSWORD = "Drill-Lab-Pw-7f3e9a"  # the fake devices' password
@@ -90,18 +90,6 @@ class DrillProject:
 
     def lab(self) -> Lab:
         return Lab(self.devices)
-
-
-def pick_free_ports(count: int) -> list[int]:
-    """``count`` distinct ports free right now (nobody listens on them)."""
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def write_drill_project(directory: Path, specs: Sequence[Spec]) -> DrillProject:
