@@ -3,7 +3,8 @@
 - :class:`Nrb` runs ``python -m nornir_runbook`` (the ``nrb`` program) in a folder with an
   environment free of ``NRB_*`` variables; :class:`Ran` is a finished run.
 - :func:`copy_project` copies the lab project with chosen hosts moved to closed ports.
-- :func:`first_line` reads the first stdout line of a :meth:`Nrb.popen` process.
+- :func:`first_line` reads the first stdout line of a :meth:`Nrb.popen` process; :func:`bounded`
+  runs any such wait with a time limit.
 - :data:`MIXED` is a runbook with every kind of step, for the output and strategy tests.
 """
 
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 import yaml
 
 K = TypeVar("K")
+T = TypeVar("T")
 WriteRunbook = Callable[..., Path]  # the write_runbook fixture: (text, name="runbook.yaml")
 MakeProject = Callable[..., Path]  # the make_project fixture: (closed=(), folder="project")
 
@@ -170,16 +172,22 @@ def finish(proc: subprocess.Popen[bytes], signum: int | None = None) -> tuple[st
     return out.decode(), err.decode()
 
 
-def first_line(proc: subprocess.Popen[bytes]) -> str:
-    """The first stdout line, or a killed process and a failed test after TIMEOUT."""
-    assert proc.stdout is not None
+def bounded(proc: subprocess.Popen[bytes], call: Callable[[], T]) -> T:
+    """What ``call`` returns, or a killed process and a failed test after TIMEOUT."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        line = pool.submit(proc.stdout.readline)
+        future = pool.submit(call)
         try:
-            return line.result(timeout=TIMEOUT).decode()
+            return future.result(timeout=TIMEOUT)
         except FutureTimeout:
             proc.kill()
             raise
+
+
+def first_line(proc: subprocess.Popen[bytes]) -> str:
+    """The first stdout line, or a killed process and a failed test after TIMEOUT."""
+    assert proc.stdout is not None
+    line: bytes = bounded(proc, proc.stdout.readline)
+    return line.decode()
 
 
 def write_text(directory: Path, text: str, name: str) -> Path:

@@ -10,18 +10,13 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from subprocess import Popen
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from cli_kit import TIMEOUT, MakeProject, Nrb, WriteRunbook, finish, first_line, write_text
+from cli_kit import MakeProject, Nrb, WriteRunbook, bounded, finish, first_line, write_text
 from interrupt_kit import FREE, HELD, HELD_LIMIT, Watched, hold_runbook, with_probe
-
-T = TypeVar("T")
 
 pytestmark = pytest.mark.cli
 
@@ -42,17 +37,6 @@ SLOW = """
 def saved_reports(directory: Path) -> list[Path]:
     """The report.json of each run saved in ``directory`` (not again through ``latest``)."""
     return [p for p in directory.glob("*/report.json") if not p.parent.is_symlink()]
-
-
-def bounded(proc: Popen[bytes], call: Callable[[], T]) -> T:
-    """What ``call`` returns, or a killed process and a failed test after TIMEOUT."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(call)
-        try:
-            return future.result(timeout=TIMEOUT)
-        except FutureTimeout:
-            proc.kill()
-            raise
 
 
 @pytest.mark.parametrize(
