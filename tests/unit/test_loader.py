@@ -569,12 +569,12 @@ def test_exactly_one_kind_per_step() -> None:
             task: echo
           - show clock
     """) == [
-        (3, 5, "steps[0]", "expected exactly one of 'commands', 'config' or 'task', got none"),
+        (3, 5, "steps[0]", "expected exactly one of 'commands', 'config' or 'task' (or 'assert' alone), got none"),
         (
             4,
             5,
             "steps[1]",
-            "expected exactly one of 'commands', 'config' or 'task', got 'commands' and 'task'",
+            "expected exactly one of 'commands', 'config' or 'task' (or 'assert' alone), got 'commands' and 'task'",
         ),
         (
             6,
@@ -638,7 +638,7 @@ def test_commands_and_config_types() -> None:
         steps:
           - commands: []
           - config: [ok, 3, '', {a: b}]
-          - commands: {show: clock}
+          - commands: {cisco_ios: 3}
           - commands: ~
           - name: 7
             commands: [a]
@@ -654,9 +654,9 @@ def test_commands_and_config_types() -> None:
         (4, 25, "steps[1].config[3]", "expected a non-empty string, got a mapping"),
         (
             5,
-            15,
-            "steps[2].commands",
-            "expected a non-empty list of strings or a string, got a mapping",
+            27,
+            "steps[2].commands.cisco_ios",
+            "expected a non-empty list of strings or a string, got 3",
         ),
         (6, 15, "steps[3].commands", "expected a non-empty list of strings or a string, got null"),
         (7, 11, "steps[4].name", "expected a non-empty string, got 7"),

@@ -237,15 +237,15 @@ def test_compile_check_finds_syntax_errors_unknown_names_and_unknown_vars() -> N
         ),
         (
             "steps[0].commands[1]",
-            "undefined name 'hostname': templates see only 'host' and 'vars' "
+            "undefined name 'hostname': templates see only 'host', 'vars' and 'registered' "
             "(did you mean 'host.hostname'?)",
         ),
         (
             "steps[0].commands[1]",
-            "undefined name 'ntp_server': templates see only 'host' and 'vars' "
+            "undefined name 'ntp_server': templates see only 'host', 'vars' and 'registered' "
             "(did you mean 'vars.ntp_server'?)",
         ),
-        ("steps[0].commands[1]", "undefined name 'other': templates see only 'host' and 'vars'"),
+        ("steps[0].commands[1]", "undefined name 'other': templates see only 'host', 'vars' and 'registered'"),
         (
             "steps[0].commands[2]",
             "undefined variable 'vars.ntp_sever' (did you mean 'vars.ntp_server'?)",
@@ -270,12 +270,12 @@ def test_compile_check_finds_unknown_host_attributes_with_a_suggestion() -> None
         ("steps[0].commands[0]", "undefined attribute 'host.nmae' (did you mean 'host.name'?)"),
         (
             "steps[0].commands[3]",
-            "undefined name 'nmae': templates see only 'host' and 'vars' "
+            "undefined name 'nmae': templates see only 'host', 'vars' and 'registered' "
             "(did you mean 'host.name'?)",
         ),
         (
             "steps[0].commands[3]",
-            "undefined name 'ntp_srver': templates see only 'host' and 'vars' "
+            "undefined name 'ntp_srver': templates see only 'host', 'vars' and 'registered' "
             "(did you mean 'vars.ntp_server'?)",
         ),
     ]

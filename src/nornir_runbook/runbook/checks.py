@@ -2,18 +2,22 @@
 
 :func:`nornir_runbook.runbook.loader.load_runbook` checks a runbook's shape; :func:`check_runbook`
 checks the rest before anything connects (this is ``nrb validate``): task names and their
-``args`` against each task's signature, templates that compile, and host and group names that
-the inventory has. Every problem is returned at once, located as the loader locates its own.
+``args`` against each task's signature, templates and expressions that compile,
+``registered.NAME`` that an earlier step registers, ``parse_template`` files that can be
+read, and host and group names that the inventory has. Every problem is returned at once,
+located as the loader locates its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from pathlib import Path
 
 from nornir_runbook.errors import Problem, in_file_order
 from nornir_runbook.project.hostdata import FORBIDDEN_KEYS
 from nornir_runbook.project.targets import Targets
 from nornir_runbook.runbook.model import Runbook, Step, StepKind
+from nornir_runbook.runbook.parsers import ParseError, Template, read_template
 from nornir_runbook.runbook.registry import TaskRegistry, arg_problems
 from nornir_runbook.runbook.templating import compile_check, index_path, key_path, located_problem
 from nornir_runbook.text import suggest
@@ -36,10 +40,16 @@ def check_runbook(
     """
     locations = runbook.locations
     problems: list[Problem] = []
+    registered: set[str] = set()  # names registered by the steps so far
     for step in runbook.steps:
         problems.extend(_check_task(step, registry))
-        for path, message in compile_check(step, vars=runbook.vars if vars_known else None):
-            problems.append(located_problem(locations, path, message))
+        found = compile_check(
+            step, vars=runbook.vars if vars_known else None, registered=frozenset(registered)
+        )
+        problems.extend(located_problem(locations, path, message) for path, message in found)
+        problems.extend(_check_parse_template(step, runbook.path))
+        if step.register is not None:
+            registered.add(step.register)
         if step.targets is not None:
             found = _check_targets(step.targets, key_path(step.yaml_path, "targets"), groups, hosts)
             problems.extend(located_problem(locations, p, m) for p, m in found)
@@ -73,6 +83,26 @@ def _check_task(step: Step, registry: TaskRegistry) -> list[Problem]:
             path, key = (args_path if args_path in step.locations else task_path), False
         problems.append(located_problem(step.locations, path, message, key=key))
     return problems
+
+
+def _check_parse_template(step: Step, runbook_path: Path | None) -> list[Problem]:
+    """``parse_template`` names a file that can be read (relative to the runbook)."""
+    if step.parse_template is None:
+        return []
+    try:
+        template_file(step.parse_template, runbook_path)
+    except ParseError as exc:
+        where = key_path(step.yaml_path, "parse_template")
+        return [located_problem(step.locations, where, str(exc))]
+    return []
+
+
+def template_file(written: str, runbook_path: Path | None) -> Template:
+    """The template ``parse_template: written`` names, read, relative to the runbook's folder."""
+    path = Path(written).expanduser()
+    if not path.is_absolute() and runbook_path is not None:
+        path = runbook_path.parent / path
+    return read_template(path)
 
 
 def _check_targets(

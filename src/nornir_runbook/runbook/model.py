@@ -23,6 +23,7 @@ class StepKind(StrEnum):
     COMMANDS = "commands"  # Netmiko send_command per command
     CONFIG = "config"  # Netmiko send_config_set
     TASK = "task"  # a registered task or "module:function"
+    ASSERT = "assert"  # checks alone: no commands, config or task
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,15 +94,31 @@ class Step:
     kind: StepKind
     commands: tuple[str, ...] = ()  # kind COMMANDS
     config: tuple[str, ...] = ()  # kind CONFIG
+    # kind COMMANDS or CONFIG written as a mapping by platform: the host's platform picks its
+    # lines (then ``commands``/``config`` are empty); a platform with no entry skips the step
+    by_platform: Mapping[str, tuple[str, ...]] | None = None
     task: str | None = None  # kind TASK: the name as written
     args: Mapping[str, Any] = field(default_factory=dict)  # kind TASK
     targets: Targets | None = None  # narrows the runbook's hosts for this step
     ignore_errors: bool = False
+    when: tuple[str, ...] = ()  # Jinja2 expressions, all true for the step to run on a host
+    register: str | None = None  # later steps see this step's result as registered.<name>
+    asserts: tuple[str, ...] = ()  # Jinja2 expressions, all true for the step to pass
+    fail_msg: str | None = None  # a template: the error of a failed assert
+    parse: str | None = None  # kind COMMANDS: textfsm, ttp or genie
+    parse_template: str | None = None  # kind COMMANDS: the user's own template, as written
     location: Location | None = None
     yaml_path: str = ""  # where the step is in its runbook: "steps[2]"
     # where its values were written, keyed by full yaml path ("steps[2].args.path"); the
     # loader gives every step the runbook's own mapping (see Runbook.locations)
     locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
+
+    def lines_for(self, platform: str | None) -> tuple[str, ...] | None:
+        """The commands or config lines (templates) for a host of ``platform``; None when the
+        step's mapping by platform has no entry for it (the step is skipped there)."""
+        if self.by_platform is not None:
+            return self.by_platform.get(platform or "")
+        return self.commands if self.kind is StepKind.COMMANDS else self.config
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

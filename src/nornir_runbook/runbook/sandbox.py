@@ -198,6 +198,17 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         finally:
             _range_budget.reset(token)
 
+    def evaluate_bounded(self, template: Any, context: dict[str, Any]) -> Any:
+        """The ``result`` an expression's template (``{% set result = ... %}``) stores."""
+        token = _range_budget.set([MAX_RANGE_ITEMS])
+        try:
+            bound = template.new_context(context)
+            for _ in template.root_render_func(bound):
+                pass
+            return bound.vars["result"]
+        finally:
+            _range_budget.reset(token)
+
 
 def _bounded_format(original: Callable[..., Any]) -> Callable[..., Any]:
     def format(value: Any, *args: Any, **kwargs: Any) -> Any:

@@ -1,19 +1,23 @@
 """Jinja2 rendering of a step's strings, per host, in a sandbox.
 
 Every string in a step's ``commands``, ``config`` and ``args`` (recursively: lists and mappings
-inside ``args`` are walked, their keys are not rendered) is a template that sees two names:
+inside ``args`` are walked, their keys are not rendered) is a template that sees these names:
 
 - ``host``: a read-only :class:`HostView` with ``name``, ``hostname``, ``platform``, ``port``,
   ``groups`` (the host's own group names), ``all_groups`` (with their parent groups) and
   ``data`` (resolved as Nornir resolves it: the host's own data over its groups' over the
   defaults');
-- ``vars``: the runbook's ``vars``, as written (they are not templates themselves).
+- ``vars``: the runbook's ``vars``, as written (they are not templates themselves), with the
+  command line's ``-e`` on top;
+- ``registered``: the results of earlier steps with ``register: NAME`` on this host, by name;
+- ``result``: in ``assert`` and ``fail_msg`` only, this step's result on this host.
 
 Undefined names are errors (``StrictUndefined``) and templates run in Jinja2's sandbox, as
-runbooks may come from others. Rendered values are strings: ``port: "{{ host.port }}"`` gives
-the task ``"22"``, not ``22``. A rendered ``commands`` or ``config`` item is split into its
-non-blank lines, so one template may give several commands (a ``{% for %}``) or none (an
-``{% if %}``).
+runbooks may come from others. An argument that is one expression and nothing else keeps the
+expression's type (``port: "{{ host.port }}"`` gives the task ``22``, ``flag: "{{ x == 1 }}"``
+a bool); any other template gives a string. A rendered ``commands`` or ``config`` item is split
+into its non-blank lines, so one template may give several commands (a ``{% for %}``) or none
+(an ``{% if %}``). ``when`` and ``assert`` are expressions (:mod:`.expressions`).
 
 :func:`compile_check` finds what can be found without a host (syntax, unknown names, unknown
 ``host`` attributes, unknown ``vars``); :func:`render_step` renders for one host and raises
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -35,6 +39,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from nornir_runbook.errors import Problem, RenderError
 from nornir_runbook.project.hostdata import all_groups
+from nornir_runbook.runbook.expressions import evaluate, parse_expression, single_expression
 from nornir_runbook.runbook.sandbox import BoundedEnvironment, constant_problems
 from nornir_runbook.text import suggest
 
@@ -43,7 +48,8 @@ if TYPE_CHECKING:
 
     from nornir_runbook.runbook.model import Location, Step
 
-TEMPLATE_NAMES = frozenset({"host", "vars"})
+TEMPLATE_NAMES = frozenset({"host", "vars", "registered"})
+RESULT_NAMES = TEMPLATE_NAMES | {"result"}  # in assert and fail_msg
 _MISSING_KEY = re.compile(r"has no attribute '([^']*)'$")
 
 # Not HTML: commands for network devices, so nothing is escaped.
@@ -105,11 +111,43 @@ def index_path(parent: str, index: int) -> str:
 
 
 def template_strings(step: Step) -> Iterator[tuple[str, str]]:
-    """Every ``(yaml path, string)`` of a step that is a template, in document order."""
+    """Every ``(yaml path, string)`` of a step that is a template, in document order
+    (``fail_msg`` apart: it sees ``result`` too)."""
     for kind in ("commands", "config"):
+        base = key_path(step.yaml_path, kind)
         for index, text in enumerate(getattr(step, kind)):
-            yield index_path(key_path(step.yaml_path, kind), index), text
+            yield index_path(base, index), text
+        if step.by_platform is not None and step.kind.value == kind:
+            for platform, lines in step.by_platform.items():
+                for index, text in enumerate(lines):
+                    yield index_path(key_path(base, platform), index), text
     yield from _walk_strings(step.args, key_path(step.yaml_path, "args"))
+
+
+def expression_strings(step: Step) -> Iterator[tuple[str, str, bool]]:
+    """Every ``(yaml path, source, sees result)`` of a step's expressions and ``fail_msg``,
+    as a template (``{{ expression }}``) that checks can read as the others."""
+    for key, expressions, result in (("when", step.when, False), ("assert", step.asserts, True)):
+        for index, source in enumerate(expressions):
+            yield index_path(key_path(step.yaml_path, key), index), "{{ " + source + " }}", result
+    if step.fail_msg is not None:
+        yield key_path(step.yaml_path, "fail_msg"), step.fail_msg, True
+
+
+def uses_registered(step: Step) -> bool:
+    """Whether the step's templates or ``when`` need earlier steps' results (then they are
+    rendered on the host, as the step starts, not when the plan is made)."""
+    sources = [text for _, text in template_strings(step) if _is_template(text)]
+    sources += ["{{ " + source + " }}" for source in step.when]
+    return any("registered" in _names(source) for source in sources)
+
+
+@lru_cache(maxsize=4096)
+def _names(source: str) -> frozenset[str]:
+    try:
+        return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
+    except (TemplateSyntaxError, RecursionError):
+        return frozenset()
 
 
 def _walk_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -136,21 +174,48 @@ def _compile(source: str) -> Template:
 # compile_check: what is wrong whatever the host
 
 
-def compile_check(step: Step, *, vars: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
-    """``(yaml path, message)`` for every template of ``step`` that cannot work on any host.
+def compile_check(
+    step: Step,
+    *,
+    vars: Mapping[str, Any] | None = None,
+    registered: Collection[str] | None = None,
+) -> list[tuple[str, str]]:
+    """``(yaml path, message)`` for every template and expression of ``step`` that cannot
+    work on any host.
 
-    Syntax errors, names other than ``host`` and ``vars``, and (when ``vars`` is given)
-    ``vars.x`` that the runbook does not define, unless guarded by ``is defined`` or
+    Syntax errors, names other than ``host``, ``vars`` and ``registered`` (and ``result`` in
+    ``assert`` and ``fail_msg``), (when ``vars`` is given) ``vars.x`` that the runbook does not
+    define, and (when ``registered`` is given: the names earlier steps register)
+    ``registered.x`` that no earlier step registers, unless guarded by ``is defined`` or
     ``| default``.
     """
     found: list[tuple[str, str]] = []
     for path, source in template_strings(step):
         if _is_template(source):
-            found.extend((path, message) for message in _check_source(source, vars))
+            messages = _check_source(source, vars, registered, TEMPLATE_NAMES)
+            found.extend((path, message) for message in messages)
+    for path, source, result in expression_strings(step):
+        names = RESULT_NAMES if result else TEMPLATE_NAMES
+        if source.startswith("{{ ") and path.rsplit(".", 1)[-1] != "fail_msg":
+            try:  # one expression, and nothing after it
+                parse_expression(source[3:-3])
+            except TemplateSyntaxError as exc:
+                found.append((path, f"expression syntax error: {exc.message}"))
+                continue
+            except RecursionError:
+                found.append((path, _TOO_DEEP))
+                continue
+        if _is_template(source):
+            found.extend((path, m) for m in _check_source(source, vars, registered, names))
     return found
 
 
-def _check_source(source: str, vars: Mapping[str, Any] | None) -> list[str]:
+def _check_source(
+    source: str,
+    vars: Mapping[str, Any] | None,
+    registered: Collection[str] | None,
+    known: frozenset[str],
+) -> list[str]:
     try:
         _compile(source)  # unknown filters and tests are found when compiling, not parsing
         tree = _ENV.parse(source)
@@ -163,6 +228,7 @@ def _check_source(source: str, vars: Mapping[str, Any] | None) -> list[str]:
         guarded = _guarded_names(tree)
         undeclared = meta.find_undeclared_variables(tree)
         references = _vars_references(tree)
+        registered_references = _vars_references(tree, "registered")
         stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"}
         # host.x, unless the template names something else "host" (a loop variable, a set)
         host_references = _host_references(tree) if "host" not in stored else []
@@ -170,10 +236,17 @@ def _check_source(source: str, vars: Mapping[str, Any] | None) -> list[str]:
     except RecursionError:  # as deep as parsing allowed, deeper than walking the tree allows
         return [_TOO_DEEP]
     messages = limits + [
-        _unknown_name_message(name, vars)
+        _unknown_name_message(name, vars, known)
         for name in sorted(undeclared)
-        if name not in TEMPLATE_NAMES and name not in _ENV.globals and name not in guarded
+        if name not in known and name not in _ENV.globals and name not in guarded
     ]
+    if registered is not None:
+        for name in registered_references:
+            if name not in registered and f"registered.{name}" not in guarded:
+                hint = _did_you_mean(name, registered, "registered")
+                messages.append(
+                    f"'registered.{name}': no earlier step has 'register: {name}'{hint}"
+                )
     if vars is not None:
         for name in references:
             if name not in vars and f"vars.{name}" not in guarded:
@@ -185,14 +258,16 @@ def _check_source(source: str, vars: Mapping[str, Any] | None) -> list[str]:
     return messages
 
 
-def _unknown_name_message(name: str, vars: Mapping[str, Any] | None) -> str:
+def _unknown_name_message(name: str, vars: Mapping[str, Any] | None, known: frozenset[str]) -> str:
     if name in _HOST_FIELDS:
         hint = f" (did you mean 'host.{name}'?)"
     elif vars is not None and name in vars:
         hint = f" (did you mean 'vars.{name}'?)"
     else:  # a typo of a name the template can see: a host attribute or a vars key
         hint = _did_you_mean(name, _HOST_FIELDS, "host") or _did_you_mean(name, vars or {})
-    return f"undefined name '{name}': templates see only 'host' and 'vars'{hint}"
+    seen = [f"'{n}'" for n in ("host", "vars", "registered", "result") if n in known]
+    listed = ", ".join(seen[:-1]) + f" and {seen[-1]}"
+    return f"undefined name '{name}': templates see only {listed}{hint}"
 
 
 def _did_you_mean(name: str, choices: Any, base: str = "vars") -> str:
@@ -206,7 +281,7 @@ def _vars_name(node: nodes.Node, base: str = "vars") -> str | None:
         target = node.node
         if isinstance(target, nodes.Name) and target.name == base:
             if isinstance(node, nodes.Getattr):  # vars.items is the method, vars['items'] not
-                return None if base == "vars" and hasattr(dict, node.attr) else node.attr
+                return None if base != "host" and hasattr(dict, node.attr) else node.attr
             if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
                 return node.arg.value
     return None
@@ -218,8 +293,8 @@ def _host_references(tree: nodes.Template) -> list[str]:
     return sorted({n for n in names if n is not None})
 
 
-def _vars_references(tree: nodes.Template) -> list[str]:
-    names = (_vars_name(n) for n in tree.find_all((nodes.Getattr, nodes.Getitem)))
+def _vars_references(tree: nodes.Template, base: str = "vars") -> list[str]:
+    names = (_vars_name(n, base) for n in tree.find_all((nodes.Getattr, nodes.Getitem)))
     return sorted({n for n in names if n is not None})
 
 
@@ -235,6 +310,8 @@ def _guarded_names(tree: nodes.Template) -> set[str]:
             guarded.add(inner.name)
         elif (key := _vars_name(inner)) is not None:
             guarded.add(f"vars.{key}")
+        elif (key := _vars_name(inner, "registered")) is not None:
+            guarded.add(f"registered.{key}")
         elif (key := _vars_name(inner, "host")) is not None:
             guarded.add(f"host.{key}")
     return guarded
@@ -244,18 +321,35 @@ def _guarded_names(tree: nodes.Template) -> set[str]:
 # render_step: one step, one host
 
 
-def render_step(step: Step, host: Host, vars: Mapping[str, Any]) -> RenderedStep:
-    """Render every template of ``step`` for ``host``.
+def render_step(
+    step: Step,
+    host: Host,
+    vars: Mapping[str, Any],
+    registered: Mapping[str, Any] | None = None,
+) -> RenderedStep:
+    """Render every template of ``step`` for ``host`` (``commands`` or ``config``: the lines
+    for its platform, none when the step has no entry for it).
 
     Raises :class:`RenderError` with one located problem per failing string.
     """
-    renderer = _Renderer(step, {"host": HostView.from_host(host), "vars": vars}, host.name)
-    commands = renderer.lines("commands", step.commands)
-    config = renderer.lines("config", step.config)
+    context = template_context(HostView.from_host(host), vars, registered)
+    renderer = _Renderer(step, context, host.name)
+    lines = step.lines_for(host.platform) or ()
+    kind = key_path(step.yaml_path, step.kind.value)
+    base = key_path(kind, host.platform or "") if step.by_platform is not None else kind
+    commands = renderer.lines(base, lines) if step.kind.value == "commands" else ()
+    config = renderer.lines(base, lines) if step.kind.value == "config" else ()
     args = renderer.value(step.args, key_path(step.yaml_path, "args"))
     if renderer.problems:
         raise RenderError(renderer.problems, host.name, renderer.failures)
     return RenderedStep(commands=commands, config=config, args=args)
+
+
+def template_context(
+    host: HostView, vars: Mapping[str, Any], registered: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The names a step's templates and expressions see on one host."""
+    return {"host": host, "vars": vars, "registered": registered or {}}
 
 
 class _Renderer:
@@ -266,8 +360,7 @@ class _Renderer:
         self.problems: list[Problem] = []
         self.failures: list[tuple[str, str]] = []  # (path, reason), the host left out
 
-    def lines(self, kind: str, items: tuple[str, ...]) -> tuple[str, ...]:
-        base = key_path(self.step.yaml_path, kind)
+    def lines(self, base: str, items: tuple[str, ...]) -> tuple[str, ...]:
         out: list[str] = []
         for index, item in enumerate(items):
             text = self.text(item, index_path(base, index))
@@ -276,6 +369,9 @@ class _Renderer:
 
     def value(self, value: Any, path: str) -> Any:
         if isinstance(value, str):
+            expression = single_expression(value)
+            if expression is not None:  # one expression: its value, of its own type
+                return self.text(value, path, expression)
             return self.text(value, path)
         if isinstance(value, Mapping):
             return {k: self.value(v, key_path(path, k)) for k, v in value.items()}
@@ -283,10 +379,12 @@ class _Renderer:
             return [self.value(v, index_path(path, i)) for i, v in enumerate(value)]
         return value
 
-    def text(self, source: str, path: str) -> str:
+    def text(self, source: str, path: str, expression: str | None = None) -> Any:
         if not _is_template(source):
             return source
         try:
+            if expression is not None:
+                return evaluate(expression, self.context)
             return _ENV.render_bounded(_compile(source), self.context)
         except TemplateSyntaxError as exc:
             message = f"template syntax error: {exc.message}"
