@@ -484,7 +484,7 @@ def test_unknown_keys_with_and_without_suggestions() -> None:
             5,
             "steps[0].zzz",
             "unknown key 'zzz' (expected name, commands, config, task, args, targets, "
-            "ignore_errors)",
+            "ignore_errors, when, register, assert, fail_msg, parse, parse_template)",
         ),
     ]
 
@@ -506,7 +506,7 @@ def test_ansible_top_level_keys_suggest_their_counterparts() -> None:
             5,
             "steps[0].hosts",
             "unknown key 'hosts' (expected name, commands, config, task, args, targets, "
-            "ignore_errors)",
+            "ignore_errors, when, register, assert, fail_msg, parse, parse_template)",
         ),
     ]
 
