@@ -20,6 +20,30 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    """One ``assert`` expression on one host: ``seen`` says what a false one saw, ``error`` why
+    one could not be evaluated."""
+
+    that: str
+    ok: bool
+    seen: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"that": self.that, "ok": self.ok, "seen": self.seen, "error": self.error}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepOutcome:
+    """What a step that verifies gives on one host (the result of its Nornir task)."""
+
+    status: Status
+    result: Any = None
+    error: str | None = None
+    checks: tuple[Check, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepResult:
     name: str
     task: str
@@ -28,9 +52,11 @@ class StepResult:
     duration_s: float = 0.0
     error: str | None = None
     result: Any = None  # commands step: {command: output}; another task: what it returned
+    checks: tuple[Check, ...] = ()  # its assert expressions, in order
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The step in the json document; ``checks`` only for a step that checked something."""
+        found = {
             "name": self.name,
             "task": self.task,
             "status": self.status.value,
@@ -39,6 +65,9 @@ class StepResult:
             "error": self.error,
             "result": self.result,
         }
+        if self.checks:
+            found["checks"] = [c.to_dict() for c in self.checks]
+        return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,12 +254,24 @@ def step_error(result: MultiResult) -> str | None:
         if r.exception is not None:
             return describe_exception(r.exception)
         if r.failed:
-            return str(r.result)
+            return r.result.error if isinstance(r.result, StepOutcome) else str(r.result)
     return None
 
 
 def step_result(name: str, task: str, result: MultiResult, duration: float) -> StepResult:
     """A step's outcome on one host from Nornir's MultiResult (not yet redacted)."""
+    outcome = result[0].result if result else None
+    if isinstance(outcome, StepOutcome):
+        return StepResult(
+            name=name,
+            task=task,
+            status=outcome.status,
+            changed=result.changed,
+            duration_s=duration,
+            error=outcome.error,
+            result=outcome.result,
+            checks=outcome.checks,
+        )
     value = result[0].result if result and not result.failed else None
     return StepResult(
         name=name,

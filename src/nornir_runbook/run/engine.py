@@ -210,10 +210,19 @@ class _Run:
         return None
 
     def redacted(self, step: StepResult) -> StepResult:
+        scrub = self.e.redactor.scrub
         return replace(
             step,
-            error=self.e.redactor.scrub(step.error) if step.error else None,
+            error=scrub(step.error) if step.error else None,
             result=self.e.redactor.scrub_data(step.result),
+            checks=tuple(
+                replace(
+                    c,
+                    seen=scrub(c.seen) if c.seen else c.seen,
+                    error=scrub(c.error) if c.error else c.error,
+                )
+                for c in step.checks
+            ),
         )
 
     def scrub(self, text: str) -> str:
@@ -276,10 +285,19 @@ class _Run:
             self.host_done(host)
 
     def rendered(self, planned: PlannedStep, host: str) -> StepResult:
-        result = self.e.redactor.scrub_data(dict(planned.args[host]))
-        return StepResult(
-            name=planned.step.name, task=planned.task_name, status=Status.OK, result=result
-        )
+        """A dry run's step: what it would send, skipped where it would not run, and the
+        templates as written where they are rendered on the host (they use ``registered``)."""
+        name, task = planned.step.name, planned.task_name
+        if host in planned.skipped:
+            return StepResult(name=name, task=task, status=Status.SKIPPED)
+        args = planned.args[host]
+        if planned.deferred:
+            platform = self.e.nr.inventory.hosts[host].platform
+            lines = planned.step.lines_for(platform)
+            kind = planned.step.kind.value
+            args = {kind: list(lines)} if kind in ("commands", "config") and lines else {}
+        result = self.e.redactor.scrub_data(dict(args))
+        return StepResult(name=name, task=task, status=Status.OK, result=result)
 
     def report(self, host: str) -> HostReport:
         state = self.state[host]

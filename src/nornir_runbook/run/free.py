@@ -12,8 +12,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from nornir.core import Nornir
@@ -22,29 +21,15 @@ from nornir.core.task import MultiResult, Result, Task
 
 from nornir_runbook.report.results import Status, StepResult, step_error, step_result, step_status
 from nornir_runbook.run.plan import Plan
+from nornir_runbook.run.step import StepCall, run_step
 from nornir_runbook.run.strategy import BAD, RunState
 from nornir_runbook.runner import HostCompletion
 from nornir_runbook.runner.remote import PerHost, worker_local
 from nornir_runbook.tasks._netmiko import close_host
 
 
-@dataclass(frozen=True, slots=True)
-class StepCall:
-    """One step of a host's program; plain data, so it can travel to another process."""
-
-    index: int
-    name: str
-    task_name: str
-    fn: Callable[..., Any]
-    args: Mapping[str, Any]
-    ignore_errors: bool
-
-
 def program_for(plan: Plan, host: str) -> list[StepCall]:
-    return [
-        StepCall(p.index, p.step.name, p.task_name, p.fn, p.args[host], p.step.ignore_errors)
-        for p in plan.steps_for(host)
-    ]
+    return [p.call(host) for p in plan.steps_for(host)]
 
 
 class Progress:
@@ -91,10 +76,12 @@ def host_program(task: Task, steps: PerHost, progress: Progress, begun: set[str]
     begun.add(name)
     here = progress.here()
     done = here.of(name)
-    for call in steps.of(name)[len(done) :]:
+    calls = steps.of(name)
+    registered = _registered(calls, done)
+    for call in calls[len(done) :]:
         t0 = time.monotonic()
         try:
-            multi = task.run(task=_call_step, name=call.name, call=call)
+            multi = task.run(task=_call_step, name=call.name, call=call, registered=registered)
         except NornirSubTaskError as exc:
             step = step_result(call.name, call.task_name, exc.result, time.monotonic() - t0)
             if step.status is Status.UNREACHABLE:
@@ -102,17 +89,30 @@ def host_program(task: Task, steps: PerHost, progress: Progress, begun: set[str]
             done.append((call.index, step))
             if not call.ignore_errors:
                 break
+            registered = _registered(calls, done)
             continue
         elapsed = time.monotonic() - t0
         done.append((call.index, step_result(call.name, call.task_name, multi, elapsed)))
+        registered = _registered(calls, done)
     close_host(task)
     here.take(name)
     return Result(host=task.host, result=list(done))
 
 
-def _call_step(task: Task, call: StepCall) -> Result:
+def _call_step(task: Task, call: StepCall, registered: Mapping[str, Any]) -> Result:
     """One step of a program: its arguments may be named as Task.run's own (``name``...)."""
-    return call.fn(task, **call.args)  # type: ignore[no-any-return]
+    return run_step(task, call, registered)
+
+
+def _registered(calls: list[StepCall], done: list[tuple[int, StepResult]]) -> dict[str, Any]:
+    """What the steps a host has finished registered, by name (a skipped step registers
+    nothing)."""
+    names = {c.index: c.register for c in calls if c.register is not None}
+    return {
+        names[index]: step.result
+        for index, step in done
+        if index in names and step.status is not Status.SKIPPED
+    }
 
 
 class Free:
@@ -144,7 +144,7 @@ class Free:
             for index, raw in outcome:
                 step = run.redacted(raw)
                 state.steps.append(step)
-                if step.status is not Status.OK and not by_index[index].step.ignore_errors:
+                if step.status in BAD and not by_index[index].step.ignore_errors:
                     run.stop(c.host, step.status)
         else:  # the program itself failed (timeout, or a failure around the steps)
             status = run.timeout_status(c) or step_status(c.result)

@@ -5,24 +5,26 @@ its Nornir task is one step on one host."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from nornir.core import Nornir
 from nornir.core.task import MultiResult, Result, Task
 
 from nornir_runbook.report.results import Status, StepDone, StepResult, StepStarted, step_result
 from nornir_runbook.run.plan import PlannedStep
-from nornir_runbook.run.strategy import RunState
+from nornir_runbook.run.step import StepCall, run_step
+from nornir_runbook.run.strategy import BAD, RunState
 from nornir_runbook.runner import HostCompletion
 from nornir_runbook.runner.remote import PerHost
 
 
-def one_step(task: Task, fn: Callable[..., Result], args: PerHost, begun: set[str]) -> Result:
-    """One step on one host, with that host's rendered arguments; ``begun`` notes the host
+def one_step(task: Task, calls: PerHost, begun: set[str]) -> Result:
+    """One step on one host: the host's ``(StepCall, registered)``; ``begun`` notes the host
     (read in this process only: see ``FuturesRunner.remote``)."""
     begun.add(task.host.name)
-    return fn(task, **args.of(task.host.name))
+    call, registered = calls.of(task.host.name)
+    return run_step(task, call, registered)
 
 
 class Linear:
@@ -40,7 +42,7 @@ class Linear:
                 allowed - run.failed_in(batch),
                 task=one_step,
                 name=planned.step.name,
-                params={"fn": planned.fn, "args": PerHost(planned.args)},
+                params={"calls": PerHost({h: _call(run, planned, h) for h in alive})},
                 counts_as_failure=functools.partial(_counts_as_failure, planned),
                 on_result=functools.partial(self._completed, run, planned),
             ):
@@ -55,10 +57,12 @@ class Linear:
         status = run.timeout_status(c)
         if status is not None:
             step = replace(step, status=status)
+        if planned.step.register is not None and step.status is not Status.SKIPPED:
+            state.registered[planned.step.register] = step.result
         step = run.redacted(step)
         state.steps.append(step)
         run.emit(StepDone(index=planned.index, host=c.host, result=step))
-        if step.status is not Status.OK and not planned.step.ignore_errors:
+        if step.status in BAD and not planned.step.ignore_errors:
             run.stop(c.host, step.status)
             run.host_done(c.host)
         elif len(state.steps) == len(run.plan.steps_for(c.host)):
@@ -82,6 +86,13 @@ class Linear:
     def finished(self, run: RunState, host: str) -> list[tuple[int, StepResult]]:
         """Nothing: each step's results reach the engine as they come."""
         return []
+
+
+def _call(run: RunState, planned: PlannedStep, host: str) -> tuple[StepCall, dict[str, Any]]:
+    """What the host's worker needs for the step: the call, and what earlier steps registered
+    there (only when the step reads it)."""
+    registered = run.state[host].registered if planned.deferred or planned.verifies else {}
+    return planned.call(host), dict(registered)
 
 
 def _counts_as_failure(planned: PlannedStep, multi: MultiResult) -> bool:

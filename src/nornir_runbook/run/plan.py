@@ -12,13 +12,27 @@ from pathlib import Path
 from typing import Any
 
 from nornir.core import Nornir
+from nornir.core.inventory import Host
 
 from nornir_runbook.errors import Problem, RenderError, RunbookError
 from nornir_runbook.project.selection import narrow
+from nornir_runbook.run.step import StepCall, arguments
+from nornir_runbook.runbook.checks import template_file
+from nornir_runbook.runbook.expressions import evaluate
 from nornir_runbook.runbook.model import Runbook, Serial, Step, StepKind, Strategy
+from nornir_runbook.runbook.parsers import ParseError, Template, template_problem
 from nornir_runbook.runbook.registry import TaskRegistry
-from nornir_runbook.runbook.templating import located_problem, render_step
+from nornir_runbook.runbook.templating import (
+    HostView,
+    index_path,
+    key_path,
+    located_problem,
+    render_step,
+    template_context,
+    uses_registered,
+)
 from nornir_runbook.runner.options import RUNNER_FIELDS, RunnerOptions
+from nornir_runbook.text import plural
 
 COMMANDS_TASK = "send_commands"
 CONFIG_TASK = "send_config"
@@ -68,7 +82,37 @@ class PlannedStep:
     task_name: str  # what the report calls it: send_commands, send_config or the task's name
     fn: Callable[..., Any]
     hosts: tuple[str, ...]  # selected hosts this step applies to, inventory order
-    args: Mapping[str, Mapping[str, Any]]  # host name -> rendered keyword arguments
+    # host name -> rendered keyword arguments, for every host the step applies to (empty for
+    # the hosts in ``skipped``, and for all when ``deferred``)
+    args: Mapping[str, Mapping[str, Any]]
+    skipped: frozenset[str] = frozenset()  # a false ``when``, or no lines for its platform
+    deferred: bool = False  # templates or ``when`` use ``registered``: rendered on the host
+    template: Template | None = None  # ``parse_template``, read
+    vars: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def verifies(self) -> bool:
+        """Whether anything runs around the task (``when``, parse, assert, register...)."""
+        s = self.step
+        return bool(
+            self.deferred or self.skipped or s.when or s.asserts or s.register or s.parse
+        ) or (s.kind is StepKind.ASSERT)
+
+    def call(self, host: str) -> StepCall:
+        """The step for ``host``, as it travels to where the host runs."""
+        return StepCall(
+            index=self.index,
+            name=self.step.name,
+            task_name=self.task_name,
+            fn=self.fn,
+            args=self.args[host],
+            ignore_errors=self.step.ignore_errors,
+            step=self.step if self.verifies else None,
+            vars=self.vars if self.deferred else {},
+            deferred=self.deferred,
+            skip=host in self.skipped,
+            template=self.template,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,23 +139,43 @@ def make_plan(
     for index, step in enumerate(runbook.steps):
         step_hosts = tuple(narrow(inventory, hosts, step.targets) if step.targets else hosts)
         task_name, fn = _task_for(step, registry, project_dir)
-        args = {}
+        deferred = uses_registered(step)
+        args: dict[str, Mapping[str, Any]] = {}
+        skipped: set[str] = set()
         for name in step_hosts:
+            host = inventory.hosts[name]
+            args[name] = {}
+            if deferred:
+                continue
             try:
-                rendered = render_step(step, inventory.hosts[name], runbook.vars)
+                if not _runs_on(step, host, runbook.vars):
+                    skipped.add(name)
+                    continue
+                rendered = render_step(step, host, runbook.vars)
             except RenderError as exc:
                 for failure in exc.failures:
                     failed.setdefault(failure, []).append(name)
                 continue
-            args[name] = _arguments(step, rendered)
+            args[name] = arguments(step, rendered)
         planned.append(
             PlannedStep(
-                index=index, step=step, task_name=task_name, fn=fn, hosts=step_hosts, args=args
+                index=index,
+                step=step,
+                task_name=task_name,
+                fn=fn,
+                hosts=step_hosts,
+                args=args,
+                skipped=frozenset(skipped),
+                deferred=deferred,
+                template=_template(step, runbook, failed, step_hosts),
+                vars=runbook.vars,
             )
         )
+    for planned_step in planned:
+        _check_parsers(planned_step, inventory, failed)
     if failed:
         problems = [
-            located_problem(runbook.locations, path, _render_message(reason, hosts))
+            located_problem(runbook.locations, path, _render_message(path, reason, hosts))
             for (path, reason), hosts in failed.items()
         ]
         shown = problems[:MAX_PROBLEMS]
@@ -122,15 +186,18 @@ def make_plan(
     return Plan(runbook=runbook, hosts=tuple(hosts), steps=tuple(planned))
 
 
-def _render_message(reason: str, hosts: Sequence[str]) -> str:
+def _render_message(path: str, reason: str, hosts: Sequence[str]) -> str:
     """One template error for every host it hit: ``cannot render for 3 hosts (a, b, c): ...``."""
-    if reason.startswith("template syntax error"):
+    if reason.startswith("template syntax error") or path.endswith(".parse_template"):
         return reason
-    if len(hosts) == 1:
-        return f"cannot render for host {hosts[0]!r}: {reason}"
     named = ", ".join(hosts[:MAX_HOSTS_NAMED])
     more = f" and {len(hosts) - MAX_HOSTS_NAMED} more" if len(hosts) > MAX_HOSTS_NAMED else ""
-    return f"cannot render for {len(hosts)} hosts ({named}{more}): {reason}"
+    if path.endswith(".parse"):
+        return f"{reason} (needed by {plural(len(hosts), 'host')}: {named}{more})"
+    verb = "evaluate" if ".when" in path else "render"
+    if len(hosts) == 1:
+        return f"cannot {verb} for host {hosts[0]!r}: {reason}"
+    return f"cannot {verb} for {len(hosts)} hosts ({named}{more}): {reason}"
 
 
 def _task_for(
@@ -145,12 +212,56 @@ def _task_for(
     return info.name, info.fn
 
 
-def _arguments(step: Step, rendered: Any) -> dict[str, Any]:
-    if step.kind is StepKind.COMMANDS:
-        return {"commands": list(rendered.commands)}
-    if step.kind is StepKind.CONFIG:
-        return {"config": list(rendered.config)}
-    return dict(rendered.args)
+def _runs_on(step: Step, host: Host, vars: Mapping[str, Any]) -> bool:
+    """Whether ``step`` runs on ``host``: its platform has lines (when the step has a mapping
+    by platform) and every ``when`` is true. An expression that fails is a RenderError."""
+    if step.kind in (StepKind.COMMANDS, StepKind.CONFIG) and step.lines_for(host.platform) is None:
+        return False
+    if not step.when:
+        return True
+    context = template_context(HostView.from_host(host), vars)
+    for index, source in enumerate(step.when):
+        path = index_path(key_path(step.yaml_path, "when"), index)
+        try:
+            if not evaluate(source, context):
+                return False
+        except Exception as exc:  # noqa: BLE001 - an expression may raise anything: it is input
+            reason = str(exc) or type(exc).__name__
+            problem = located_problem(step.locations, path, reason)
+            raise RenderError([problem], host.name, [(path, reason)]) from None
+    return True
+
+
+def _template(
+    step: Step, runbook: Runbook, failed: dict[tuple[str, str], list[str]], hosts: Sequence[str]
+) -> Template | None:
+    if step.parse_template is None:
+        return None
+    try:
+        return template_file(step.parse_template, runbook.path)
+    except ParseError as exc:
+        where = key_path(step.yaml_path, "parse_template")
+        failed.setdefault((where, str(exc)), []).extend(hosts)
+        return None
+
+
+def _check_parsers(
+    planned: PlannedStep, inventory: Any, failed: dict[tuple[str, str], list[str]]
+) -> None:
+    """Every (platform, command) pair the hosts will send has a template (or parser), found
+    before anything connects; deferred steps are checked on the host."""
+    step = planned.step
+    if step.parse is None or planned.template is not None:
+        return
+    where = key_path(step.yaml_path, "parse")
+    for host, args in planned.args.items():
+        platform = inventory.hosts[host].platform
+        for command in args.get("commands", ()):
+            problem = template_problem(
+                step.parse, platform=platform, command=command, template=planned.template
+            )
+            if problem is not None:
+                failed.setdefault((where, problem), []).append(host)
 
 
 def batches(hosts: Sequence[str], serial: Serial | None) -> list[tuple[str, ...]]:

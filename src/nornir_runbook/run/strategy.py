@@ -30,6 +30,7 @@ class HostState:
     started: float | None = None
     finished: float | None = None
     done: bool = False
+    registered: dict[str, Any] = field(default_factory=dict)  # register name -> step result
 
 
 class RunState(Protocol):

@@ -38,8 +38,8 @@ def parse_output(
 ) -> Any:
     import io  # noqa: PLC0415
 
-    import textfsm  # noqa: PLC0415
-    from ntc_templates.parse import parse_output as ntc_parse  # noqa: PLC0415
+    import textfsm  # type: ignore[import-untyped]  # noqa: PLC0415
+    from ntc_templates.parse import parse_output as ntc_parse  # type: ignore[import-untyped]  # noqa: PLC0415
 
     if template is not None:
         fsm = textfsm.TextFSM(io.StringIO(template.text))

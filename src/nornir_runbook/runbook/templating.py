@@ -352,6 +352,13 @@ def template_context(
     return {"host": host, "vars": vars, "registered": registered or {}}
 
 
+def render_text(source: str, context: Mapping[str, Any]) -> str:
+    """One template rendered with ``context`` (``fail_msg``); raises what Jinja2 raises."""
+    if not _is_template(source):
+        return source
+    return _ENV.render_bounded(_compile(source), dict(context))
+
+
 class _Renderer:
     def __init__(self, step: Step, context: dict[str, Any], host_name: str) -> None:
         self.step = step
