@@ -16,7 +16,7 @@ from nornir.core.inventory import Host
 
 from nornir_runbook.errors import Problem, RenderError, RunbookError
 from nornir_runbook.project.selection import narrow
-from nornir_runbook.run.step import StepCall, arguments
+from nornir_runbook.run.step import StepCall, arguments, checks_only
 from nornir_runbook.runbook.checks import template_file
 from nornir_runbook.runbook.expressions import evaluate
 from nornir_runbook.runbook.model import Runbook, Serial, Step, StepKind, Strategy
@@ -36,6 +36,7 @@ from nornir_runbook.text import plural
 
 COMMANDS_TASK = "send_commands"
 CONFIG_TASK = "send_config"
+ASSERT_TASK = "assert"  # what the report calls a step of checks alone
 MAX_PROBLEMS = 10  # template errors shown when many hosts fail to render
 MAX_HOSTS_NAMED = 10  # hosts named in one template error
 
@@ -108,7 +109,7 @@ class PlannedStep:
             args=self.args[host],
             ignore_errors=self.step.ignore_errors,
             step=self.step if self.verifies else None,
-            vars=self.vars if self.deferred else {},
+            vars=self.vars if self.verifies else {},
             deferred=self.deferred,
             skip=host in self.skipped,
             template=self.template,
@@ -207,6 +208,8 @@ def _task_for(
         return COMMANDS_TASK, registry.get(COMMANDS_TASK).fn
     if step.kind is StepKind.CONFIG:
         return CONFIG_TASK, registry.get(CONFIG_TASK).fn
+    if step.kind is StepKind.ASSERT:
+        return ASSERT_TASK, checks_only
     assert step.task is not None
     info = registry.resolve(step.task, project_dir)
     return info.name, info.fn

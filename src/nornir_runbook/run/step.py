@@ -32,7 +32,7 @@ from nornir_runbook.runbook.templating import (
     template_context,
 )
 
-SKIPPED = "skipped"  # a StepCall's ``skip`` when the plan already knows
+_SHOWN = 100  # characters of an expression in a step's error
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,11 @@ class StepCall:
     @property
     def register(self) -> str | None:
         return self.step.register if self.step is not None else None
+
+
+def checks_only(task: Task) -> Result:
+    """The task of a step of ``assert`` alone: nothing is sent (``run_step`` checks)."""
+    return Result(host=task.host)
 
 
 def run_step(task: Task, call: StepCall, registered: Mapping[str, Any]) -> Result:
@@ -148,21 +153,29 @@ def check(step: Step, context: Mapping[str, Any], value: Any) -> StepOutcome:
         status=Status.FAILED,
         result=value,
         checks=tuple(checks),
-        error=_failure(step, context, failed[0]),
+        error=_failure(step, context, failed),
     )
 
 
-def _failure(step: Step, context: Mapping[str, Any], first: Check) -> str:
-    """``fail_msg`` rendered, else ``assertion failed: <expression>``; then what it saw."""
-    detail = first.error or first.seen
-    what = f"assertion failed: {first.that}" + (f" ({detail})" if detail else "")
+def _failure(step: Step, context: Mapping[str, Any], failed: list[Check]) -> str:
+    """One line: ``fail_msg`` rendered, else ``assertion failed``, with the first failed
+    expression (shortened) and what it saw; every check is in the step's ``checks``."""
+    first = failed[0]
+    detail = "; ".join(d for d in (first.seen, first.error) if d)
+    what = _shortened(first.that) + (f"; {detail}" if detail else "")
+    more = f" (and {len(failed) - 1} more failed)" if len(failed) > 1 else ""
     if step.fail_msg is None:
-        return what
+        return f"assertion failed: {what}{more}"
     try:
-        message = render_text(step.fail_msg, context)
+        message = " ".join(render_text(step.fail_msg, context).split())
     except Exception as exc:  # noqa: BLE001 - the check's failure matters more than its message
-        return f"{what} (fail_msg: {_reason(exc)})"
-    return f"{message} [{what}]"
+        message = f"assertion failed (fail_msg: {_reason(exc)})"
+    return f"{message} ({what}){more}"
+
+
+def _shortened(expression: str) -> str:
+    text = " ".join(expression.split())
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
 def _reason(exc: BaseException) -> str:
