@@ -18,6 +18,7 @@ the project whose hosts all sit on closed ports: a connection attempt would show
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -526,6 +527,31 @@ def test_a_when_that_cannot_evaluate_for_a_host_is_refused_naming_it(
         "when_undefined.yaml:7:11 steps[1].when[0]: cannot evaluate for host 'ams-core-01': "
         "'dict object' has no attribute 'nosuch'"
     ), ran
+
+
+OTHER_PARSER = """
+    name: Other parser
+    steps:
+      - name: Interfaces
+        commands: [show ip interface brief]
+        parse: {parser}
+    """
+
+
+@pytest.mark.parametrize("parser", ["ttp", "genie"])
+def test_a_parser_that_is_not_installed_is_refused_saying_what_to_install(
+    closed: Nrb, parser: str
+) -> None:
+    """ttp and genie are optional and not installed here: ``parse: genie`` must not quietly
+    give ntc-templates' TextFSM records (genie's are mappings), nor connect to find out."""
+    assert importlib.util.find_spec(parser) is None  # the premise of this test
+    write_text(closed.cwd, OTHER_PARSER.format(parser=parser), f"{parser}.yaml")
+
+    ran = closed.run(f"{parser}.yaml", "-l", CORE, "-o", "json")
+
+    assert (ran.code, ran.out) == (5, ""), ran
+    assert ran.err.startswith(f"{parser}.yaml:5:12 steps[0].parse: "), ran
+    assert "install" in ran.err, ran
 
 
 # --- nrb validate ------------------------------------------------------------------------------
