@@ -122,6 +122,10 @@ OK_RUNBOOK = """
       - name: Ignored
         assert: "registered.intf['show ip interface brief'] | length > 100"
         ignore_errors: true
+      - name: When that raises, ignored
+        when: "registered.intf['show ip interface brief'][0].mtu > 1500"
+        task: echo
+        ignore_errors: true
       - name: Last
         task: echo
         args: {done: "{{ host.name }}"}
@@ -346,6 +350,22 @@ def test_an_ignored_failing_assert_does_not_fail_the_host(
         assert ignored["checks"] == [check(that, False, seen="saw 6 > 100")]
         assert (steps["Last"]["status"], steps["Last"]["result"]) == ("ok", {"done": host})
         assert ran.json()["hosts"][host]["status"] == "ok"
+
+
+@EACH
+def test_a_when_that_raises_on_the_host_fails_the_step_with_the_expression(
+    runs: dict[tuple[str, str], Ran], combo: str
+) -> None:
+    ran = runs["ok", combo]
+
+    assert ran.code == 0, ran
+    for host in OK_HOSTS:
+        step = steps_of(ran, host)["When that raises, ignored"]
+        assert (step["status"], step["result"]) == ("failed", None), step
+        assert step["error"] == (
+            "when: registered.intf['show ip interface brief'][0].mtu > 1500: "
+            "'dict object' has no attribute 'mtu'"
+        )
 
 
 # --- checks that fail: exit 2 -----------------------------------------------------------------
