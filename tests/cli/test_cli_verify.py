@@ -667,7 +667,24 @@ VALIDATE_CASES = {
         """,
         "book.yaml:5:21 steps[0].parse_template: cannot read template ",
     ),
+    "broken parse_template": (
+        """
+        name: Template
+        steps:
+          - name: Version
+            commands: [show version]
+            parse_template: templates/broken.textfsm
+        """,
+        "book.yaml:5:21 steps[0].parse_template: ",
+    ),
 }
+# a TextFSM template that does not compile: an unclosed group
+BROKEN_TEMPLATE = """
+    Value VERSION (\\S+
+
+    Start
+      ^.*Version ${VERSION},
+    """
 
 
 @pytest.mark.parametrize("case", list(VALIDATE_CASES))
@@ -675,6 +692,7 @@ def test_validate_locates_verify_mistakes(closed: Nrb, case: str) -> None:
     text, expected = VALIDATE_CASES[case]
     folder = closed.cwd / case.replace(" ", "_").replace(",", "")
     write_text(folder, text, "book.yaml")
+    write_text(folder, BROKEN_TEMPLATE, "templates/broken.textfsm")
 
     ran = Nrb(config=closed.config, cwd=folder)("validate", "-c", closed.config, "book.yaml")
 
@@ -682,5 +700,5 @@ def test_validate_locates_verify_mistakes(closed: Nrb, case: str) -> None:
     located = [line for line in ran.err.splitlines() if line.startswith("book.yaml:")]
     assert len(located) == 1, ran
     assert located[0].startswith(expected), located
-    if case == "missing parse_template":
-        assert "nope.textfsm" in located[0], located
+    if case.endswith("parse_template"):
+        assert "textfsm" in located[0], located  # names the template file
