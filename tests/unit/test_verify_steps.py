@@ -278,7 +278,8 @@ def test_a_platform_without_lines_and_a_false_when_skip_the_step_there() -> None
     # a skipped step is still the host's step: its report says skipped
     assert [s.index for s in plan.steps_for("junos1")] == [0, 1, 2]
     call = when.call("ios1")
-    assert call.skip and call.step is not None
+    assert call.skip
+    assert call.step is not None
 
 
 def test_steps_that_read_registered_are_rendered_on_the_host() -> None:
