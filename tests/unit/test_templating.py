@@ -11,10 +11,10 @@ from nornir.core.inventory import Defaults, Group, Host, ParentGroups
 from nornir_runbook.errors import RenderError, RunbookError
 from nornir_runbook.runbook.loader import parse_runbook
 from nornir_runbook.runbook.model import Location, Step, StepKind
+from nornir_runbook.runbook.template_check import compile_check
 from nornir_runbook.runbook.templating import (
     HostView,
     RenderedStep,
-    compile_check,
     index_path,
     key_path,
     located_problem,
