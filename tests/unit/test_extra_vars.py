@@ -155,7 +155,9 @@ def test_a_file_that_is_not_utf8_says_so(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", [["run", "rb.yaml"], ["validate", "rb.yaml"]])
 def test_the_flag_is_repeatable_on_run_and_validate(command: list[str]) -> None:
-    args = build_parser().parse_args([*command, "-e", "a=1", "--extra-vars", "@v.yaml", "-eb=2"])
+    argv = [*command, "-e", "a=1", "--extra-vars", "@v.yaml", "-eb=2"]
+    args = build_parser().parse_args(argv)
 
     assert args.extra_vars == ["a=1", "@v.yaml", "b=2"]
+    assert build_parser(lazy=True).parse_args(argv) == args
     assert build_parser().parse_args(command).extra_vars == []
