@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 
 from nornir_runbook.cli.common import load_checked, load_project_for, path_text
+from nornir_runbook.cli.extravars import read_extra_vars
 from nornir_runbook.errors import ConfigError, ExitCode, InputError, Problem, RunbookError
 from nornir_runbook.project.config import Project
 from nornir_runbook.project.selection import select_hosts
@@ -21,6 +22,7 @@ from nornir_runbook.runbook.registry import default_registry
 
 
 def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
+    extra_vars = read_extra_vars(args.extra_vars)
     project = load_project_for(args, redactor) if _is_file(args.config) else None
     if project is None:
         err.print(
@@ -31,7 +33,7 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor:
     problems: list[Any] = []
     for path in args.runbooks:
         try:
-            runbook = load_checked(path, project)
+            runbook = load_checked(path, project, extra_vars)
             if project is not None:
                 _plan(runbook, project)
         except InputError as exc:
