@@ -63,17 +63,17 @@ def test_extra_vars_override_the_runbook_vars_in_a_dry_run(nrb: Nrb, runbook: Pa
     )
     assert steps(plain) == {
         "Show": {"commands": ["show clock"]},
-        "Values": {"next": "2", "flag": "False", "empty": "9", "site": "ams", "keep": "kept"},
+        "Values": {"next": 2, "flag": False, "empty": 9, "site": "ams", "keep": "kept"},
     }
     assert steps(typed) == {
         "Show": {"commands": ["show a=b"]},
-        "Values": {"next": "4", "flag": "True", "empty": "0", "site": "ams", "keep": "kept"},
+        "Values": {"next": 4, "flag": True, "empty": 0, "site": "ams", "keep": "kept"},
     }
     assert steps(files) == {
         "Show": {"commands": ["show version"]},
-        "Values": {"next": "42", "flag": "False", "empty": "9", "site": "fra", "keep": "kept"},
+        "Values": {"next": 42, "flag": False, "empty": 9, "site": "fra", "keep": "kept"},
     }
-    assert steps(inline)["Values"]["next"] == "10"
+    assert steps(inline)["Values"]["next"] == 10
     assert steps(inline)["Values"]["site"] == "lis"
 
 
@@ -84,7 +84,7 @@ def test_extra_vars_reach_the_devices(nrb: Nrb, runbook: Path) -> None:
     results = steps(ran)
     assert list(results["Show"]) == ["show version"]
     assert "Cisco IOS" in results["Show"]["show version"]
-    assert results["Values"]["next"] == "3"
+    assert results["Values"]["next"] == 3
 
 
 def test_validate_checks_vars_with_the_extra_vars(nrb: Nrb, write_runbook: WriteRunbook) -> None:
