@@ -190,7 +190,8 @@ def test_validate_shows_shape_and_meaning_problems_together_in_file_order(
     assert ran.code == 5, ran
     assert [line for line in ran.err.splitlines() if line.startswith("mixed.yaml")] == [
         "mixed.yaml:2:1 hosts: unknown key 'hosts' (did you mean 'targets'?)",
-        "mixed.yaml:4:5 steps[0]: expected exactly one of 'commands', 'config' or 'task', got none",
+        "mixed.yaml:4:5 steps[0]: expected exactly one of 'commands', 'config' or 'task' "
+        "(or 'assert' alone), got none",
         "mixed.yaml:5:5 steps[0].commandz: unknown key 'commandz' (did you mean 'commands'?)",
         "mixed.yaml:7:11 steps[1].task: unknown task 'echo_dat' (did you mean 'echo_data'?)",
         "mixed.yaml:9:16 steps[2].commands[0]: undefined attribute 'host.nmae'"

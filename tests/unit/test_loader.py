@@ -569,12 +569,18 @@ def test_exactly_one_kind_per_step() -> None:
             task: echo
           - show clock
     """) == [
-        (3, 5, "steps[0]", "expected exactly one of 'commands', 'config' or 'task' (or 'assert' alone), got none"),
+        (
+            3,
+            5,
+            "steps[0]",
+            "expected exactly one of 'commands', 'config' or 'task' (or 'assert' alone), got none",
+        ),
         (
             4,
             5,
             "steps[1]",
-            "expected exactly one of 'commands', 'config' or 'task' (or 'assert' alone), got 'commands' and 'task'",
+            "expected exactly one of 'commands', 'config' or 'task' (or 'assert' alone), "
+            "got 'commands' and 'task'",
         ),
         (
             6,

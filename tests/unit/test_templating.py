@@ -11,10 +11,10 @@ from nornir.core.inventory import Defaults, Group, Host, ParentGroups
 from nornir_runbook.errors import RenderError, RunbookError
 from nornir_runbook.runbook.loader import parse_runbook
 from nornir_runbook.runbook.model import Location, Step, StepKind
+from nornir_runbook.runbook.template_check import compile_check
 from nornir_runbook.runbook.templating import (
     HostView,
     RenderedStep,
-    compile_check,
     index_path,
     key_path,
     located_problem,
@@ -245,7 +245,10 @@ def test_compile_check_finds_syntax_errors_unknown_names_and_unknown_vars() -> N
             "undefined name 'ntp_server': templates see only 'host', 'vars' and 'registered' "
             "(did you mean 'vars.ntp_server'?)",
         ),
-        ("steps[0].commands[1]", "undefined name 'other': templates see only 'host', 'vars' and 'registered'"),
+        (
+            "steps[0].commands[1]",
+            "undefined name 'other': templates see only 'host', 'vars' and 'registered'",
+        ),
         (
             "steps[0].commands[2]",
             "undefined variable 'vars.ntp_sever' (did you mean 'vars.ntp_server'?)",

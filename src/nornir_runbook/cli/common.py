@@ -4,13 +4,14 @@ lab for a run, and saying why no host was selected."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from nornir_runbook.cli.extravars import with_extra_vars
 from nornir_runbook.errors import Problem, RunbookError, ShapeError, in_file_order
 from nornir_runbook.project.config import Project, load_project
 from nornir_runbook.project.selection import why_no_host
@@ -30,8 +31,11 @@ def load_project_for(args: argparse.Namespace, redactor: Redactor) -> Project:
     return project
 
 
-def load_checked(path: Path, project: Project | None) -> Runbook:
-    """Load and check a runbook against the tasks and (when known) the inventory.
+def load_checked(
+    path: Path, project: Project | None, extra_vars: Mapping[str, Any] | None = None
+) -> Runbook:
+    """Load and check a runbook against the tasks and (when known) the inventory, with
+    ``extra_vars`` (``-e``) over its ``vars``: templates are checked against both.
 
     Steps whose shape is fine are checked even when others are not: every problem at once.
     """
@@ -42,6 +46,7 @@ def load_checked(path: Path, project: Project | None) -> Runbook:
         runbook = load_runbook(path)
     except ShapeError as exc:
         runbook, shape, vars_known = exc.partial, exc.problems, exc.vars_known
+    runbook = with_extra_vars(runbook, extra_vars or {})
     registry = default_registry(project.directory if project else path.parent)
     inv = project.nr.inventory if project else None
     problems = check_runbook(

@@ -99,6 +99,18 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _extra_vars_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE|@FILE",
+        help="set a runbook variable over its vars (repeatable; later wins): KEY=VALUE, "
+        "@FILE (a YAML mapping) or an inline mapping '{...}'",
+    )
+
+
 def _path(text: str) -> Path:
     from pathlib import Path  # noqa: PLC0415 - not for nrb --help
 
@@ -165,6 +177,7 @@ def _run_args(run: argparse.ArgumentParser) -> None:
     _selection_args(
         run, "-v: step outputs and whole errors; -vv: durations and INFO logs; -vvv: debug logs"
     )
+    _extra_vars_arg(run)
     run.add_argument(
         "-w", "--workers", type=_checked("num_workers", int), metavar="N", help="concurrent hosts"
     )
@@ -225,6 +238,7 @@ def _run_args(run: argparse.ArgumentParser) -> None:
 def _validate_args(validate: argparse.ArgumentParser) -> None:
     validate.add_argument("runbooks", nargs="+", type=_path, help="runbook files (YAML)")
     _config_arg(validate)
+    _extra_vars_arg(validate)
 
 
 def _inventory_args(inventory: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ import argparse
 from rich.console import Console
 
 from nornir_runbook.cli.common import lab_context, load_checked, load_project_for, no_host
+from nornir_runbook.cli.extravars import read_extra_vars
 from nornir_runbook.cli.signals import hold_signals, interrupted_code
 from nornir_runbook.errors import ExitCode, UsageError
 from nornir_runbook.project.selection import select_hosts
@@ -24,8 +25,9 @@ from nornir_runbook.text import printable as escaped
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
     serial = _serial(args.serial)
+    extra_vars = read_extra_vars(args.extra_vars)
     project = load_project_for(args, redactor)
-    runbook = load_checked(args.runbook, project)
+    runbook = load_checked(args.runbook, project, extra_vars)
     nr = project.nr
     hosts = select_hosts(
         nr.inventory,

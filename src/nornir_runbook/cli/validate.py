@@ -1,4 +1,5 @@
-"""``nrb validate``: every check a run makes before its first connection, and nothing more."""
+"""``nrb validate``: every check a run makes before its first connection, and nothing more:
+the runbook's shape and meaning, and, with a project, its plan for the hosts of its targets."""
 
 from __future__ import annotations
 
@@ -10,12 +11,18 @@ from typing import Any
 from rich.console import Console
 
 from nornir_runbook.cli.common import load_checked, load_project_for, path_text
+from nornir_runbook.cli.extravars import read_extra_vars
 from nornir_runbook.errors import ConfigError, ExitCode, InputError, Problem, RunbookError
+from nornir_runbook.project.config import Project
+from nornir_runbook.project.selection import select_hosts
 from nornir_runbook.redact import Redactor
+from nornir_runbook.run.plan import make_plan
 from nornir_runbook.runbook.model import Runbook
+from nornir_runbook.runbook.registry import default_registry
 
 
 def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
+    extra_vars = read_extra_vars(args.extra_vars)
     project = load_project_for(args, redactor) if _is_file(args.config) else None
     if project is None:
         err.print(
@@ -26,7 +33,9 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor:
     problems: list[Any] = []
     for path in args.runbooks:
         try:
-            runbook = load_checked(path, project)
+            runbook = load_checked(path, project, extra_vars)
+            if project is not None:
+                _plan(runbook, project)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
@@ -36,6 +45,15 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor:
     if problems:
         raise RunbookError(problems)
     return ExitCode.OK
+
+
+def _plan(runbook: Runbook, project: Project) -> None:
+    """What ``nrb run`` does before it connects: every template rendered and every ``when``
+    evaluated for each host of the runbook's targets, and a parser template found for each
+    (platform, command) they will send."""
+    hosts = select_hosts(project.nr.inventory, targets=runbook.targets)
+    registry = default_registry(project.directory)
+    make_plan(project.nr, runbook, hosts, registry, project.directory)
 
 
 def _local_modules(runbook: Runbook) -> list[tuple[str, str]]:

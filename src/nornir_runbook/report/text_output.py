@@ -206,6 +206,21 @@ class TextOutput:
             self._keep(position, host.name, step)
         error = f"{fatal.name}: {fatal.error}" if fatal is not None and fatal.error else None
         self._outcome(host.name, host.status, host.changed, error, host.duration_s)
+        for step in host.steps:
+            self._checks(step, f"{step.name}: ")
+
+    def _checks(self, step: StepResult, prefix: str = "") -> None:
+        """With ``-v``, each check of the step: ``ok: <expression>`` or ``failed: <expression>
+        (saw ...)``."""
+        if self._verbose < 1:
+            return
+        for check in step.checks:
+            detail = "; ".join(d for d in (check.seen, check.error) if d)
+            label, style = (
+                ("ok", STYLES[Status.OK]) if check.ok else ("failed", STYLES[Status.FAILED])
+            )
+            line = f"    {prefix}assert {label}: {check.that}" + (f" ({detail})" if detail else "")
+            self._print(Text(self._scrub(line), style=style))
 
     def _keep(self, index: int, host: str, step: StepResult) -> None:
         if self._verbose >= 1:
@@ -216,6 +231,7 @@ class TextOutput:
             self._bad.add(host)
             self._failed_lines.add((host, step.name))
         self._outcome(host, step.status, step.changed, step.error, step.duration_s)
+        self._checks(step)
 
     def _show_progress(self) -> None:
         if self._live is None:

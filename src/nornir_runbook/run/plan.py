@@ -108,7 +108,8 @@ class PlannedStep:
             fn=self.fn,
             args=self.args[host],
             ignore_errors=self.step.ignore_errors,
-            step=self.step if self.verifies else None,
+            # without where each value was written: the whole runbook's, for every host
+            step=replace(self.step, locations={}) if self.verifies else None,
             vars=self.vars if self.verifies else {},
             deferred=self.deferred,
             skip=host in self.skipped,

@@ -19,7 +19,8 @@ from nornir_runbook.project.targets import Targets
 from nornir_runbook.runbook.model import Runbook, Step, StepKind
 from nornir_runbook.runbook.parsers import ParseError, Template, read_template
 from nornir_runbook.runbook.registry import TaskRegistry, arg_problems
-from nornir_runbook.runbook.templating import compile_check, index_path, key_path, located_problem
+from nornir_runbook.runbook.template_check import compile_check
+from nornir_runbook.runbook.templating import index_path, key_path, located_problem
 from nornir_runbook.text import suggest
 
 __all__ = ["check_runbook"]

@@ -27,7 +27,7 @@ from nornir_runbook.project.yamldepth import MAX_DEPTH, TOO_DEEP, too_deep
 from nornir_runbook.runbook.model import Location
 from nornir_runbook.runbook.templating import index_path, key_path, located_problem
 
-__all__ = ["Document"]
+__all__ = ["Document", "plain_scalar"]
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null"))
@@ -207,6 +207,21 @@ class Document:
         placeholder = f"<key at line {node.start_mark.line + 1}>"
         self.bad_values.add(key_path(path, placeholder))
         return placeholder
+
+
+def plain_scalar(text: str) -> Any:
+    """``text`` typed as the same text written unquoted as a runbook's value: ``3`` an integer,
+    ``1.5`` a float, ``true`` a boolean, ``null`` or ``~`` None (YAML 1.2, so ``yes`` stays a
+    string). Anything else is the text itself: no quotes, comments, tags, lists or mappings are
+    read in it, and a date stays a string, as in runbooks."""
+    safe = YAML(typ="safe", pure=True)
+    tag = safe.resolver.resolve(ScalarNode, text, (True, False))
+    if str(tag) not in _SCALAR_TAGS:
+        return text
+    try:
+        return safe.constructor.construct_object(ScalarNode(tag, text), deep=True)
+    except (YAMLError, ValueError):  # an integer of more than 4300 digits
+        return text
 
 
 def _yaml_message(exc: YAMLError) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -39,8 +39,8 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from nornir_runbook.errors import Problem, RenderError
 from nornir_runbook.project.hostdata import all_groups
-from nornir_runbook.runbook.expressions import evaluate, parse_expression, single_expression
-from nornir_runbook.runbook.sandbox import BoundedEnvironment, constant_problems
+from nornir_runbook.runbook.expressions import evaluate, single_expression
+from nornir_runbook.runbook.sandbox import BoundedEnvironment
 from nornir_runbook.text import suggest
 
 if TYPE_CHECKING:
@@ -53,11 +53,9 @@ RESULT_NAMES = TEMPLATE_NAMES | {"result"}  # in assert and fail_msg
 _MISSING_KEY = re.compile(r"has no attribute '([^']*)'$")
 
 # Not HTML: commands for network devices, so nothing is escaped.
-_ENV = BoundedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
-_GUARD_FILTERS = frozenset({"default", "d"})
-_GUARD_TESTS = frozenset({"defined", "undefined"})
+ENV = BoundedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_TOO_DEEP = "template syntax error: expressions nested too deeply"
+TOO_DEEP = "template syntax error: expressions nested too deeply"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,7 +83,7 @@ class HostView:
         )
 
 
-_HOST_FIELDS = tuple(f.name for f in fields(HostView))
+HOST_FIELDS = tuple(f.name for f in fields(HostView))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,7 +135,7 @@ def expression_strings(step: Step) -> Iterator[tuple[str, str, bool]]:
 def uses_registered(step: Step) -> bool:
     """Whether the step's templates or ``when`` need earlier steps' results (then they are
     rendered on the host, as the step starts, not when the plan is made)."""
-    sources = [text for _, text in template_strings(step) if _is_template(text)]
+    sources = [text for _, text in template_strings(step) if is_template(text)]
     sources += ["{{ " + source + " }}" for source in step.when]
     return any("registered" in _names(source) for source in sources)
 
@@ -145,7 +143,7 @@ def uses_registered(step: Step) -> bool:
 @lru_cache(maxsize=4096)
 def _names(source: str) -> frozenset[str]:
     try:
-        return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
+        return frozenset(meta.find_undeclared_variables(ENV.parse(source)))
     except (TemplateSyntaxError, RecursionError):
         return frozenset()
 
@@ -161,160 +159,13 @@ def _walk_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _walk_strings(item, index_path(path, index))
 
 
-def _is_template(text: str) -> bool:
+def is_template(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
 
 
 @lru_cache(maxsize=4096)
-def _compile(source: str) -> Template:
-    return _ENV.from_string(source)
-
-
-# ---------------------------------------------------------------------------------------------
-# compile_check: what is wrong whatever the host
-
-
-def compile_check(
-    step: Step,
-    *,
-    vars: Mapping[str, Any] | None = None,
-    registered: Collection[str] | None = None,
-) -> list[tuple[str, str]]:
-    """``(yaml path, message)`` for every template and expression of ``step`` that cannot
-    work on any host.
-
-    Syntax errors, names other than ``host``, ``vars`` and ``registered`` (and ``result`` in
-    ``assert`` and ``fail_msg``), (when ``vars`` is given) ``vars.x`` that the runbook does not
-    define, and (when ``registered`` is given: the names earlier steps register)
-    ``registered.x`` that no earlier step registers, unless guarded by ``is defined`` or
-    ``| default``.
-    """
-    found: list[tuple[str, str]] = []
-    for path, source in template_strings(step):
-        if _is_template(source):
-            messages = _check_source(source, vars, registered, TEMPLATE_NAMES)
-            found.extend((path, message) for message in messages)
-    for path, source, result in expression_strings(step):
-        names = RESULT_NAMES if result else TEMPLATE_NAMES
-        if source.startswith("{{ ") and path.rsplit(".", 1)[-1] != "fail_msg":
-            try:  # one expression, and nothing after it
-                parse_expression(source[3:-3])
-            except TemplateSyntaxError as exc:
-                found.append((path, f"expression syntax error: {exc.message}"))
-                continue
-            except RecursionError:
-                found.append((path, _TOO_DEEP))
-                continue
-        if _is_template(source):
-            found.extend((path, m) for m in _check_source(source, vars, registered, names))
-    return found
-
-
-def _check_source(
-    source: str,
-    vars: Mapping[str, Any] | None,
-    registered: Collection[str] | None,
-    known: frozenset[str],
-) -> list[str]:
-    try:
-        _compile(source)  # unknown filters and tests are found when compiling, not parsing
-        tree = _ENV.parse(source)
-    except TemplateSyntaxError as exc:
-        where = f" (template line {exc.lineno})" if "\n" in source.rstrip("\n") else ""
-        return [f"template syntax error: {exc.message}{where}"]
-    except RecursionError:  # Jinja2 parses and compiles recursively: "{{ x[[[[[[...]]]]]] }}"
-        return [_TOO_DEEP]
-    try:
-        guarded = _guarded_names(tree)
-        undeclared = meta.find_undeclared_variables(tree)
-        references = _vars_references(tree)
-        registered_references = _vars_references(tree, "registered")
-        stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"}
-        # host.x, unless the template names something else "host" (a loop variable, a set)
-        host_references = _host_references(tree) if "host" not in stored else []
-        limits = constant_problems(tree)
-    except RecursionError:  # as deep as parsing allowed, deeper than walking the tree allows
-        return [_TOO_DEEP]
-    messages = limits + [
-        _unknown_name_message(name, vars, known)
-        for name in sorted(undeclared)
-        if name not in known and name not in _ENV.globals and name not in guarded
-    ]
-    if registered is not None:
-        for name in registered_references:
-            if name not in registered and f"registered.{name}" not in guarded:
-                hint = _did_you_mean(name, registered, "registered")
-                messages.append(
-                    f"'registered.{name}': no earlier step has 'register: {name}'{hint}"
-                )
-    if vars is not None:
-        for name in references:
-            if name not in vars and f"vars.{name}" not in guarded:
-                messages.append(f"undefined variable 'vars.{name}'{_did_you_mean(name, vars)}")
-    for name in host_references:
-        if not hasattr(HostView, name) and f"host.{name}" not in guarded:
-            hint = _did_you_mean(name, _HOST_FIELDS, "host")
-            messages.append(f"undefined attribute 'host.{name}'{hint}")
-    return messages
-
-
-def _unknown_name_message(name: str, vars: Mapping[str, Any] | None, known: frozenset[str]) -> str:
-    if name in _HOST_FIELDS:
-        hint = f" (did you mean 'host.{name}'?)"
-    elif vars is not None and name in vars:
-        hint = f" (did you mean 'vars.{name}'?)"
-    else:  # a typo of a name the template can see: a host attribute or a vars key
-        hint = _did_you_mean(name, _HOST_FIELDS, "host") or _did_you_mean(name, vars or {})
-    seen = [f"'{n}'" for n in ("host", "vars", "registered", "result") if n in known]
-    listed = ", ".join(seen[:-1]) + f" and {seen[-1]}"
-    return f"undefined name '{name}': templates see only {listed}{hint}"
-
-
-def _did_you_mean(name: str, choices: Any, base: str = "vars") -> str:
-    close = suggest(name, [str(c) for c in choices])
-    return f" (did you mean '{base}.{close}'?)" if close else ""
-
-
-def _vars_name(node: nodes.Node, base: str = "vars") -> str | None:
-    """``x`` when ``node`` is ``vars.x`` or ``vars['x']`` (``host.x``: with ``base="host"``)."""
-    if isinstance(node, nodes.Getattr | nodes.Getitem):
-        target = node.node
-        if isinstance(target, nodes.Name) and target.name == base:
-            if isinstance(node, nodes.Getattr):  # vars.items is the method, vars['items'] not
-                return None if base != "host" and hasattr(dict, node.attr) else node.attr
-            if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-                return node.arg.value
-    return None
-
-
-def _host_references(tree: nodes.Template) -> list[str]:
-    """``x`` of every ``host.x`` and ``host['x']`` (the template's host attributes)."""
-    names = (_vars_name(n, "host") for n in tree.find_all((nodes.Getattr, nodes.Getitem)))
-    return sorted({n for n in names if n is not None})
-
-
-def _vars_references(tree: nodes.Template, base: str = "vars") -> list[str]:
-    names = (_vars_name(n, base) for n in tree.find_all((nodes.Getattr, nodes.Getitem)))
-    return sorted({n for n in names if n is not None})
-
-
-def _guarded_names(tree: nodes.Template) -> set[str]:
-    """Names and ``vars.x`` the template tests with ``is defined`` or ``| default``."""
-    guarded: set[str] = set()
-    for node in tree.find_all((nodes.Filter, nodes.Test)):
-        names = _GUARD_FILTERS if isinstance(node, nodes.Filter) else _GUARD_TESTS
-        if node.name not in names or node.node is None:
-            continue
-        inner = node.node
-        if isinstance(inner, nodes.Name):
-            guarded.add(inner.name)
-        elif (key := _vars_name(inner)) is not None:
-            guarded.add(f"vars.{key}")
-        elif (key := _vars_name(inner, "registered")) is not None:
-            guarded.add(f"registered.{key}")
-        elif (key := _vars_name(inner, "host")) is not None:
-            guarded.add(f"host.{key}")
-    return guarded
+def compiled(source: str) -> Template:
+    return ENV.from_string(source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,9 +205,9 @@ def template_context(
 
 def render_text(source: str, context: Mapping[str, Any]) -> str:
     """One template rendered with ``context`` (``fail_msg``); raises what Jinja2 raises."""
-    if not _is_template(source):
+    if not is_template(source):
         return source
-    return _ENV.render_bounded(_compile(source), dict(context))
+    return ENV.render_bounded(compiled(source), dict(context))
 
 
 class _Renderer:
@@ -387,12 +238,12 @@ class _Renderer:
         return value
 
     def text(self, source: str, path: str, expression: str | None = None) -> Any:
-        if not _is_template(source):
+        if not is_template(source):
             return source
         try:
             if expression is not None:
                 return evaluate(expression, self.context)
-            return _ENV.render_bounded(_compile(source), self.context)
+            return ENV.render_bounded(compiled(source), self.context)
         except TemplateSyntaxError as exc:
             message = f"template syntax error: {exc.message}"
             reason = message
@@ -425,7 +276,7 @@ def _hint(source: str, context: Mapping[str, Any], error: str) -> str:
         seen: Any = context
         for name in chain[:-1]:
             seen = seen.get(name) if isinstance(seen, Mapping) else getattr(seen, name, None)
-        names = _HOST_FIELDS if isinstance(seen, HostView) else seen
+        names = HOST_FIELDS if isinstance(seen, HostView) else seen
         close = (
             suggest(key, [str(n) for n in names]) if isinstance(names, Mapping | tuple) else None
         )
@@ -450,7 +301,7 @@ def _chain(node: nodes.Node) -> list[str] | None:
 
 @lru_cache(maxsize=256)
 def _compile_tree(source: str) -> nodes.Template:
-    return _ENV.parse(source)
+    return ENV.parse(source)
 
 
 def located_problem(
