@@ -549,6 +549,21 @@ def test_a_when_that_cannot_evaluate_for_a_host_is_refused_naming_it(
     ), ran
 
 
+@pytest.mark.parametrize(
+    ("runbook", "where", "names"),
+    [
+        ("no_template.yaml", "no_template.yaml:8:12 steps[1].parse: ", "'show running-config'"),
+        ("when_undefined.yaml", "when_undefined.yaml:7:11 steps[1].when[0]: ", "ams-core-01"),
+    ],
+)
+def test_validate_finds_what_run_refuses(closed: Nrb, runbook: str, where: str, names: str) -> None:
+    ran = closed("validate", "-c", closed.config, runbook)
+
+    assert (ran.code, ran.out) == (5, ""), ran
+    assert ran.err.startswith(where), ran
+    assert names in ran.err.splitlines()[0], ran
+
+
 OTHER_PARSER = """
     name: Other parser
     steps:
