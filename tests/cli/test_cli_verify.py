@@ -487,6 +487,96 @@ def test_text_output_shows_the_message_the_expression_and_what_it_saw(
     assert f"assertion failed: {MISSING}; 'dict object' has no attribute 'nosuchkey'" in edge
 
 
+# --- a retried connection keeps what the host registered --------------------------------------
+
+FLAKY = '''
+"""A task whose first call for a host closes the host's session and fails to connect again."""
+
+import os
+
+from nornir.core.task import Result, Task
+
+
+def reconnect(task: Task, marker: str, closed_port: int, interface: str) -> Result:
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        task.host.close_connections()
+        real, task.host.port = task.host.port, closed_port
+        try:
+            task.host.get_connection("netmiko", task.nornir.config)
+        finally:
+            task.host.port = real
+    conn = task.host.get_connection("netmiko", task.nornir.config)
+    output = conn.send_command(f"show ip interface brief | include {interface}")
+    return Result(host=task.host, result=output)
+'''
+RETRY_RUNBOOK = """
+    name: Retry keeps registered
+    steps:
+      - name: Interfaces
+        commands: [show ip interface brief]
+        parse: textfsm
+        register: intf
+      - name: Flaky
+        task: flaky:reconnect
+        args:
+          marker: "{{ vars.marker }}"
+          closed_port: "{{ vars.closed_port }}"
+          interface: "{{ registered.intf['show ip interface brief'][5].interface }}"
+      - name: Uses it
+        commands:
+          - "show ip interface brief | include
+            {{ registered.intf['show ip interface brief'][1].interface }}"
+      - name: Checks it
+        when: "registered.intf['show ip interface brief'] | length == 6"
+        assert: "registered.intf['show ip interface brief'][1].ip_address == '10.0.1.38'"
+    """
+
+
+@pytest.fixture(scope="module")
+def retried(
+    lab_inventory: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    free_ports: Callable[..., list[int]],
+) -> tuple[Path, dict[str, Ran]]:
+    """RETRY_RUNBOOK on CORE with ``--retries 1`` per combo (each with its own marker file)."""
+    folder = tmp_path_factory.mktemp("retried")
+    config = copy_project(lab_inventory, folder, free_ports)
+    write_text(folder, FLAKY, "flaky.py")
+    write_text(folder, RETRY_RUNBOOK, "retry.yaml")
+    port = free_ports(1)[0]
+    nrb = Nrb(config=config, cwd=folder)
+    commands = {
+        combo: (
+            *("run", "retry.yaml", "-c", config, "-l", CORE, "--retries", "1", "-o", "json"),
+            *("-e", f"marker={folder / combo}", "-e", f"closed_port={port}", *flags),
+        )
+        for combo, flags in COMBOS.items()
+    }
+    return folder, run_many(nrb, commands, workers=4)
+
+
+@EACH
+def test_a_retried_connection_keeps_what_the_host_registered(
+    retried: tuple[Path, dict[str, Ran]], combo: str
+) -> None:
+    folder, runs = retried
+    ran = runs[combo]
+
+    assert ran.code == 0, ran
+    assert (folder / combo).exists()  # the first connection did fail, and was retried
+    steps = ran.json()["hosts"][CORE]["steps"]
+    assert [(s["name"], s["status"]) for s in steps] == [
+        ("Interfaces", "ok"),
+        ("Flaky", "ok"),
+        ("Uses it", "ok"),
+        ("Checks it", "ok"),
+    ]
+    assert "10.0.1.2" in steps[1]["result"]  # Loopback0, named by what Interfaces registered
+    assert list(steps[2]["result"]) == [f"{BRIEF} | include Ethernet0/0.11"]
+    assert steps[3]["checks"][0]["ok"] is True
+
+
 # --- input errors: refused before anything connects, exit 5 -----------------------------------
 
 NO_TEMPLATE = """
