@@ -11,8 +11,10 @@ Two runbooks run once per (strategy, executor) at the start of the module, all a
   parsed data does not have); ``fra-core-02`` fails an assert that has a ``fail_msg``. The
   hosts are picked apart at run time, from the hostname each device reports in ``show version``.
 
-The input errors (``nrb validate``, and ``nrb run`` refusing before it connects) use a copy of
-the project whose hosts all sit on closed ports: a connection attempt would show as
+Then: ``max_fail_percentage`` counts failed checks but not ignored or skipped ones; a retried
+connection keeps what the host registered (the free strategy resumes at the failed step). The
+input errors (``nrb validate``, and ``nrb run`` refusing before it connects) use a copy of the
+project whose hosts all sit on closed ports: a connection attempt would show as
 ``unreachable`` (exit 4), never as the expected exit 5.
 """
 
@@ -485,6 +487,47 @@ def test_text_output_shows_the_message_the_expression_and_what_it_saw(
     rr, edge = failed["failed: [" + RR], failed["failed: [" + EDGE]
     assert f"too few interfaces up on {RR} ({UP_200}; saw 4 >= 200)" in rr, rr
     assert f"assertion failed: {MISSING}; 'dict object' has no attribute 'nosuchkey'" in edge
+
+
+# --- max_fail_percentage counts failed checks, not ignored or skipped ones ----------------------
+
+IGNORED_ONLY = """
+    name: Ignored checks
+    options: {max_fail_percentage: 0, serial: 1}
+    steps:
+      - {name: Ignored, assert: "false", ignore_errors: true}
+      - {name: Skipped, when: "false", assert: "false"}
+      - {name: Fine, task: echo}
+    """
+ONE_FAILS = """
+    name: One fails
+    options: {max_fail_percentage: 0, serial: 1}
+    steps:
+      - {name: Fails, assert: "host.name != 'ams-core-01'"}
+      - {name: Fine, task: echo}
+    """
+
+
+@EACH
+def test_max_fail_percentage_counts_failed_checks_only(
+    books: Nrb, combo: str, tmp_path: Path
+) -> None:
+    write_text(tmp_path, IGNORED_ONLY, "ignored.yaml")
+    write_text(tmp_path, ONE_FAILS, "one_fails.yaml")
+    base = ("-c", books.config, "-l", ":".join(FAIL_HOSTS), "-o", "json", *COMBOS[combo])
+    runs = run_many(
+        books,
+        {name: ("run", tmp_path / f"{name}.yaml", *base) for name in ("ignored", "one_fails")},
+    )
+
+    ignored, one_fails = runs["ignored"], runs["one_fails"]
+    assert ignored.code == 0, ignored
+    assert (ignored.json()["aborted"], ignored.json()["summary"]["ok"]) == (False, 3), ignored
+    assert one_fails.code == 2, one_fails
+    doc = one_fails.json()
+    assert doc["aborted"] is True, one_fails
+    statuses = {host: doc["hosts"][host]["status"] for host in FAIL_HOSTS}
+    assert statuses == {CORE: "failed", EDGE: "skipped", RR: "skipped"}
 
 
 # --- a retried connection keeps what the host registered --------------------------------------
