@@ -10,7 +10,9 @@ Runbooks may come from others, so a template can neither change what it is given
   they are computed, and are never folded at compile time (Jinja2 would compute
   ``7 ** 900000000`` while compiling); ``range`` yields at most :data:`MAX_RANGE_ITEMS` items
   per rendering, all ranges together; width arguments of ``center``, ``ljust``, ``format``...
-  are bounded; a rendering stops once its output passes :data:`MAX_OUTPUT`.
+  are bounded, as are the ``replace`` and ``join`` filters and ``lipsum``; a rendering stops
+  once its output passes :data:`MAX_OUTPUT`, and an expression's value (``when``, ``assert``, an
+  argument of one expression) may hold no more characters than that.
 
 Each limit raises :class:`TemplateLimitError` (a Jinja2 ``SecurityError``), which the caller
 reports as an input error at the template's place. :func:`constant_problems` finds, without
@@ -124,6 +126,65 @@ def _bounded_range(*args: int) -> range:
     return numbers
 
 
+def _check_replace(owner: str, *args: Any) -> None:
+    """``owner.replace(old, new)`` (the method or the filter) is not too large."""
+    if len(args) < 2 or not all(isinstance(a, str) for a in args[:2]):  # noqa: PLR2004
+        return
+    old, new = args[0], args[1]
+    count = owner.count(old) if old else len(owner) + 1
+    _check_size(len(owner) + count * max(len(new) - len(old), 0), "replace")
+
+
+def _text_size(value: Any, depth: int = 0) -> int:
+    """Characters of the strings in ``value`` (in its lists and mappings too)."""
+    if isinstance(value, str):
+        return len(value)
+    if depth > 100 or not isinstance(value, list | tuple | dict):  # noqa: PLR2004
+        return 0
+    items = list(value.items()) if isinstance(value, dict) else value
+    total = 0
+    for item in items:
+        total += _text_size(item, depth + 1)
+        if total > MAX_OUTPUT:
+            break
+    return total
+
+
+def _marked(original: Callable[..., Any], bounded: Callable[..., Any]) -> Callable[..., Any]:
+    bounded.__name__ = original.__name__
+    bounded.__dict__.update(original.__dict__)  # jinja's pass_context / pass_environment marks
+    return bounded
+
+
+def _bounded_replace(original: Callable[..., Any]) -> Callable[..., Any]:
+    def replace(eval_ctx: Any, s: Any, old: Any, new: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(s, str):
+            _check_replace(s, old, new)
+        return original(eval_ctx, s, old, new, *args, **kwargs)
+
+    return _marked(original, replace)
+
+
+def _bounded_join(original: Callable[..., Any]) -> Callable[..., Any]:
+    def join(*args: Any, **kwargs: Any) -> Any:
+        joined = original(*args, **kwargs)
+        _check_size(len(joined), "join")
+        return joined
+
+    return _marked(original, join)
+
+
+def _bounded_lipsum(original: Callable[..., Any]) -> Callable[..., Any]:
+    def lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> Any:
+        if _is_int(n) and _is_int(max) and n * max > MAX_OUTPUT // 10:
+            raise TemplateLimitError(
+                f"lipsum too large: {_short(n)} paragraphs of {_short(max)} words"
+            )
+        return original(n, html, min, max)
+
+    return lipsum
+
+
 def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     def bounded(*args: Any, **kwargs: Any) -> Any:
         _check_width(iter((*args[1:], *kwargs.values())), name)
@@ -160,6 +221,9 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         for name in _WIDTH_FILTERS:
             self.filters[name] = _bounded_filter(name, self.filters[name])
         self.filters["format"] = _bounded_format(self.filters["format"])
+        self.filters["replace"] = _bounded_replace(self.filters["replace"])
+        self.filters["join"] = _bounded_join(self.filters["join"])
+        self.globals["lipsum"] = _bounded_lipsum(self.globals["lipsum"])
 
     checked_concat = staticmethod(_checked_concat)
 
@@ -173,10 +237,8 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         if isinstance(owner, str):
             if name in _WIDTH_METHODS:
                 _check_width(iter((*args, *kwargs.values())), f"str.{name}")
-            elif name == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):  # noqa: PLR2004
-                old, new = args[0], args[1]
-                count = owner.count(old) if old else len(owner) + 1
-                _check_size(len(owner) + count * max(len(new) - len(old), 0), "str.replace")
+            elif name == "replace":
+                _check_replace(owner, *args)
         return super().call(__context, __obj, *args, **kwargs)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
@@ -205,7 +267,9 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             bound = template.new_context(context)
             for _ in template.root_render_func(bound):
                 pass
-            return bound.vars["result"]
+            value = bound.vars["result"]
+            _check_size(_text_size(value), "value")
+            return value
         finally:
             _range_budget.reset(token)
 
