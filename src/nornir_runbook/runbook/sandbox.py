@@ -33,6 +33,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import generate_lorem_ipsum
 
 MAX_OUTPUT = 10_000_000  # characters of one rendered string, and of any string made on the way
 MAX_INT_BITS = 16_384  # bits of an integer a power or product may give (about 4,900 digits)
@@ -223,7 +224,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         self.filters["format"] = _bounded_format(self.filters["format"])
         self.filters["replace"] = _bounded_replace(self.filters["replace"])
         self.filters["join"] = _bounded_join(self.filters["join"])
-        self.globals["lipsum"] = _bounded_lipsum(self.globals["lipsum"])
+        self.globals["lipsum"] = _bounded_lipsum(generate_lorem_ipsum)
 
     checked_concat = staticmethod(_checked_concat)
 
