@@ -95,16 +95,7 @@ def parse_output(
     """Structured data for one command's output (see the module's docstring for each parser's
     shape); :class:`ParseError` when there is no template or parser for it, a package is
     missing, or the template does not fit the output."""
-    command = " ".join(command.split())
-    if parser == "textfsm":
-        if template is not None:
-            return _textfsm_own(template, output)
-        return _textfsm_index(_textfsm_platform(platform, command), command, output)
-    if parser == "ttp":
-        return _ttp(_ttp_template(template), output)
-    if parser == "genie":
-        return _genie(_genie_device(platform, command, template), command, output)
-    raise ParseError(_unknown_parser(parser))
+    return _prepare(parser, platform, command, template)(output)
 
 
 def template_problem(
@@ -117,67 +108,70 @@ def template_problem(
     """For ``nrb validate``, before any connection: None when :func:`parse_output` could find
     a template (or parser) for this platform and command, else the message its
     :class:`ParseError` would give (a missing template naming both platform and command, a
-    missing optional package, a template that does not compile)."""
-    command = " ".join(command.split())
-    checks: dict[str, Callable[[], object]] = {
-        "textfsm": lambda: (
-            _compile_textfsm(template)
-            if template is not None
-            else _index_row(_textfsm_platform(platform, command), command)
-        ),
-        "ttp": lambda: _ttp_parser(_ttp_template(template)),
-        "genie": lambda: _genie_device(platform, command, template),
-    }
-    check = checks.get(parser)
-    if check is None:
-        return _unknown_parser(parser)
+    missing optional package, a template that does not compile). It runs the very lookup a
+    parse runs, so the two always agree."""
     try:
-        check()
+        _prepare(parser, platform, command, template)
     except ParseError as exc:
         return str(exc)
     return None
 
 
+# Each parser's lookup: everything short of reading an output (find the template or the
+# parser, compile it), raising ParseError; what it returns parses one output.
+_Prepare = Callable[[str | None, str, "Template | None"], Callable[[str], Any]]
+
+
+def _prepare(
+    parser: str, platform: str | None, command: str, template: Template | None
+) -> Callable[[str], Any]:
+    prepare = _PREPARE.get(parser)
+    if prepare is None:
+        raise ParseError(
+            f"unknown parser {parser!r}; parsers: {', '.join(PARSERS)}"
+            + did_you_mean(suggest(parser, PARSERS))
+        )
+    return prepare(platform, " ".join(command.split()), template)
+
+
 # ---- textfsm ---------------------------------------------------------------------------------
 
 
-def _textfsm_own(template: Template, output: str) -> list[dict[str, Any]]:
-    """The user's TextFSM template over ``output``."""
-    fsm = _compile_textfsm(template)
-    try:
-        rows = fsm.ParseText(output)
-    except _textfsm().TextFSMError as exc:
-        raise ParseError(_no_match(template.path, exc)) from None
-    return _records(fsm.header, rows)
-
-
-def _compile_textfsm(template: Template) -> Any:
+def _prepare_textfsm(
+    platform: str | None, command: str, template: Template | None
+) -> Callable[[str], Any]:
+    """The user's template, else ntc-templates' for ``platform`` and ``command``."""
     textfsm = _textfsm()
-    try:
-        return textfsm.TextFSM(io.StringIO(template.text))
-    except textfsm.TextFSMTemplateError as exc:
-        raise ParseError(f"textfsm template {template.path!r} is invalid: {exc}") from None
+    if template is not None:
+        try:
+            fsm = textfsm.TextFSM(io.StringIO(template.text))
+        except textfsm.TextFSMTemplateError as exc:
+            raise ParseError(f"textfsm template {template.path!r} is invalid: {exc}") from None
 
+        def parse_own(output: str) -> list[dict[str, Any]]:
+            try:
+                rows = fsm.ParseText(output)
+            except textfsm.TextFSMError as exc:
+                raise ParseError(_no_fit(template.path, exc)) from None
+            return _records(fsm.header, rows)
 
-def _textfsm_index(platform: str, command: str, output: str) -> list[dict[str, Any]]:
-    """ntc-templates' template for ``platform`` and ``command`` over ``output``."""
-    table, row = _index_row(platform, command)
-    names = table.index.index[row]["Template"]
-    try:  # a CliTable per parse: it keeps the parsed rows in itself
-        table.ParseCmd(output, templates=names)
-    except _textfsm().TextFSMError as exc:
-        raise ParseError(_no_match(names, exc)) from None
-    return _records(table.header, table)
+        return parse_own
 
-
-def _index_row(platform: str, command: str) -> tuple[Any, int]:
-    """A fresh CliTable on ntc-templates' index (textfsm reads the index once per process)
-    and the index row for ``platform`` and ``command``."""
-    table = _cli_table()
-    row = table.index.GetRowMatch({"Platform": platform, "Command": command})
+    name = _textfsm_platform(platform, command)
+    table = _cli_table()  # one per parse: a CliTable keeps the rows it parsed
+    row = table.index.GetRowMatch({"Platform": name, "Command": command})
     if not row:
-        raise ParseError(f"no textfsm template for platform {platform!r} and command {command!r}")
-    return table, int(row)
+        raise ParseError(f"no textfsm template for platform {name!r} and command {command!r}")
+    templates = table.index.index[row]["Template"]
+
+    def parse_indexed(output: str) -> list[dict[str, Any]]:
+        try:
+            table.ParseCmd(output, templates=templates)
+        except textfsm.TextFSMError as exc:
+            raise ParseError(_no_fit(templates, exc)) from None
+        return _records(table.header, table)
+
+    return parse_indexed
 
 
 def _textfsm_platform(platform: str | None, command: str) -> str:
@@ -221,41 +215,40 @@ def _records(header: list[str], rows: Iterable[Iterable[Any]]) -> list[dict[str,
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-def _no_match(template: str, exc: Exception) -> str:
+def _no_fit(template: str, exc: Exception) -> str:
     return f"textfsm template {template!r} does not fit the output: {exc}"
 
 
 # ---- ttp -------------------------------------------------------------------------------------
 
 
-def _ttp_template(template: Template | None) -> Template:
+def _prepare_ttp(
+    platform: str | None, command: str, template: Template | None
+) -> Callable[[str], Any]:
+    """The user's template, compiled (ttp has no index: it needs one)."""
     _require("ttp")
     if template is None:
         raise ParseError("parse: ttp needs a template of your own: parse_template: PATH")
-    return template
-
-
-def _ttp_parser(template: Template) -> Any:
     from ttp import ttp  # type: ignore[import-untyped]  # noqa: PLC0415
 
     try:
-        return ttp(template=template.text, log_level="CRITICAL")
+        parser = ttp(template=template.text, log_level="CRITICAL")
     except Exception as exc:  # noqa: BLE001 -- ttp raises what its XML and regex parsers raise
         raise ParseError(f"ttp template {template.path!r} is invalid: {exc}") from None
 
+    def parse(output: str) -> Any:
+        # ttp reads a string that names an existing file or folder, or starts with "ttp://",
+        # as that file, folder or stored template: a device answering "." must not make it
+        # parse the files of the working folder. Text between two newlines never names one;
+        # ttp parses by line, so the empty lines add nothing.
+        parser.add_input(f"\n{output}\n", template_name="_all_")
+        try:
+            parser.parse(one=True)
+            return parser.result()
+        except Exception as exc:  # noqa: BLE001 -- a template's functions may raise anything
+            raise ParseError(f"ttp template {template.path!r} failed: {exc}") from None
 
-def _ttp(template: Template, output: str) -> Any:
-    parser = _ttp_parser(template)
-    # ttp reads a string that names an existing file or folder, or starts with "ttp://", as
-    # that file, folder or stored template: a device answering "." must not make it parse the
-    # files of the working folder. Text between two newlines never names one; ttp parses by
-    # line, so the empty lines add nothing.
-    parser.add_input(f"\n{output}\n", template_name="_all_")
-    try:
-        parser.parse(one=True)
-        return parser.result()
-    except Exception as exc:  # noqa: BLE001 -- a template's functions may raise anything
-        raise ParseError(f"ttp template {template.path!r} failed: {exc}") from None
+    return parse
 
 
 # ---- genie -----------------------------------------------------------------------------------
@@ -277,13 +270,16 @@ def _genie_os(platform: str | None, command: str, template: Template | None) -> 
     )
 
 
-def _genie_device(platform: str | None, command: str, template: Template | None) -> Any:
+def _prepare_genie(
+    platform: str | None, command: str, template: Template | None
+) -> Callable[[str], Any]:
     """A Genie device with no connection, as Netmiko builds one to parse text, that has a
     parser for ``command``."""
     os_name = _genie_os(platform, command, template)
     from genie.conf.base import Device  # type: ignore[import-untyped]  # noqa: PLC0415
     from genie.libs.parser.utils import get_parser  # type: ignore[import-untyped]  # noqa: PLC0415
     from genie.libs.parser.utils.common import ParserNotFound  # type: ignore[import-untyped]  # noqa: PLC0415
+    from genie.metaparser.util.exceptions import SchemaEmptyParserError  # type: ignore[import-untyped]  # noqa: PLC0415
     from pyats.datastructures import AttrDict  # type: ignore[import-untyped]  # noqa: PLC0415
 
     device = Device("nrb", os=os_name)
@@ -296,20 +292,20 @@ def _genie_device(platform: str | None, command: str, template: Template | None)
             raise ParseError(_no_parser(platform, command)) from None
         except Exception as exc:  # noqa: BLE001 -- an ambiguous abbreviation is a bare Exception
             raise ParseError(f"{_no_parser(platform, command)}: {_one_line(exc)}") from None
-    return device
 
+    def parse(output: str) -> Any:
+        with _GENIE_LOCK:
+            try:
+                return dict(device.parse(command, output=output))
+            except SchemaEmptyParserError:
+                return {}
+            except Exception as exc:  # noqa: BLE001 -- Genie's schema errors share no root
+                reason = _one_line(exc)
+                raise ParseError(
+                    f"genie could not parse the output of {command!r}: {reason}"
+                ) from None
 
-def _genie(device: Any, command: str, output: str) -> Any:
-    from genie.metaparser.util.exceptions import SchemaEmptyParserError  # type: ignore[import-untyped]  # noqa: PLC0415
-
-    with _GENIE_LOCK:
-        try:
-            return dict(device.parse(command, output=output))
-        except SchemaEmptyParserError:
-            return {}
-        except Exception as exc:  # noqa: BLE001 -- Genie's schema errors have no common root
-            reason = _one_line(exc)
-            raise ParseError(f"genie could not parse the output of {command!r}: {reason}") from None
+    return parse
 
 
 def _no_parser(platform: str | None, command: str) -> str:
@@ -349,7 +345,8 @@ def _no_platform(parser: str, what: str, command: str) -> str:
     return f"the host has no platform: {parser} needs one to find {what} for command {command!r}"
 
 
-def _unknown_parser(parser: str) -> str:
-    return f"unknown parser {parser!r}; parsers: {', '.join(PARSERS)}" + did_you_mean(
-        suggest(parser, PARSERS)
-    )
+_PREPARE: dict[str, _Prepare] = {
+    "textfsm": _prepare_textfsm,
+    "ttp": _prepare_ttp,
+    "genie": _prepare_genie,
+}
