@@ -20,7 +20,6 @@ project whose hosts all sit on closed ports: a connection attempt would show as
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -708,14 +707,17 @@ OTHER_PARSER = """
 
 @pytest.mark.parametrize("parser", ["ttp", "genie"])
 def test_a_parser_that_is_not_installed_is_refused_saying_what_to_install(
-    closed: Nrb, parser: str
+    closed: Nrb, parser: str, tmp_path: Path
 ) -> None:
-    """ttp and genie are optional and not installed here: ``parse: genie`` must not quietly
+    """ttp and genie are optional: where one is not installed (here a module of that name on
+    PYTHONPATH fails to import, as a missing package does), ``parse: genie`` must not quietly
     give ntc-templates' TextFSM records (genie's are mappings), nor connect to find out."""
-    assert importlib.util.find_spec(parser) is None  # the premise of this test
+    shim = f'raise ModuleNotFoundError("No module named {parser!r}", name={parser!r})\n'
+    (tmp_path / f"{parser}.py").write_text(shim)
+    env = {**closed.env, "PYTHONPATH": str(tmp_path)}
     write_text(closed.cwd, OTHER_PARSER.format(parser=parser), f"{parser}.yaml")
 
-    ran = closed.run(f"{parser}.yaml", "-l", CORE, "-o", "json")
+    ran = closed.run(f"{parser}.yaml", "-l", CORE, "-o", "json", env=env)
 
     assert (ran.code, ran.out) == (5, ""), ran
     assert ran.err.startswith(f"{parser}.yaml:5:12 steps[0].parse: "), ran

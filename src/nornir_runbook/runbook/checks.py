@@ -17,7 +17,7 @@ from nornir_runbook.errors import Problem, in_file_order
 from nornir_runbook.project.hostdata import FORBIDDEN_KEYS
 from nornir_runbook.project.targets import Targets
 from nornir_runbook.runbook.model import Runbook, Step, StepKind
-from nornir_runbook.runbook.parsers import ParseError, Template, read_template
+from nornir_runbook.runbook.parsers import ParseError, Template, read_template, template_problem
 from nornir_runbook.runbook.registry import TaskRegistry, arg_problems
 from nornir_runbook.runbook.template_check import compile_check
 from nornir_runbook.runbook.templating import index_path, key_path, located_problem
@@ -90,12 +90,16 @@ def _check_parse_template(step: Step, runbook_path: Path | None) -> list[Problem
     """``parse_template`` names a file that can be read (relative to the runbook)."""
     if step.parse_template is None:
         return []
+    where = key_path(step.yaml_path, "parse_template")
     try:
-        template_file(step.parse_template, runbook_path)
+        template = template_file(step.parse_template, runbook_path)
     except ParseError as exc:
-        where = key_path(step.yaml_path, "parse_template")
         return [located_problem(step.locations, where, str(exc))]
-    return []
+    # a template of one's own fits every platform and command: this compiles it
+    problem = template_problem(
+        step.parse or "textfsm", platform=None, command="", template=template
+    )
+    return [] if problem is None else [located_problem(step.locations, where, problem)]
 
 
 def template_file(written: str, runbook_path: Path | None) -> Template:
