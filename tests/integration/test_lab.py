@@ -1,4 +1,5 @@
-"""The lab's fake IOS devices, over real SSH through Netmiko and Nornir."""
+"""The lab's fake IOS devices (and what every lab device shares), over real SSH through Netmiko
+and Nornir; EOS devices have tests of their own in test_lab_eos.py."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 CLOCK = re.compile(r"^\*\d{2}:\d{2}:\d{2}\.\d{3} \S+ \w{3} \w{3} \d{2} \d{4}$")
+EOS_CLOCK = re.compile(
+    r"^\w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2} \d{4}\nTimezone: UTC\nClock source: local$"
+)
 MakeNornir = Callable[..., Nornir]
 FreePorts = Callable[[int], list[int]]
 
@@ -51,7 +55,9 @@ def test_show_clock_answers_on_every_host(
 
     clocks = outputs(result)
     assert list(clocks) == list(lab_inventory.hosts)
-    assert all(CLOCK.match(clock) for clock in clocks.values()), clocks
+    formats = {"cisco_ios": CLOCK, "arista_eos": EOS_CLOCK}
+    assert set(lab_inventory.platforms.values()) == set(formats)
+    assert all(formats[lab_inventory.platforms[h]].match(c) for h, c in clocks.items()), clocks
     host = nr.inventory.hosts[lab_inventory.hosts[0]]
     assert host.get_connection("netmiko", nr.config).base_prompt == host.name
 
