@@ -10,9 +10,11 @@ the device's fault. What that shell needs to know of a vendor is here, in one ta
 cisco_ios     ``(config)#`` after ``Enter configuration commands...``; child lines indented
               by one space; ``write memory`` answers ``[OK]``
 arista_eos    ``(config)#`` at once; child lines indented by three spaces; ``write memory``
-              answers ``Copy completed successfully.``; FakeNOS's outputs that ntc-templates
-              cannot parse are mended (see :mod:`nornir_runbook.lab.eos`)
+              answers ``Copy completed successfully.``
 ============  ==============================================================================
+
+On both, FakeNOS's outputs that ntc-templates cannot parse for a flaw of FakeNOS's own are
+mended (see :mod:`nornir_runbook.lab.mend`).
 
 An inventory host's ``platform`` picks its entry, under any name nornir_netmiko gives that
 Netmiko device type (``ios`` and ``cisco_xe`` are IOS, ``eos`` is EOS). This module needs only
@@ -25,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from nornir_runbook.lab.eos import MENDED
+from nornir_runbook.lab.mend import EOS_MENDED, IOS_MENDED
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +73,7 @@ IOS = Platform(
         ("class-map ", "config-cmap"),
         ("policy-map ", "config-pmap"),
     ),
+    mend=MappingProxyType(IOS_MENDED),
 )
 
 EOS = Platform(
@@ -92,7 +95,7 @@ EOS = Platform(
         ("management ", "config-mgmt"),
         ("daemon ", "config-daemon"),
     ),
-    mend=MappingProxyType(MENDED),
+    mend=MappingProxyType(EOS_MENDED),
 )
 
 PLATFORMS: Mapping[str, Platform] = MappingProxyType(
