@@ -36,7 +36,7 @@ import yaml
 from nornir import InitNornir
 from nornir.core import Nornir
 
-from nornir_runbook.lab import Device, Lab
+from nornir_runbook.lab import Lab, devices_from_nornir
 from ports import pick_free_ports
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,6 +56,7 @@ class LabInventory:
     username: str
     password: str
     ports: dict[str, int]
+    platforms: dict[str, str]  # cisco_ios or arista_eos, as the inventory resolves it
     lab: Lab
 
     def __repr__(self) -> str:  # keep the password out of assertion messages
@@ -155,16 +156,8 @@ def write_lab_project(
     }
     config_file = directory / "config.yaml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
-    devices = [
-        Device(
-            name=name,
-            address=host["hostname"],
-            port=host["port"],
-            username=defaults["username"],
-            password=defaults["password"],
-        )
-        for name, host in hosts.items()
-    ]
+    # as nrb lab reads them: each host's platform (IOS or EOS) comes from its groups
+    devices = devices_from_nornir(InitNornir(config_file=str(config_file)))
     return LabInventory(
         directory=directory,
         config_file=config_file,
@@ -172,6 +165,7 @@ def write_lab_project(
         username=defaults["username"],
         password=defaults["password"],
         ports={name: host["port"] for name, host in hosts.items()},
+        platforms={device.name: device.platform for device in devices},
         lab=Lab(devices),
     )
 

@@ -102,7 +102,7 @@ def test_a_batch_past_max_fail_percentage_stops_the_run(
         "ams-core-02": "failed",
         **dict.fromkeys(["ams-edge-01", "ams-edge-02", "ams-edge-03", "ams-edge-04"], "skipped"),
         **dict.fromkeys(["fra-core-01", "fra-core-02", "fra-edge-01", "fra-edge-02"], "skipped"),
-        **dict.fromkeys(["fra-edge-03", "fra-edge-04"], "skipped"),
+        **dict.fromkeys(["fra-edge-03", "fra-edge-04", "ams-spine-01", "fra-spine-01"], "skipped"),
     }
     steps = {name: [(s["name"], s["status"]) for s in h["steps"]] for name, h in hosts.items()}
     assert steps["ams-core-01"] == [("Echo", "ok"), ("Refuse", "failed"), ("After", "skipped")]
@@ -115,8 +115,8 @@ def test_a_batch_past_max_fail_percentage_stops_the_run(
     ]
     assert ran.json()["aborted"] is True
     message = (
-        "max_fail_percentage 25 reached in batch 1/3: "
-        "8 hosts not run, 2 stopped before their last step"
+        "max_fail_percentage 25 reached in batch 1/4: "
+        "10 hosts not run, 2 stopped before their last step"
     )
     assert f"nrb: {message}\n" in ran.err
 
@@ -137,7 +137,7 @@ IGNORED_FAILURE = """
         task: echo
         args: {x: "1"}
     """
-EIGHT = "ams-*:fra-core-*"  # 8 hosts: two batches of 4
+EIGHT = "ams-core-*:ams-edge-*:fra-core-*"  # 8 hosts: two batches of 4
 
 
 @pytest.mark.parametrize("strategy", ["linear", "free"])
@@ -294,7 +294,7 @@ BAD_RUNBOOKS = {
     "undefined-host-data": (
         'name: Bad\nsteps:\n  - name: E\n    task: echo\n    args: {x: "{{ host.data.nosuch }}"}\n',
         r"bad\.yaml:5:15 steps\[0\]\.args\.x: "
-        r"cannot render for 12 hosts \(ams-core-01, ams-core-02, .* and 2 more\): .*nosuch",
+        r"cannot render for 14 hosts \(ams-core-01, ams-core-02, .* and 4 more\): .*nosuch",
     ),
     "unknown-group": (
         "name: Bad\ntargets: {groups: [cor]}\nsteps:\n  - {name: Clock, commands: [show clock]}\n",

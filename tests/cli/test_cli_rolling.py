@@ -82,11 +82,11 @@ def runbook_text(log: Path, *steps: str, extra: str = "") -> str:
 @pytest.mark.parametrize(
     ("serial", "sizes"),
     [
-        ("25%", [3, 3, 3, 3]),  # 12 hosts
-        ("30%", [3, 3, 3, 3]),  # 3.6 rounds down
-        ("5%", [1] * 12),  # 0.6 rounds down, but a batch has at least one host
-        ("5", [5, 5, 2]),
-        ("100%", [12]),
+        ("25%", [3, 3, 3, 3, 2]),  # 14 hosts: 3.5 rounds down, the last batch takes the rest
+        ("30%", [4, 4, 4, 2]),  # 4.2 rounds down
+        ("5%", [1] * 14),  # 0.7 rounds down, but a batch has at least one host
+        ("5", [5, 5, 4]),
+        ("100%", [14]),
     ],
 )
 def test_serial_runs_rolling_batches_of_the_right_size_one_after_another(
@@ -99,6 +99,7 @@ def test_serial_runs_rolling_batches_of_the_right_size_one_after_another(
 
     assert ran.code == 0, ran
     hosts = list(lab_inventory.hosts)  # type: ignore[attr-defined]
+    assert len(hosts) == sum(sizes)
     expected, start = [], 0
     for size in sizes:  # linear within a batch: every host's A, then every host's B
         batch = set(hosts[start : start + size])
@@ -120,7 +121,7 @@ def test_a_rolling_run_reaches_the_devices_batch_by_batch(
 
     assert ran.code == 0, ran
     hosts = list(lab_inventory.hosts)  # type: ignore[attr-defined]
-    first, second = set(hosts[:6]), set(hosts[6:])
+    first, second = set(hosts[:7]), set(hosts[7:])  # 14 hosts
     assert chunks(log_lines(log)) == [("A", first), ("B", first), ("A", second), ("B", second)]
     document = ran.json()["hosts"]
     assert all(h["steps"][1]["result"]["show clock"] for h in document.values())

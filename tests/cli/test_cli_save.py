@@ -159,8 +159,9 @@ def test_failed_list_is_empty_when_every_host_is_ok(
         "fra-edge-02",
         "fra-edge-03",
         "fra-edge-04",
+        "fra-spine-01",
     ]
-    assert report["summary"]["ok"] == 6
+    assert report["summary"]["ok"] == 7
 
 
 def test_save_into_a_file_is_invalid_input(

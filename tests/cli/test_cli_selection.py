@@ -4,8 +4,10 @@ Mostly through ``nrb run --list-hosts`` (host names on stdout, one a line, inven
 nothing else) and ``nrb inventory --graph/--list``; nothing here connects to a device.
 
 The lab: ams-* in group ams, fra-* in fra (both children of emea), *-core-* in core, *-edge-* in
-edge. Tags: [prod] by default, [prod, pe] for edge, ams-edge-04 [lab, pe, canary], fra-core-02
-[prod, rr], fra-edge-04 [lab, pe]. Data: fra sets mgmt_vrf OOB over the default MGMT.
+edge, *-spine-* in spine and eos (platform arista_eos; the others are cisco_ios), the spines
+last in inventory order. Tags: [prod] by default, [prod, pe] for edge, ams-edge-04 [lab, pe,
+canary], fra-core-02 [prod, rr], fra-edge-04 [lab, pe]. Data: fra sets mgmt_vrf OOB over the
+default MGMT.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from cli_kit import MakeProject, Nrb, Ran, WriteRunbook, run_many, write_text
 
 pytestmark = pytest.mark.cli
 
-AMS = ("ams-core-01", "ams-core-02", "ams-edge-01", "ams-edge-02", "ams-edge-03", "ams-edge-04")
-FRA = ("fra-core-01", "fra-core-02", "fra-edge-01", "fra-edge-02", "fra-edge-03", "fra-edge-04")
-EVERY = AMS + FRA
+AMS_IOS = ("ams-core-01", "ams-core-02", "ams-edge-01", "ams-edge-02", "ams-edge-03", "ams-edge-04")
+FRA_IOS = ("fra-core-01", "fra-core-02", "fra-edge-01", "fra-edge-02", "fra-edge-03", "fra-edge-04")
+SPINES = ("ams-spine-01", "fra-spine-01")  # Arista EOS
+EVERY = AMS_IOS + FRA_IOS + SPINES
+FRA = (*FRA_IOS, "fra-spine-01")
 CORE = ("ams-core-01", "ams-core-02", "fra-core-01", "fra-core-02")
 FRA_EDGE = ("fra-edge-01", "fra-edge-02", "fra-edge-03", "fra-edge-04")
 
@@ -60,9 +64,11 @@ def test_lab_inventory_is_the_one_these_tests_describe(lab_inventory: Any) -> No
 LIST_CASES = [
     pytest.param(["-l", "ams-core-02"], ("ams-core-02",), id="host"),
     pytest.param(["-l", "fra"], FRA, id="group"),
-    pytest.param(["-l", "emea"], AMS + FRA, id="parent-group"),
+    pytest.param(["-l", "emea"], EVERY, id="parent-group"),
     pytest.param(
-        ["-l", "*-01"], ("ams-core-01", "ams-edge-01", "fra-core-01", "fra-edge-01"), id="glob"
+        ["-l", "*-01"],
+        ("ams-core-01", "ams-edge-01", "fra-core-01", "fra-edge-01", *SPINES),
+        id="glob",
     ),
     pytest.param(
         ["-l", "~fra-(core|edge)-0[12]$"],
@@ -75,7 +81,10 @@ LIST_CASES = [
         id="union-in-inventory-order",
     ),
     pytest.param(["-l", "edge:&fra"], FRA_EDGE, id="intersection"),
-    pytest.param(["-l", "emea:!edge"], CORE, id="exclusion"),
+    pytest.param(["-l", "emea:!edge"], CORE + SPINES, id="exclusion"),
+    pytest.param(["-l", "spine:&fra"], ("fra-spine-01",), id="intersection-of-role-and-site"),
+    pytest.param(["-F", "platform=arista_eos"], SPINES, id="filter-platform-from-a-group"),
+    pytest.param(["-F", "platform=cisco_ios"], AMS_IOS + FRA_IOS, id="filter-platform-defaults"),
     pytest.param(
         ["-l", "&core:ams:fra-core-01"],
         ("ams-core-01", "ams-core-02", "fra-core-01"),
@@ -94,6 +103,7 @@ LIST_CASES = [
             "fra-edge-01",
             "fra-edge-02",
             "fra-edge-03",
+            *SPINES,
         ),
         id="tags-and-skip-tags",
     ),
@@ -258,7 +268,7 @@ def test_an_empty_intersection_says_what_each_part_matched(
     assert both in ran.err
     assert shown.code == 3, shown
     assert (
-        "no host matched the selection: --limit 'ams' matches 6 hosts and --tags 'rr' matches"
+        "no host matched the selection: --limit 'ams' matches 7 hosts and --tags 'rr' matches"
         " 1 host, but no host is in both" in shown.err
     ), shown
 
@@ -287,7 +297,8 @@ def test_inventory_without_a_view_is_the_graph_of_every_host(nrb: Nrb) -> None:
     assert lines[:3] == ["@all:", "  |--@emea:", "  |  |--@ams:"]
     hosts = [line.rpartition("--")[2] for line in lines if not line.endswith(":")]
     assert hosts == [
-        *AMS,
+        *AMS_IOS,
+        "ams-spine-01",
         *FRA,
         *CORE,
         "ams-edge-01",
@@ -295,6 +306,8 @@ def test_inventory_without_a_view_is_the_graph_of_every_host(nrb: Nrb) -> None:
         "ams-edge-03",
         "ams-edge-04",
         *FRA_EDGE,
+        *SPINES,  # group spine
+        *SPINES,  # group eos
     ]
 
 

@@ -40,6 +40,11 @@ TIMEOUT = 180  # seconds for one nrb command; a run takes a few seconds
 # (the step's status says so); the outputs of commands steps are checked for it all the same
 REJECTED = re.compile(r"^% (Invalid input|Incomplete command|Ambiguous command)", re.MULTILINE)
 CLOCK = re.compile(r"^\*\d{2}:\d{2}:\d{2}\.\d{3} \S+ \w{3} \w{3} \d{1,2} \d{4}$")
+# what Arista EOS answers to show clock
+EOS_CLOCK = re.compile(
+    r"^\w{3} \w{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4}\nTimezone: \S+\nClock source: \w+$"
+)
+IOS, EOS = "cisco_ios", "arista_eos"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,26 +156,38 @@ def test_runbook_validates_and_runs_on_the_lab(
 # ---- what each runbook must have done -------------------------------------------------------
 
 
+def ios_hosts(run: Run) -> list[str]:
+    return [h for h in run.lab.hosts if run.lab.platforms[h] == IOS]
+
+
 def check_health(run: Run) -> None:
     hosts = run.doc["hosts"]
     assert list(hosts) == list(run.lab.hosts)  # tags prod or lab: every host of the lab
+    assert {run.lab.platforms[h] for h in hosts} == {IOS, EOS}  # both vendors answer it
     for host in hosts:
         clock_and_version = run.results(host, "Clock and version")
-        assert CLOCK.match(clock_and_version["show clock"]), clock_and_version["show clock"]
-        assert "Cisco IOS XE Software" in clock_and_version["show version"]
-        assert f"{host} uptime is" in clock_and_version["show version"]
+        clock, version = clock_and_version["show clock"], clock_and_version["show version"]
+        if run.lab.platforms[host] == IOS:
+            assert CLOCK.match(clock), clock
+            assert "Cisco IOS XE Software" in version
+            assert f"{host} uptime is" in version
+        else:
+            assert EOS_CLOCK.match(clock), clock
+            assert version.startswith("Arista "), version
+            assert "Software image version: 4." in version
         assert "Interface" in run.results(host, "Interfaces")["show ip interface brief"]
         names = [step["name"] for step in hosts[host]["steps"]]
-        is_core = "-core-" in host
+        is_core, is_edge = "-core-" in host, "-edge-" in host
         assert ("Routing on core only" in names) is is_core
-        assert ("BGP on edge only" in names) is not is_core
+        assert ("BGP on edge only" in names) is is_edge
         if is_core:
             routes = run.results(host, "Routing on core only")["show ip route summary"]
             assert "Route Source" in routes
 
 
 def check_ntp(run: Run) -> None:
-    assert list(run.doc["hosts"]) == list(run.lab.hosts)  # group emea holds ams and fra
+    # group emea holds ams and fra: every host; the IOS config lines go to the routers only
+    assert list(run.doc["hosts"]) == ios_hosts(run)
     for host, report in run.doc["hosts"].items():
         assert report["changed"] is True
         ntp = run.results(host, "Verify NTP")["show running-config | include ntp"]
@@ -193,7 +210,11 @@ def check_backup(run: Run) -> None:
     for host in run.lab.hosts:
         text = (backups / f"{host}.cfg").read_text()
         assert f"\nhostname {host}\n" in text
-        assert "\ninterface Loopback0\n" in text
+        if run.lab.platforms[host] == IOS:
+            assert "\ninterface Loopback0\n" in text
+        else:
+            assert text.startswith("! Command: show running-config\n")
+            assert "\ninterface Ethernet1\n   description " in text
         assert text.rstrip().endswith("end")
         result = run.results(host, "Back up the running configuration")
         assert result == {"path": f"backups/{host}.cfg", "bytes": len(text.encode())}
@@ -216,6 +237,7 @@ def check_backup(run: Run) -> None:
 
 
 def check_custom_task(run: Run) -> None:
+    assert list(run.doc["hosts"]) == ios_hosts(run)  # the task reads IOS show version
     for host in run.doc["hosts"]:
         step = run.doc["hosts"][host]["steps"][0]
         assert step["task"] == "runbooks.plugins.facts:version_facts"
@@ -239,6 +261,7 @@ def check_rolling(run: Run) -> None:
 
 
 def check_audit(run: Run) -> None:
+    assert list(run.doc["hosts"]) == ios_hosts(run)  # IOS commands: the routers only
     for host in run.doc["hosts"]:
         site, role = host.split("-")[:2]
         recorded = run.results(host, "Record what was audited")

@@ -72,7 +72,9 @@ def test_same_results_as_threads(
     assert list(got) == list(lab_inventory.hosts)
     assert not got.failed
     assert _outputs(got) == _outputs(expected)
-    assert all("Cisco IOS" in out["show version"] for out in _outputs(got).values())
+    vendor = {"cisco_ios": "Cisco IOS", "arista_eos": "Arista cEOSLab"}
+    versions = {host: out["show version"] for host, out in _outputs(got).items()}
+    assert all(vendor[lab_inventory.platforms[h]] in out for h, out in versions.items())
 
 
 def test_failures_keep_their_type_and_message(

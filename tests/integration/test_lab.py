@@ -1,19 +1,21 @@
-"""The lab's fake IOS devices, over real SSH through Netmiko and Nornir."""
+"""The lab's fake IOS devices (and what every lab device shares), over real SSH through Netmiko
+and Nornir; EOS devices have tests of their own in test_lab_eos.py."""
 
 from __future__ import annotations
 
 import re
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
-from netmiko import ConnectHandler
+from netmiko import BaseConnection, ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException
 from nornir.core import Nornir
 from nornir.core.task import AggregatedResult
 from nornir_netmiko.tasks import netmiko_save_config, netmiko_send_command, netmiko_send_config
+from ntc_templates.parse import parse_output
 
 from nornir_runbook.errors import LabError
 from nornir_runbook.lab import Device, Lab, check_port_free, devices_from_nornir
@@ -24,7 +26,36 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 CLOCK = re.compile(r"^\*\d{2}:\d{2}:\d{2}\.\d{3} \S+ \w{3} \w{3} \d{2} \d{4}$")
+EOS_CLOCK = re.compile(
+    r"^\w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2} \d{4}\nTimezone: UTC\nClock source: local$"
+)
 MakeNornir = Callable[..., Nornir]
+# what the lab's IOS devices answer that ntc-templates 9.3 parses, with the records expected;
+# those from "show boot" on are mended (FakeNOS's text has lines a YAML fold pushed right)
+PARSED = {
+    "show version": 1,
+    "show clock": 1,
+    "show ip interface brief": 6,
+    "show interfaces": 16,
+    "show interfaces description": 15,
+    "show ip route summary": 9,
+    "show ip bgp summary": 10,
+    "show ip ospf neighbor": 3,
+    "show inventory": 4,
+    "show cdp neighbors": 6,
+    "show lldp neighbors": 5,
+    "show vlan": 8,
+    "show boot": 1,
+    "show crypto session detail": 3,
+    "show dot1x all": 1,
+    "show environment temperature": 2,
+    "show interfaces status": 16,
+    "show ip access-lists": 87,
+    "show ip eigrp topology": 11,
+    "show ip source binding": 3,
+    "show license": 10,
+    "show snmp user": 3,
+}
 FreePorts = Callable[[int], list[int]]
 
 
@@ -42,6 +73,32 @@ def device(name: str = "r1", address: str = "127.0.0.1", port: int = 1) -> Devic
 # ---- over SSH, on the session lab ----------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def ios_session(lab_inventory: LabInventory) -> Iterator[BaseConnection]:
+    """A privileged Netmiko session to the lab's first host (IOS)."""
+    name = lab_inventory.hosts[0]
+    assert lab_inventory.platforms[name] == "cisco_ios"
+    connection = ConnectHandler(
+        device_type="cisco_ios",
+        host="127.0.0.1",
+        port=lab_inventory.ports[name],
+        username=lab_inventory.username,
+        password=lab_inventory.password,
+    )
+    connection.enable()
+    yield connection
+    connection.disconnect()
+
+
+@pytest.mark.parametrize("command", list(PARSED))
+def test_show_commands_parse_with_ntc_templates(command: str, ios_session: BaseConnection) -> None:
+    output = str(ios_session.send_command(command))
+
+    records = parse_output(platform="cisco_ios", command=command, data=output)
+
+    assert len(records) == PARSED[command], output
+
+
 def test_show_clock_answers_on_every_host(
     make_nornir: MakeNornir, lab_inventory: LabInventory
 ) -> None:
@@ -51,7 +108,9 @@ def test_show_clock_answers_on_every_host(
 
     clocks = outputs(result)
     assert list(clocks) == list(lab_inventory.hosts)
-    assert all(CLOCK.match(clock) for clock in clocks.values()), clocks
+    formats = {"cisco_ios": CLOCK, "arista_eos": EOS_CLOCK}
+    assert set(lab_inventory.platforms.values()) == set(formats)
+    assert all(formats[lab_inventory.platforms[h]].match(c) for h, c in clocks.items()), clocks
     host = nr.inventory.hosts[lab_inventory.hosts[0]]
     assert host.get_connection("netmiko", nr.config).base_prompt == host.name
 

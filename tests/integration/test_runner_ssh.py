@@ -48,9 +48,10 @@ def test_show_clock_and_show_version_on_every_host(
     assert list(clock) == list(lab_inventory.hosts)
     assert not clock.failed
     assert not version.failed
+    vendor = {"cisco_ios": "Cisco IOS Software", "arista_eos": "Arista cEOSLab"}
     for name in lab_inventory.hosts:
         assert "UTC" in clock[name][0].result
-        assert "Cisco IOS Software" in version[name][0].result
+        assert vendor[lab_inventory.platforms[name]] in version[name][0].result
 
 
 def test_config_set_then_running_config_shows_it(make_nornir: Callable[..., Nornir]) -> None:

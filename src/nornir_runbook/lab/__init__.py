@@ -1,5 +1,6 @@
-"""Fake Cisco IOS devices (FakeNOS) for the hosts of an inventory, for ``nrb lab``, ``--lab``
-and the tests.
+"""Fake network devices (FakeNOS) for the hosts of an inventory, for ``nrb lab``, ``--lab``
+and the tests: Cisco IOS and Arista EOS, as each host's ``platform`` says (see
+:mod:`nornir_runbook.lab.platforms`).
 
 A :class:`Lab` serves :class:`Device` s on loopback addresses only. Its devices run in child
 processes, about 50 devices each (one FakeNOS process saturates a core at 50-75 sessions, and
@@ -24,138 +25,39 @@ lab run neither reads nor writes the user's own known_hosts.
 from __future__ import annotations
 
 import contextlib
-import errno
-import ipaddress
 import json
 import logging
 import math
 import os
 import selectors
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 from nornir_runbook.errors import LabError
-from nornir_runbook.lab.faults import DEFAULT_FAULT_DELAY, SessionStats, check_fault
+from nornir_runbook.lab.devices import Device, check_port_free, check_unique, devices_from_nornir
+from nornir_runbook.lab.faults import SessionStats
 from nornir_runbook.runner.hostkeys import lab_host_key, lab_known_hosts
 from nornir_runbook.text import plural
 
 if TYPE_CHECKING:
-    from nornir.core import Nornir
+    from nornir_runbook.lab.server import LabSshServer
 
-    from nornir_runbook.lab.ios import LabSshServer
+__all__ = ["Device", "Lab", "check_port_free", "child_main", "devices_from_nornir"]
 
 DEVICES_PER_PROCESS = 50
-MAX_PORT = 65535
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 5.0
-SUPPORTED_PLATFORMS = frozenset({"cisco_ios", "cisco_xe", "ios"})  # what nornir_netmiko maps to IOS
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Device:
-    """One fake device: its host name (also its prompt), where it listens, who may log in.
-
-    ``fault``: None (healthy) or how it misbehaves, a :class:`~nornir_runbook.lab.faults.Fault`
-    or its name; ``fault_delay``: seconds before each output line of a ``slow`` device.
-    """
-
-    name: str
-    address: str
-    port: int
-    username: str
-    password: str = field(repr=False)
-    fault: str | None = None
-    fault_delay: float = DEFAULT_FAULT_DELAY
-
-    def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "fault", check_fault(self.fault, self.fault_delay))
-        except ValueError as exc:
-            raise LabError(f"host {self.name!r}: {exc}") from None
-        try:
-            loopback = ipaddress.ip_address(self.address).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise LabError(
-                f"host {self.name!r}: {self.address!r} is not a loopback IP address; the lab "
-                "only serves 127.0.0.0/8 and ::1"
-            )
-        if not 0 < self.port <= MAX_PORT:
-            raise LabError(f"host {self.name!r}: port {self.port} is out of range")
-
-
-def devices_from_nornir(nr: Nornir, hosts: Iterable[str] | None = None) -> list[Device]:
-    """The lab devices for ``hosts`` (default: every host), in inventory order.
-
-    Address, port and credentials are what nornir_netmiko will connect with: the host's own
-    values, else its groups', else the defaults', overridden by ``connection_options.netmiko``.
-    Data keys ``lab_fault`` and ``lab_fault_delay`` (resolved the same way) give the device's
-    fault (see :mod:`nornir_runbook.lab.faults`).
-    """
-    inventory = nr.inventory.hosts
-    wanted = set(inventory) if hosts is None else set(hosts)
-    unknown = sorted(wanted - set(inventory))
-    if unknown:
-        raise LabError(f"unknown hosts: {', '.join(unknown)}")
-    devices = []
-    for name, host in inventory.items():
-        if name not in wanted:
-            continue
-        params = host.get_connection_parameters("netmiko")
-        platform = params.platform
-        if platform not in SUPPORTED_PLATFORMS:
-            raise LabError(
-                f"host {name!r}: platform {platform!r} is not served by the lab "
-                "(it serves cisco_ios)"
-            )
-        for attribute in ("hostname", "username", "password"):
-            if getattr(params, attribute) is None:
-                raise LabError(f"host {name!r} has no {attribute}")
-        devices.append(
-            Device(
-                name=name,
-                address=str(params.hostname),
-                port=params.port or 22,
-                username=str(params.username),
-                password=str(params.password),
-                fault=host.get("lab_fault"),
-                fault_delay=float(host.get("lab_fault_delay", DEFAULT_FAULT_DELAY)),
-            )
-        )
-    return devices
-
-
-def check_port_free(device: Device) -> None:
-    """Raise :class:`LabError` if something already listens on the device's address and port.
-
-    FakeNOS's own servers set ``SO_REUSEPORT``, so binding a busy port would silently succeed.
-    This probe sets ``SO_REUSEADDR`` only: on Linux that still fails against any listener, but
-    not against connections of an earlier lab left in ``TIME_WAIT``.
-    """
-    family = socket.AF_INET6 if ":" in device.address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((device.address, device.port))
-        except OSError as exc:
-            reason = "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-            raise LabError(
-                f"host {device.name!r}: cannot serve {device.address}:{device.port}: {reason}"
-            ) from None
 
 
 class Lab:
@@ -168,7 +70,7 @@ class Lab:
 
     def __init__(self, devices: Sequence[Device], processes: int | None = None) -> None:
         self.devices: tuple[Device, ...] = tuple(devices)
-        _check_unique(self.devices)
+        check_unique(self.devices)
         if processes is None:
             processes = min(math.ceil(len(self.devices) / DEVICES_PER_PROCESS), os.cpu_count() or 1)
             processes = max(processes, 1)
@@ -267,23 +169,9 @@ class Lab:
         self.stop()
 
 
-def _check_unique(devices: Sequence[Device]) -> None:
-    names = [name for name, n in Counter(d.name for d in devices).items() if n > 1]
-    if names:
-        raise LabError(f"duplicate device names: {', '.join(names)}")
-    owner: dict[tuple[str, int], str] = {}
-    for device in devices:
-        key = (str(ipaddress.ip_address(device.address)), device.port)
-        if key in owner:
-            raise LabError(
-                f"hosts {owner[key]!r} and {device.name!r} both use {device.address}:{device.port}"
-            )
-        owner[key] = device.name
-
-
 def _serve(devices: Iterable[Device]) -> list[LabSshServer]:
     """Start a server per device in this process (halting them all if one fails)."""
-    from nornir_runbook.lab.ios import LabSshServer  # noqa: PLC0415  # fakenos loads slowly
+    from nornir_runbook.lab.server import LabSshServer  # noqa: PLC0415  # fakenos loads slowly
 
     fakenos_log = logging.getLogger("fakenos")
     if fakenos_log.level == logging.NOTSET:  # it logs every client disconnect as an error
@@ -299,6 +187,7 @@ def _serve(devices: Iterable[Device]) -> list[LabSshServer]:
                 password=device.password,
                 fault=device.fault,
                 fault_delay=device.fault_delay,
+                platform=device.platform,
             )
             try:
                 server.start()

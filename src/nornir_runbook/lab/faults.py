@@ -26,7 +26,7 @@ A refused port needs no device (pick a free port nobody listens on), and a wrong
 inventory password that differs from the device's.
 
 :class:`DeviceState` holds one device's fault and counters, shared by its sessions;
-:class:`SessionFaults` is one session's side of the fault, used by the IOS shell;
+:class:`SessionFaults` is one session's side of the fault, used by the lab shell (any platform);
 :class:`SessionStats` is what :meth:`~nornir_runbook.lab.Lab.stats` reports for each device.
 This module needs only the standard library, so the lab package imports it without FakeNOS.
 """
