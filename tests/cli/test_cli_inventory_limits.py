@@ -120,7 +120,7 @@ def test_groups_as_deep_as_allowed_list_and_run(
     assert listed.json()[f"c{depth - 1}"] == {"children": [f"c{depth - 2}"]}
     assert len(re.findall(r"--@c\d+:", graph.out)) == depth
     args = ran.json()["hosts"]["ams-core-01"]["steps"][0]["result"]
-    assert args == {"groups": str(3 + depth), "tag": "deep"}
+    assert args == {"groups": 3 + depth, "tag": "deep"}  # one expression: its own type
 
 
 def test_too_many_paths_through_shared_parents_is_a_located_input_error(
