@@ -77,8 +77,10 @@ def test_a_bomb_found_only_per_host_names_the_host(nrb: Nrb, write_runbook: Writ
     # nothing constant to find: validate finds it as a run does, rendering for each host of
     # the runbook's targets
     assert validated.code == 5, validated
-    assert "cannot render for 14 hosts (ams-core-01, " in validated.err, validated
-    assert "power too large: 7 ** " in validated.err, validated
+    assert validated.err.startswith(
+        "runbook.yaml:4:16 steps[0].commands[0]: cannot render for host 'ams-core-01': "
+        "power too large: 7 ** "
+    ), validated
     assert (ran.code, ran.out) == (5, ""), ran
     assert ran.err.startswith(
         "runbook.yaml:4:16 steps[0].commands[0]: cannot render for host 'ams-core-01': "
