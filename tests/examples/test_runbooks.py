@@ -94,7 +94,8 @@ def _step_names(runbook: dict[str, Any]) -> list[str]:
 
 
 def test_runbooks_folder_holds_the_documented_examples() -> None:
-    assert {"health.yaml", "ntp.yaml", "backup.yaml", "custom_task.yaml"} <= set(RUNBOOKS)
+    documented = {"health.yaml", "checks.yaml", "ntp.yaml", "backup.yaml", "custom_task.yaml"}
+    assert documented <= set(RUNBOOKS)
 
 
 def test_every_runbook_validates_at_once(
@@ -128,23 +129,34 @@ def test_runbook_validates_and_runs_on_the_lab(
     selected = listed.stdout.splitlines()
     assert selected, f"{name} selects no host of the lab"
     doc = json.loads(done.stdout)  # nothing but the document on stdout, also when hosts fail
-    assert done.returncode == 0, f"exit {done.returncode}: {failures(doc)}\n{done.stderr}"
+    failing = FAILS_ON_PURPOSE.get(name, {})
+    code = 2 if failing else 0
+    assert done.returncode == code, f"exit {done.returncode}: {failures(doc)}\n{done.stderr}"
     assert doc["runbook"] == runbook["name"]
     assert list(doc["hosts"]) == selected  # inventory order
-    summary = {"hosts": len(selected), "ok": len(selected), "failed": 0, "unreachable": 0}
+    ok = len(selected) - len(failing)
+    summary = {"hosts": len(selected), "ok": ok, "failed": len(failing), "unreachable": 0}
     assert summary.items() <= doc["summary"].items()
     untargeted = [s["name"] for s in runbook["steps"] if "name" in s and "targets" not in s]
     for host, report in doc["hosts"].items():
-        assert report["status"] == "ok", (host, report)
         names = [step["name"] for step in report["steps"]]
         assert set(untargeted) <= set(names), (host, names)
         assert names == [n for n in _step_names(runbook) if n in names], "steps out of order"
+        if host in failing:
+            assert report["status"] == "failed", (host, report)
+            assert [s["name"] for s in report["steps"] if s["status"] == "failed"] == [
+                failing[host]
+            ], (host, report)
+            continue
+        assert report["status"] == "ok", (host, report)
         for step in report["steps"]:
-            assert step["status"] == "ok", (host, step["name"], step["status"], step["error"])
+            # a false when, or no lines for the host's platform: skipped, and the host ok
+            assert step["status"] in ("ok", "skipped"), (host, step["name"], step["status"])
             assert step["error"] is None, (host, step["name"], step["error"])
-            if step["task"] == "send_commands":
+            if step["task"] == "send_commands" and step["status"] == "ok":
                 for command, output in step["result"].items():
-                    assert not REJECTED.search(output), f"{host}: {command!r} rejected: {output}"
+                    text = output if isinstance(output, str) else json.dumps(output)
+                    assert not REJECTED.search(text), f"{host}: {command!r} rejected: {output}"
     secret = lab_inventory.password
     assert secret not in done.stdout
     assert secret not in done.stderr
@@ -272,7 +284,41 @@ def check_audit(run: Run) -> None:
         assert "aaa new-model" in aaa.splitlines()
 
 
+def check_checks(run: Run) -> None:
+    """checks.yaml over the lab: parsed interfaces, a when on registered data, asserts; the
+    lab's link_down fault on fra-edge-04 fails that host, and only it, with what it saw."""
+    hosts = run.doc["hosts"]
+    assert list(hosts) == list(run.lab.hosts)
+    for host, report in hosts.items():
+        steps = {s["name"]: s for s in report["steps"]}
+        records = steps["Interfaces"]["result"]["show ip interface brief"]
+        assert {"interface", "status"} <= set(records[0]), records
+        detail = steps["Down interfaces in detail"]
+        if host == "fra-edge-04":
+            assert [r["status"] for r in records if r["interface"] == "Ethernet0/1"] == ["down"]
+            assert detail["status"] == "ok", detail  # when: an interface is down
+            up = steps["Interfaces up"]
+            assert up["error"].startswith("down on fra-edge-04: Ethernet0/1 ("), up
+            assert up["error"].endswith("; saw 1 == 0)"), up
+            assert [(c["ok"], c["seen"]) for c in up["checks"]] == [(False, "saw 1 == 0")]
+            assert [steps[n]["status"] for n in ("Neighbors", "NTP configured")] == [
+                "skipped",
+                "skipped",
+            ]
+            continue
+        assert detail["status"] == "skipped", (host, detail)  # nothing is down
+        for name in ("Interfaces up", "Neighbors", "Software version", "NTP configured"):
+            assert [c["ok"] for c in steps[name]["checks"]] == [True], (host, steps[name])
+        neighbors = steps["Neighbors"]["result"]
+        expected = "show cdp neighbors" if run.lab.platforms[host] == IOS else "show lldp neighbors"
+        assert list(neighbors) == [expected], (host, neighbors)
+
+
+# runbooks that fail a host of the lab on purpose: host -> the step it fails
+FAILS_ON_PURPOSE: dict[str, dict[str, str]] = {"checks.yaml": {"fra-edge-04": "Interfaces up"}}
+
 CHECKS: dict[str, Callable[[Run], None]] = {
+    "checks.yaml": check_checks,
     "health.yaml": check_health,
     "ntp.yaml": check_ntp,
     "backup.yaml": check_backup,

@@ -1010,3 +1010,18 @@ def test_any_text_gives_a_runbook_or_located_problems(text: str) -> None:
         return
     assert found
     assert all(p.file == "fuzz.yaml" and p.line is not None for p in found)
+
+
+def test_a_folded_scalar_is_its_text_without_fold_marks() -> None:
+    # was: ruamel's composer marks each fold with \a, which reached templates as '\x07'
+    runbook = parse("""
+        name: >-
+          Folded
+          name
+        steps:
+          - commands: >-
+              show ip
+              interface brief
+    """)
+    assert runbook.name == "Folded name"
+    assert runbook.steps[0].commands == ("show ip interface brief",)

@@ -20,6 +20,9 @@ A :class:`~nornir_runbook.lab.Device` with ``fault=`` set (or an inventory host 
                                escape sequences that set the window title, clear the screen,
                                write the clipboard (OSC 52), ring the bell, and forge an
                                ``ok: [forged]`` line with cursor movement and a carriage return
+``link_down``                  a link has failed: its first routed Ethernet interface that is up
+                               shows ``down``/``down`` in ``show ip interface brief`` (a check
+                               that wants every interface up fails on this device)
 =============================  ==================================================================
 
 A refused port needs no device (pick a free port nobody listens on), and a wrong password is an
@@ -33,6 +36,7 @@ This module needs only the standard library, so the lab package imports it witho
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import threading
@@ -55,6 +59,26 @@ HOSTILE_BANNER = (
 )
 
 
+LINK_COMMANDS = frozenset({"show ip interface brief", "show ip int brief", "show ip int br"})
+_UP_UP = re.compile(r"\bup(\s+)up\b")
+
+
+def link_down(text: str) -> str:
+    """``show ip interface brief`` with its first Ethernet interface that is up and has an
+    address (a routed uplink, not a subinterface) shown down."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        name = line.split(" ", 1)[0]
+        uplink = name.startswith("Et") and "." not in name and "unassigned" not in line
+        if uplink and _UP_UP.search(line):
+            # "up   up" -> "down down", the columns after it where they were
+            lines[index] = _UP_UP.sub(
+                lambda m: "down" + " " * max(1, len(m.group(1)) - 2) + "down", line, count=1
+            )
+            break
+    return "\n".join(lines)
+
+
 class Fault(StrEnum):
     NO_BANNER = "no_banner"
     NO_PROMPT = "no_prompt"
@@ -63,6 +87,7 @@ class Fault(StrEnum):
     DROP_AFTER_FIRST_COMMAND = "drop_after_first_command"
     DROP_THEN_DENY_LOGIN = "drop_then_deny_login"
     HOSTILE_BANNER = "hostile_banner"
+    LINK_DOWN = "link_down"
 
 
 FAULTS = frozenset(f.value for f in Fault)

@@ -30,9 +30,11 @@ from fakenos.plugins.shell.cmd_shell import CMDShell
 from nornir_runbook.lab.faults import (
     BANNER_COMMAND,
     HOSTILE_BANNER,
+    LINK_COMMANDS,
     DeviceState,
     Fault,
     SessionFaults,
+    link_down,
 )
 from nornir_runbook.lab.platforms import Platform
 
@@ -169,6 +171,12 @@ class LabShell(CMDShell):  # type: ignore[misc]  # fakenos is untyped
         if command == BANNER_COMMAND and self._faults.fault is Fault.HOSTILE_BANNER:
             self.stdout.write(HOSTILE_BANNER + self.newline)  # as is: writeline splits at \r
             return False
+        if (
+            command in LINK_COMMANDS
+            and self._faults.fault is Fault.LINK_DOWN
+            and link_down not in self._filters
+        ):
+            return self._filtered(command, link_down)
         mend = self._platform.mend.get(command)
         if mend is not None:
             return self._filtered(command, mend, first=True)

@@ -161,6 +161,8 @@ class Document:
         if node.tag not in _SCALAR_TAGS:
             self._bad_tag(node, path)
             return None
+        if node.style == ">":  # ruamel's composer marks where a folded scalar folds with \a
+            node = ScalarNode(node.tag, node.value.replace("\a", ""), style=">")
         try:
             return self._constructor.construct_object(node, deep=True)
         except (YAMLError, ValueError, KeyError):  # KeyError: "!!bool maybe"
