@@ -473,6 +473,9 @@ def test_save_keeps_the_checks(books: Nrb, runs: dict[tuple[str, str], Ran], com
         ):
             assert (step["name"], step.get("checks")) == (printed["name"], printed.get("checks"))
     assert saved["hosts"][RR]["steps"][3]["checks"][1] == check(UP_200, False, seen="saw 4 >= 200")
+    host_file = (books.cwd / "saved" / combo / "latest" / "hosts" / f"{RR}.txt").read_text()
+    assert f"checks:\n   ok: {saved['hosts'][RR]['steps'][3]['checks'][0]['that']}\n" in host_file
+    assert f"   failed: {UP_200} (saw 4 >= 200)\n" in host_file
 
 
 @EACH

@@ -217,6 +217,12 @@ def _step_text(step: StepResult) -> list[str]:
     lines.append(f"   task {step.task}, {step.duration_s:.2f}s")
     if step.error:
         lines += ["", "error:", step.error.rstrip()]
+    if step.checks:
+        lines += ["", "checks:"]
+        for check in step.checks:
+            detail = "; ".join(d for d in (check.seen, check.error) if d)
+            label = "ok" if check.ok else "failed"
+            lines.append(f"   {label}: {check.that}" + (f" ({detail})" if detail else ""))
     for label, text in step_outputs(step.result):
         lines += ["", f"-- {label or 'result'}", text]
     return lines
