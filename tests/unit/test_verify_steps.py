@@ -11,7 +11,7 @@ import pytest
 from nornir.core import Nornir
 from nornir.core.inventory import Defaults, Groups, Host, Hosts, Inventory
 
-from nornir_runbook.errors import RunbookError
+from nornir_runbook.errors import RenderError, RunbookError
 from nornir_runbook.run.plan import make_plan
 from nornir_runbook.runbook.checks import check_runbook
 from nornir_runbook.runbook.loader import parse_runbook
@@ -313,4 +313,23 @@ def test_a_when_that_fails_before_the_run_is_an_input_error_naming_the_hosts() -
             "cannot evaluate for 3 hosts (ios1, eos1, junos1): "
             "'dict object' has no attribute 'missing'",
         )
+    ]
+
+
+def test_a_missing_key_of_a_loop_variable_suggests_nothing_that_exists_already() -> None:
+    # was: "'dict object' has no attribute 'intf' (did you mean 'registered.intf'?)", where
+    # registered.intf was there and the loop variable's record had no 'intf'
+    runbook = parse("""
+        name: t
+        steps:
+          - commands: [show ip interface brief]
+            register: intf
+          - commands:
+              - "{% for i in registered.intf['x'] %}show interfaces {{ i.intf }}{% endfor %}"
+    """)
+    registered = {"intf": {"x": [{"interface": "Ethernet0/1"}]}}
+    with pytest.raises(RenderError) as info:
+        render_step(runbook.steps[1], Host(name="r1"), {}, registered)
+    assert [reason for _, reason in info.value.failures] == [
+        "'dict object' has no attribute 'intf'"
     ]

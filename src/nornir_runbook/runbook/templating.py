@@ -280,7 +280,7 @@ def _hint(source: str, context: Mapping[str, Any], error: str) -> str:
         close = (
             suggest(key, [str(n) for n in names]) if isinstance(names, Mapping | tuple) else None
         )
-        if close:
+        if close and close != key:  # the same name there: it is not what was missing
             return f" (did you mean '{'.'.join(chain[:-1])}.{close}'?)"
     return ""
 
