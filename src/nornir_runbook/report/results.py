@@ -29,6 +29,11 @@ class Check:
     seen: str | None = None
     error: str | None = None
 
+    @property
+    def detail(self) -> str:
+        """What it saw and why it failed, as one line: ``saw 1 >= 2``, an error, or both."""
+        return "; ".join(d for d in (self.seen, self.error) if d)
+
     def to_dict(self) -> dict[str, Any]:
         return {"that": self.that, "ok": self.ok, "seen": self.seen, "error": self.error}
 

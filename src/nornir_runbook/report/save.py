@@ -220,9 +220,9 @@ def _step_text(step: StepResult) -> list[str]:
     if step.checks:
         lines += ["", "checks:"]
         for check in step.checks:
-            detail = "; ".join(d for d in (check.seen, check.error) if d)
             label = "ok" if check.ok else "failed"
-            lines.append(f"   {label}: {check.that}" + (f" ({detail})" if detail else ""))
+            detail = f" ({check.detail})" if check.detail else ""
+            lines.append(f"   {label}: {check.that}{detail}")
     for label, text in step_outputs(step.result):
         lines += ["", f"-- {label or 'result'}", text]
     return lines

@@ -215,11 +215,11 @@ class TextOutput:
         if self._verbose < 1:
             return
         for check in step.checks:
-            detail = "; ".join(d for d in (check.seen, check.error) if d)
             label, style = (
                 ("ok", STYLES[Status.OK]) if check.ok else ("failed", STYLES[Status.FAILED])
             )
-            line = f"    {prefix}assert {label}: {check.that}" + (f" ({detail})" if detail else "")
+            detail = f" ({check.detail})" if check.detail else ""
+            line = f"    {prefix}assert {label}: {check.that}{detail}"
             self._print(Text(self._scrub(line), style=style))
 
     def _keep(self, index: int, host: str, step: StepResult) -> None:

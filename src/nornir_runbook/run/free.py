@@ -77,8 +77,8 @@ def host_program(task: Task, steps: PerHost, progress: Progress, begun: set[str]
     here = progress.here()
     done = here.of(name)
     calls = steps.of(name)
-    registered = _registered(calls, done)
     for call in calls[len(done) :]:
+        registered = _registered(calls, done)  # from what it finished: a retry resumes it too
         t0 = time.monotonic()
         try:
             multi = task.run(task=_call_step, name=call.name, call=call, registered=registered)
@@ -89,11 +89,9 @@ def host_program(task: Task, steps: PerHost, progress: Progress, begun: set[str]
             done.append((call.index, step))
             if not call.ignore_errors:
                 break
-            registered = _registered(calls, done)
             continue
         elapsed = time.monotonic() - t0
         done.append((call.index, step_result(call.name, call.task_name, multi, elapsed)))
-        registered = _registered(calls, done)
     close_host(task)
     here.take(name)
     return Result(host=task.host, result=list(done))

@@ -91,7 +91,7 @@ class Linear:
 def _call(run: RunState, planned: PlannedStep, host: str) -> tuple[StepCall, dict[str, Any]]:
     """What the host's worker needs for the step: the call, and what earlier steps registered
     there (only when the step reads it)."""
-    registered = run.state[host].registered if planned.deferred or planned.verifies else {}
+    registered = run.state[host].registered if planned.verifies else {}
     return planned.call(host), dict(registered)
 
 

@@ -16,9 +16,8 @@ from nornir.core.inventory import Host
 
 from nornir_runbook.errors import Problem, RenderError, RunbookError
 from nornir_runbook.project.selection import narrow
-from nornir_runbook.run.step import StepCall, arguments, checks_only
+from nornir_runbook.run.step import StepCall, WhenFailed, arguments, checks_only, runs_on
 from nornir_runbook.runbook.checks import template_file
-from nornir_runbook.runbook.expressions import evaluate
 from nornir_runbook.runbook.model import Runbook, Serial, Step, StepKind, Strategy
 from nornir_runbook.runbook.parsers import ParseError, Template, template_problem
 from nornir_runbook.runbook.registry import TaskRegistry
@@ -90,6 +89,8 @@ class PlannedStep:
     deferred: bool = False  # templates or ``when`` use ``registered``: rendered on the host
     template: Template | None = None  # ``parse_template``, read
     vars: Mapping[str, Any] = field(default_factory=dict)
+    # the step without where each value was written (the whole runbook's): what travels
+    bare_step: Step | None = None
 
     @property
     def verifies(self) -> bool:
@@ -108,8 +109,7 @@ class PlannedStep:
             fn=self.fn,
             args=self.args[host],
             ignore_errors=self.step.ignore_errors,
-            # without where each value was written: the whole runbook's, for every host
-            step=replace(self.step, locations={}) if self.verifies else None,
+            step=(self.bare_step or self.step) if self.verifies else None,
             vars=self.vars if self.verifies else {},
             deferred=self.deferred,
             skip=host in self.skipped,
@@ -171,6 +171,7 @@ def make_plan(
                 deferred=deferred,
                 template=_template(step, runbook, failed, step_hosts),
                 vars=runbook.vars,
+                bare_step=replace(step, locations={}),
             )
         )
     for planned_step in planned:
@@ -217,23 +218,15 @@ def _task_for(
 
 
 def _runs_on(step: Step, host: Host, vars: Mapping[str, Any]) -> bool:
-    """Whether ``step`` runs on ``host``: its platform has lines (when the step has a mapping
-    by platform) and every ``when`` is true. An expression that fails is a RenderError."""
-    if step.kind in (StepKind.COMMANDS, StepKind.CONFIG) and step.lines_for(host.platform) is None:
-        return False
-    if not step.when:
-        return True
-    context = template_context(HostView.from_host(host), vars)
-    for index, source in enumerate(step.when):
-        path = index_path(key_path(step.yaml_path, "when"), index)
-        try:
-            if not evaluate(source, context):
-                return False
-        except Exception as exc:  # noqa: BLE001 - an expression may raise anything: it is input
-            reason = str(exc) or type(exc).__name__
-            problem = located_problem(step.locations, path, reason)
-            raise RenderError([problem], host.name, [(path, reason)]) from None
-    return True
+    """:func:`~.step.runs_on` before the run: an expression that fails is input, a
+    RenderError at its place."""
+    context = template_context(HostView.from_host(host), vars) if step.when else {}
+    try:
+        return runs_on(step, host.platform, context)
+    except WhenFailed as exc:
+        path = index_path(key_path(step.yaml_path, "when"), exc.index)
+        problem = located_problem(step.locations, path, exc.reason)
+        raise RenderError([problem], host.name, [(path, exc.reason)]) from None
 
 
 def _template(

@@ -96,20 +96,41 @@ def _deferred(
 ) -> StepOutcome | Mapping[str, Any]:
     """``when`` and the templates that need ``registered``: the outcome when the step goes no
     further (skipped, or an expression that fails), else the rendered arguments."""
-    for source in step.when:
-        try:
-            if not evaluate(source, context):
-                return StepOutcome(status=Status.SKIPPED)
-        except Exception as exc:  # noqa: BLE001 - an expression may raise anything: the host's
-            return StepOutcome(status=Status.FAILED, error=f"when: {source}: {_reason(exc)}")
-    if step.lines_for(task.host.platform) is None:
-        return StepOutcome(status=Status.SKIPPED)
+    try:
+        if not runs_on(step, task.host.platform, context):
+            return StepOutcome(status=Status.SKIPPED)
+    except WhenFailed as exc:
+        return StepOutcome(status=Status.FAILED, error=f"when: {exc.source}: {exc.reason}")
     try:
         rendered = render_step(step, task.host, call.vars, registered)
     except RenderError as exc:
         reasons = "; ".join(f"{path}: {reason}" for path, reason in exc.failures)
         return StepOutcome(status=Status.FAILED, error=f"cannot render: {reasons}")
     return arguments(step, rendered)
+
+
+class WhenFailed(Exception):
+    """A ``when`` expression raised: which one (its index in the step's list), and why."""
+
+    def __init__(self, index: int, source: str, cause: BaseException) -> None:
+        super().__init__(source)
+        self.index, self.source, self.reason = index, source, _reason(cause)
+
+
+def runs_on(step: Step, platform: str | None, context: Mapping[str, Any]) -> bool:
+    """Whether ``step`` runs on a host of ``platform`` whose templates see ``context``: the
+    step has lines for its platform (when written by platform) and every ``when`` is true.
+    An expression that raises is :class:`WhenFailed`; with no ``when``, ``context`` is not
+    read."""
+    if step.lines_for(platform) is None:
+        return False
+    for index, source in enumerate(step.when):
+        try:
+            if not evaluate(source, context):
+                return False
+        except Exception as exc:
+            raise WhenFailed(index, source, exc) from exc
+    return True
 
 
 def arguments(step: Step, rendered: Any) -> dict[str, Any]:
@@ -161,8 +182,7 @@ def _failure(step: Step, context: Mapping[str, Any], failed: list[Check]) -> str
     """One line: ``fail_msg`` rendered, else ``assertion failed``, with the first failed
     expression (shortened) and what it saw; every check is in the step's ``checks``."""
     first = failed[0]
-    detail = "; ".join(d for d in (first.seen, first.error) if d)
-    what = _shortened(first.that) + (f"; {detail}" if detail else "")
+    what = _shortened(first.that) + (f"; {first.detail}" if first.detail else "")
     more = f" (and {len(failed) - 1} more failed)" if len(failed) > 1 else ""
     if step.fail_msg is None:
         return f"assertion failed: {what}{more}"
@@ -179,7 +199,7 @@ def _shortened(expression: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+    return str(exc) or type(exc).__name__
 
 
 def _outcome(task: Task, outcome: StepOutcome, *, changed: bool = False) -> Result:

@@ -25,6 +25,7 @@ from nornir_runbook.runbook.templating import (
     compiled,
     expression_strings,
     is_template,
+    key_path,
     template_strings,
 )
 from nornir_runbook.text import suggest
@@ -58,19 +59,23 @@ def compile_check(
         if is_template(source):
             messages = _check_source(source, vars, registered, TEMPLATE_NAMES)
             found.extend((path, message) for message in messages)
-    for path, source, result in expression_strings(step):
+    for path, expression, result in expression_strings(step):
+        try:  # one expression, and nothing after it
+            parse_expression(expression)
+        except TemplateSyntaxError as exc:
+            found.append((path, f"expression syntax error: {exc.message}"))
+            continue
+        except RecursionError:
+            found.append((path, TOO_DEEP))
+            continue
         names = RESULT_NAMES if result else TEMPLATE_NAMES
-        if source.startswith("{{ ") and path.rsplit(".", 1)[-1] != "fail_msg":
-            try:  # one expression, and nothing after it
-                parse_expression(source[3:-3])
-            except TemplateSyntaxError as exc:
-                found.append((path, f"expression syntax error: {exc.message}"))
-                continue
-            except RecursionError:
-                found.append((path, TOO_DEEP))
-                continue
-        if is_template(source):
-            found.extend((path, m) for m in _check_source(source, vars, registered, names))
+        source = "{{ " + expression + " }}"  # read as the templates are
+        found.extend((path, m) for m in _check_source(source, vars, registered, names))
+    if step.fail_msg is not None and is_template(step.fail_msg):
+        path = key_path(step.yaml_path, "fail_msg")
+        found.extend(
+            (path, m) for m in _check_source(step.fail_msg, vars, registered, RESULT_NAMES)
+        )
     return found
 
 

@@ -123,13 +123,10 @@ def template_strings(step: Step) -> Iterator[tuple[str, str]]:
 
 
 def expression_strings(step: Step) -> Iterator[tuple[str, str, bool]]:
-    """Every ``(yaml path, source, sees result)`` of a step's expressions and ``fail_msg``,
-    as a template (``{{ expression }}``) that checks can read as the others."""
+    """Every ``(yaml path, expression, sees result)`` of a step's ``when`` and ``assert``."""
     for key, expressions, result in (("when", step.when, False), ("assert", step.asserts, True)):
         for index, source in enumerate(expressions):
-            yield index_path(key_path(step.yaml_path, key), index), "{{ " + source + " }}", result
-    if step.fail_msg is not None:
-        yield key_path(step.yaml_path, "fail_msg"), step.fail_msg, True
+            yield index_path(key_path(step.yaml_path, key), index), source, result
 
 
 def uses_registered(step: Step) -> bool:
