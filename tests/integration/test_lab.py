@@ -159,6 +159,47 @@ def test_config_push_shows_in_that_devices_running_config(
     assert f"hostname {other}" in running[other].splitlines()
 
 
+def test_config_lines_edit_the_running_config_as_config_mode_does(
+    make_nornir: MakeNornir, lab_inventory: LabInventory
+) -> None:
+    target = lab_inventory.hosts[4]
+    tag = uuid.uuid4().hex[:8]
+    nr = make_nornir().filter(name=target)
+    lines = [
+        "interface Ethernet0/1",  # a section of the canned config: edited in place
+        f"description edge-{tag}",
+        "no duplex auto",
+        "exit",
+        "interface Ethernet0/1",
+        f"description edge-{tag}",  # already there: not added twice
+        "exit",
+        "no interface Loopback100",  # a section and its lines removed
+        "no logging host 9.9.9.9",  # absent: accepted, nothing changes
+        "ntp server 8.8.8.8",  # already there
+        f"snmp-server contact {tag}",
+    ]
+
+    pushed = outputs(nr.run(task=netmiko_send_config, config_commands=lines))
+    running = outputs(
+        nr.run(task=netmiko_send_command, command_string="show running-config", enable=True)
+    )
+
+    assert "Invalid" not in pushed[target]
+    shown = running[target].splitlines()
+    at = shown.index("interface Ethernet0/1")
+    assert shown[at : at + 4] == [
+        "interface Ethernet0/1",
+        " no ip address",
+        f" description edge-{tag}",
+        "!",
+    ]
+    assert shown.count("interface Ethernet0/1") == 1
+    assert "interface Loopback100" not in shown
+    assert " ip address 1.1.1.100 255.255.255.255" not in shown
+    assert shown.count("ntp server 8.8.8.8") == 1
+    assert shown[-2:] == [f"snmp-server contact {tag}", "end"]  # a new line goes at the end
+
+
 def test_wrong_password_is_refused(lab_inventory: LabInventory) -> None:
     with pytest.raises(NetmikoAuthenticationException):
         ConnectHandler(

@@ -155,7 +155,7 @@ def test_unknown_command_is_rejected_as_eos_does(session: BaseConnection) -> Non
 def test_config_set_enters_config_mode_and_shows_in_running_config(lab: Lab) -> None:
     tag = uuid.uuid4().hex[:8]
     lines = [f"ntp server 192.0.2.{int(tag, 16) % 250 + 1} prefer", f"snmp-server contact {tag}"]
-    interface = ["interface Ethernet7", f"description uplink-{tag}", "no shutdown"]
+    interface = ["interface Ethernet7", f"description uplink-{tag}", "mtu 9100"]
     connection = connect(lab.devices[0].port)
     try:
         connection.enable()
@@ -182,9 +182,47 @@ def test_config_set_enters_config_mode_and_shows_in_running_config(lab: Lab) -> 
     assert "hostname spine-a" in shown
     assert set(lines) <= set(shown)
     at = shown.index("interface Ethernet7")
-    assert shown[at + 1 : at + 3] == [f"   description uplink-{tag}", "   no shutdown"]
+    assert shown[at + 1 : at + 3] == [f"   description uplink-{tag}", "   mtu 9100"]
     assert f"uplink-{tag}" not in elsewhere  # each device keeps its own configuration
     assert "hostname spine-b" in elsewhere.splitlines()
+
+
+def test_config_lines_edit_the_running_config_as_eos_config_mode_does(lab: Lab) -> None:
+    tag = uuid.uuid4().hex[:8]
+    lines = [
+        "interface Ethernet1",  # a section of the canned config: edited in place
+        f"description edge-{tag}",
+        "no mtu 9200",
+        "mtu 9200",
+        "mtu 9200",  # already there once: not added twice
+        "no shutdown",  # absent: accepted, nothing changes
+        "exit",
+        "no interface Loopback2",  # a section and its lines removed
+        "interface Loopback9",  # a new section goes at the end
+        f"description new-{tag}",
+    ]
+    connection = connect(lab.devices[1].port)
+    try:
+        connection.enable()
+        pushed = str(connection.send_config_set(lines))
+        shown = str(connection.send_command("show running-config")).splitlines()
+    finally:
+        connection.disconnect()
+
+    assert "Invalid" not in pushed
+    at = shown.index("interface Ethernet1")
+    assert shown[at : at + 7] == [
+        "interface Ethernet1",
+        "   description Configured by NETCONF",
+        "   no switchport",
+        "   ip address 10.0.1.4/24",
+        f"   description edge-{tag}",
+        "   mtu 9200",
+        "!",
+    ]
+    assert "interface Loopback2" not in shown
+    assert "   description Lopback2 for Customer 27123" not in shown
+    assert shown[-4:] == ["interface Loopback9", f"   description new-{tag}", "!", "end"]
 
 
 def test_include_filter_works_on_eos_output(session: BaseConnection) -> None:

@@ -8,8 +8,12 @@ differs between them is a :class:`~nornir_runbook.lab.platforms.Platform`):
 - ``configure terminal`` at ``#`` enters ``{host}(config)#``; ``interface``, ``router``,
   ``line``... enter their sub-modes (``(config-if)#``...); ``exit`` goes up one mode, ``end``
   back to ``#``; ``do CMD`` runs an exec command from any config mode;
-- every config line is recorded per device (shared by all its sessions), and
-  ``show running-config`` is the canned config with those lines added before ``end``;
+- the running configuration is per device (shared by all its sessions): the canned config as
+  a tree that each config line changes as config mode does (:mod:`nornir_runbook.netconfig`):
+  a line entering an existing section adds to that section, a line already there is not
+  added twice, ``no X`` removes ``X`` and its children (``no X`` of an absent ``X`` is
+  accepted), new sections go at the end; ``show running-config`` renders it with the
+  platform's indent;
 - ``write memory`` / ``copy running-config startup-config`` answer as the platform does;
   ``disable`` returns to ``>``; ``| include``, ``| exclude`` and ``| begin`` filter any
   command's output.
@@ -37,6 +41,7 @@ from nornir_runbook.lab.faults import (
     link_down,
 )
 from nornir_runbook.lab.platforms import Platform
+from nornir_runbook.netconfig import NEGATION, Config, Node, parse
 
 CONFIG_MODE = "config"
 CONFIGURE = frozenset({"configure terminal", "configure", "conf t", "config t", "conf term"})
@@ -55,39 +60,43 @@ PIPE = re.compile(r"^(?P<command>.+?)\s+\|\s+(?P<kind>include|exclude|begin|i|e|
 
 
 class RunningConfig:
-    """The config lines one device has received, shared by all its sessions."""
+    """One device's running configuration, shared by all its sessions: the canned config as a
+    tree (:mod:`nornir_runbook.netconfig`) that config lines change as config mode would."""
 
     def __init__(self, hostname: str, nos: Nos, platform: Platform) -> None:
         self._hostname = hostname
         self._nos = nos
         self._platform = platform
-        self._lines: list[str] = []
+        self._header: list[str] = []  # the canned config's leading comment lines
+        self._config: Config | None = None
         self._lock = threading.Lock()
 
-    def apply(self, line: str, *, child: bool) -> None:
-        """Record a line (a sub-mode's line indented as the platform indents it); a top-level
-        ``no X`` removes a recorded ``X`` instead."""
-        text = line.strip()
-        if child and not line[:1].isspace():
-            text = self._platform.indent + text
-        elif child:
-            text = line
+    def apply(self, section: tuple[str, ...], line: str) -> None:
+        """``line`` applied in ``section`` (the path of section lines it was typed under)."""
         with self._lock:
-            undone = text.startswith("no ") and text[3:] in self._lines
-            if undone:
-                self._lines.remove(text[3:])
-            else:
-                self._lines.append(text)
+            self._tree().apply(section, line)
 
     def render(self) -> str:
-        template = self._platform.running_config
-        base: str = self._nos.device.render(template, base_prompt=self._hostname).rstrip()
+        """``show running-config``: the header, each top-level section followed by ``!``,
+        then ``end``."""
         with self._lock:
-            added = list(self._lines)
-        if not added:
-            return base
-        head, _, _ = base.rpartition("\nend")
-        return "\n".join([head or base, *added, "!", "end"])
+            config = self._tree()
+            lines = list(self._header)
+            for node in config.root.children:
+                lines.append(Config(Node("", [node]), config.indent).render())
+                if node.children:
+                    lines.append("!")
+            return "\n".join([*lines, "end"])
+
+    def _tree(self) -> Config:
+        if self._config is None:
+            template = self._platform.running_config
+            canned: str = self._nos.device.render(template, base_prompt=self._hostname)
+            lines = canned.strip().splitlines()
+            while lines and lines[0].startswith("!") and lines[0].strip("! "):
+                self._header.append(lines.pop(0))
+            self._config = parse("\n".join(lines), indent=self._platform.indent)
+        return self._config
 
 
 def _pipe_filter(kind: str, rx: str) -> Callable[[str], str]:
@@ -128,6 +137,7 @@ class LabShell(CMDShell):  # type: ignore[misc]  # fakenos is untyped
         self._user_prompt: str = self.nos.initial_prompt.format(base_prompt=self.base_prompt)
         self._exec_prompt: str = self.nos.enable_prompt.format(base_prompt=self.base_prompt)
         self._mode: str | None = None  # None: exec; else "config" or a sub-mode
+        self._section: tuple[str, ...] = ()  # in a sub-mode: the line that entered it
         self._filters: list[Callable[[str], str]] = []  # on the output of the current command
         self._closing = False
         self._faults = SessionFaults(device)
@@ -209,8 +219,9 @@ class LabShell(CMDShell):  # type: ignore[misc]  # fakenos is untyped
             return False
         return True
 
-    def _set_mode(self, mode: str | None) -> None:
+    def _set_mode(self, mode: str | None, section: tuple[str, ...] = ()) -> None:
         self._mode = mode
+        self._section = section if mode not in (None, CONFIG_MODE) else ()
         self.prompt = self._exec_prompt if mode is None else f"{self.base_prompt}({mode})#"
 
     def _config_line(self, raw: str) -> bool:
@@ -223,15 +234,26 @@ class LabShell(CMDShell):  # type: ignore[misc]  # fakenos is untyped
         elif word == "exit":
             self._set_mode(None if self._mode == CONFIG_MODE else CONFIG_MODE)
         elif word.startswith("do "):
-            mode, self.prompt = self._mode, self._exec_prompt
+            mode, section, self.prompt = self._mode, self._section, self._exec_prompt
             self._mode = None
             try:
                 self.default(word[3:])
             finally:
-                self._set_mode(mode)
+                self._set_mode(mode, section)
         else:
-            submode = None if line[:1].isspace() else self._platform.submode(word)
-            self._running.apply(line, child=submode is None and self._mode != CONFIG_MODE)
-            if submode is not None:
-                self._set_mode(submode)
+            self._configure(line, word)
         return False
+
+    def _configure(self, line: str, word: str) -> None:
+        """A config line: a line entering a sub-mode (``interface ...``) goes at the top and
+        enters it; ``no`` of one removes that section from the top; any other line goes in
+        the current section."""
+        submode = None if line[:1].isspace() else self._platform.submode(word)
+        if submode is not None:
+            self._running.apply((), word)
+            self._set_mode(submode, (word,))
+        elif word.startswith(NEGATION) and self._platform.submode(word[len(NEGATION) :]):
+            self._running.apply((), word)
+            self._set_mode(CONFIG_MODE)
+        else:
+            self._running.apply(self._section, word)
