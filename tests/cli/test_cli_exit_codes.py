@@ -369,7 +369,7 @@ def test_every_problem_of_a_runbook_is_reported_with_a_caret(
     assert ran.code == 5, ran
     assert ran.err.splitlines()[:6] == [
         "two.yaml:5:5 steps[0].colour: unknown key 'colour' "
-        "(expected name, commands, config, task, args, targets, ignore_errors, when, "
+        "(expected name, commands, config, parents, task, args, targets, ignore_errors, when, "
         "register, assert, fail_msg, parse, parse_template)",
         "        colour: blue",
         "        ^",

@@ -196,3 +196,59 @@ def test_text_output_counts_agree_with_their_noun() -> None:
     assert "step 1/1 Clock  1/1 host  0 failed" in text  # the live line
     assert "\n1 host: 1 ok (0 changed)" in text
     assert not re.search(r"\b1 (hosts|steps|outputs)\b", text)
+
+
+DIFF = (
+    "--- before\n+++ after\n@@ -1,2 +1,2 @@\n hostname r1\n-snmp-server contact old\n"
+    f"+snmp-server contact {CLEAR}{SECRET}"
+)
+
+
+@pytest.mark.parametrize("strategy", ["linear", "free"])
+def test_text_output_shows_a_step_diff_coloured_on_a_terminal_escaped_and_masked(
+    strategy: str,
+) -> None:
+    step = StepResult(
+        name="Contact", task="send_config", status=Status.OK, changed=True, result=[], diff=DIFF
+    )
+    host = HostReport(name="r1", status=Status.OK, steps=(step,))
+    report = RunReport(
+        runbook="Diff", run_id="1", started_at="", finished_at="", duration_s=1.0, hosts=(host,)
+    )
+    events: list[object] = [
+        RunStarted(runbook="Diff", run_id="1", hosts=("r1",), steps=("Contact",))
+    ]
+    if strategy == "linear":
+        events += [
+            StepStarted(index=0, name="Contact", hosts=("r1",)),
+            StepDone(index=0, host="r1", result=step),
+        ]
+    events.append(HostDone(report=host))
+    shown = {}
+    for colour in (None, "standard"):
+        out = Console(
+            file=StringIO(), width=100, force_terminal=colour is not None, color_system=colour
+        )  # type: ignore[arg-type]
+        output = make_output("text", out, verbose=0, redactor=Redactor([SECRET]))
+        for event in events:
+            output.on_event(event)  # type: ignore[arg-type]
+        output.finish(report)
+        shown[colour] = out.file.getvalue()  # type: ignore[attr-defined]
+
+    plain = shown[None].splitlines()
+    at = plain.index("changed: [r1]") + (1 if strategy == "free" else 0)
+    assert plain[at + 1 : at + 7] == [
+        "    --- before",
+        "    +++ after",
+        "    @@ -1,2 +1,2 @@",
+        "     hostname r1",
+        "    -snmp-server contact old",
+        f"    +snmp-server contact {printable(CLEAR)}{MASK}",
+    ]
+    assert "\x1b[" not in shown[None]
+    coloured = shown["standard"]
+    assert "\x1b[32m    +snmp-server contact" in coloured  # green
+    assert "\x1b[31m    -snmp-server contact old" in coloured  # red
+    assert "\x1b[36m    @@ -1,2 +1,2 @@" in coloured  # cyan
+    assert SECRET not in coloured
+    assert CLEAR not in coloured

@@ -483,7 +483,7 @@ def test_unknown_keys_with_and_without_suggestions() -> None:
             9,
             5,
             "steps[0].zzz",
-            "unknown key 'zzz' (expected name, commands, config, task, args, targets, "
+            "unknown key 'zzz' (expected name, commands, config, parents, task, args, targets, "
             "ignore_errors, when, register, assert, fail_msg, parse, parse_template)",
         ),
     ]
@@ -505,7 +505,7 @@ def test_ansible_top_level_keys_suggest_their_counterparts() -> None:
             6,
             5,
             "steps[0].hosts",
-            "unknown key 'hosts' (expected name, commands, config, task, args, targets, "
+            "unknown key 'hosts' (expected name, commands, config, parents, task, args, targets, "
             "ignore_errors, when, register, assert, fail_msg, parse, parse_template)",
         ),
     ]
@@ -1025,3 +1025,43 @@ def test_a_folded_scalar_is_its_text_without_fold_marks() -> None:
     """)
     assert runbook.name == "Folded name"
     assert runbook.steps[0].commands == ("show ip interface brief",)
+
+
+def test_parents_take_a_string_or_a_list_with_config_only() -> None:
+    book = parse("""
+        name: t
+        steps:
+          - config: [description x]
+            parents: interface Ethernet1
+          - config: [neighbor 192.0.2.1 activate]
+            parents: [router bgp 65000, address-family ipv4]
+    """)
+
+    assert [s.parents for s in book.steps] == [
+        ("interface Ethernet1",),
+        ("router bgp 65000", "address-family ipv4"),
+    ]
+    assert problems("""
+        name: t
+        steps:
+          - commands: [show clock]
+            parents: interface Ethernet1
+          - config: [description x]
+            parents: {interface: Ethernet1}
+          - config: [description x]
+            parents: ["interface Ethernet1", "interface Ethernet2\\n mtu 9000"]
+    """) == [
+        (4, 5, "steps[0].parents", "'parents' is only allowed with 'config'"),
+        (
+            6,
+            14,
+            "steps[1].parents",
+            "expected a non-empty list of strings or a string, got a mapping",
+        ),
+        (
+            8,
+            38,
+            "steps[2].parents[1]",
+            "expected one section line, got 'interface Ethernet2\\n mtu 9000'",
+        ),
+    ]

@@ -99,7 +99,7 @@ def test_the_connection_is_reused_and_never_closed(nr: Nornir, device: FakeNetmi
     nr.run(task=send_commands, commands=["show clock"])
     nr.run(task=send_config, config=["ntp server 192.0.2.1"])
     assert not device.closed
-    assert len(device.calls) == 3
+    assert len(device.calls) == 4  # show clock; enable, show running-config, the set
 
 
 def test_send_commands_takes_a_single_string_and_nothing(nr: Nornir, device: FakeNetmiko) -> None:
@@ -110,22 +110,71 @@ def test_send_commands_takes_a_single_string_and_nothing(nr: Nornir, device: Fak
     assert device.calls == [("send_command", "show clock")]
 
 
-def test_send_config_enables_then_sends_the_set(nr: Nornir, device: FakeNetmiko) -> None:
-    result = only(nr.run(task=send_config, config=["ntp server 192.0.2.1", "end"]))
+def test_send_config_enables_reads_the_running_config_then_sends_what_it_lacks(
+    nr: Nornir, device: FakeNetmiko
+) -> None:
+    result = only(nr.run(task=send_config, config=["ntp server 192.0.2.1", "hostname r1", "end"]))
     assert (result.failed, result.changed) == (False, True)
-    assert result.result == "config term\nntp server 192.0.2.1\nend\nend"
-    assert device.calls == [("enable", None), ("send_config_set", ["ntp server 192.0.2.1", "end"])]
+    assert result.result == ["ntp server 192.0.2.1"]
+    assert device.calls == [
+        ("enable", None),
+        ("send_command", "show running-config"),
+        ("send_config_set", ["ntp server 192.0.2.1"]),
+    ]
+    assert result.diff == ""  # not asked for
+
+
+def test_send_config_of_lines_already_there_sends_nothing(nr: Nornir, device: FakeNetmiko) -> None:
+    result = only(
+        nr.run(
+            task=send_config,
+            config=["description uplink", "no shutdown"],
+            parents="interface Gi0/1",
+            diff=True,
+        )
+    )
+    assert (result.failed, result.changed, result.result, result.diff) == (False, False, [], "")
+    assert [name for name, _ in device.calls] == ["enable", "send_command"]
 
 
 def test_send_config_with_no_lines_sends_nothing(nr: Nornir, device: FakeNetmiko) -> None:
     result = only(nr.run(task=send_config, config=[]))
-    assert (result.failed, result.changed, result.result) == (False, False, "")
+    assert (result.failed, result.changed, result.result) == (False, False, [])
     assert device.calls == []
 
 
-def test_send_config_splits_a_single_string(nr: Nornir, device: FakeNetmiko) -> None:
-    nr.run(task=send_config, config="interface Gi0/1\n description x")
-    assert device.calls[-1] == ("send_config_set", ["interface Gi0/1", " description x"])
+def test_send_config_splits_a_single_string_and_sends_under_the_section(
+    nr: Nornir, device: FakeNetmiko
+) -> None:
+    result = only(nr.run(task=send_config, config="interface Gi0/1\n description x"))
+    assert result.result == ["interface Gi0/1", "description x"]
+    assert device.calls[-1] == ("send_config_set", ["interface Gi0/1", "description x"])
+
+
+def test_send_config_check_sends_nothing_and_diffs_what_it_would_send(
+    nr: Nornir, device: FakeNetmiko
+) -> None:
+    result = only(
+        nr.run(
+            task=send_config,
+            config=["description core", "no description uplink"],
+            parents=["interface Gi0/1"],
+            check=True,
+            diff=True,
+        )
+    )
+    assert (result.failed, result.changed) == (False, True)
+    assert result.result == ["interface Gi0/1", "description core", "no description uplink"]
+    assert "send_config_set" not in [name for name, _ in device.calls]
+    assert result.diff.splitlines() == [
+        "--- before",
+        "+++ after",
+        "@@ -1,3 +1,3 @@",
+        " hostname r1",
+        " interface Gi0/1",
+        "- description uplink",
+        "+ description core",
+    ]
 
 
 def test_backup_config_writes_relative_to_the_cwd(

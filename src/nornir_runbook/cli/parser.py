@@ -212,6 +212,16 @@ def _run_args(run: argparse.ArgumentParser) -> None:
         "--serial", metavar="N|P%", help="rolling batches: a count N or a percentage P%%"
     )
     run.add_argument("--dry-run", action="store_true", help="render commands, connect nowhere")
+    run.add_argument(
+        "--check",
+        action="store_true",
+        help="config steps send nothing and report what they would send",
+    )
+    run.add_argument(
+        "--diff",
+        action="store_true",
+        help="config steps report a diff of the running configuration",
+    )
     run.add_argument("--list-hosts", action="store_true", help="print the selected hosts and stop")
     run.add_argument("--list-steps", action="store_true", help="print the steps and stop")
     run.add_argument(

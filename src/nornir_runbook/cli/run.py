@@ -59,6 +59,8 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         max_fail_percentage=args.max_fail_percentage,
         serial=serial,
         dry_run=args.dry_run or None,
+        check=args.check or None,
+        diff=args.diff or None,
         host_keys=HostKeyChecking(
             args.host_key_checking or project.host_keys.mode, project.host_keys.known_hosts
         ),

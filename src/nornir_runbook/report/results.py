@@ -58,9 +58,11 @@ class StepResult:
     error: str | None = None
     result: Any = None  # commands step: {command: output}; another task: what it returned
     checks: tuple[Check, ...] = ()  # its assert expressions, in order
+    diff: str | None = None  # --diff: a config step's unified diff of the running config
 
     def to_dict(self) -> dict[str, Any]:
-        """The step in the json document; ``checks`` only for a step that checked something."""
+        """The step in the json document; ``checks`` only for a step that checked something,
+        ``diff`` only for a step that has one."""
         found = {
             "name": self.name,
             "task": self.task,
@@ -72,6 +74,8 @@ class StepResult:
         }
         if self.checks:
             found["checks"] = [c.to_dict() for c in self.checks]
+        if self.diff:
+            found["diff"] = self.diff
         return found
 
 
@@ -266,6 +270,7 @@ def step_error(result: MultiResult) -> str | None:
 def step_result(name: str, task: str, result: MultiResult, duration: float) -> StepResult:
     """A step's outcome on one host from Nornir's MultiResult (not yet redacted)."""
     outcome = result[0].result if result else None
+    diff = (result[0].diff or None) if result else None
     if isinstance(outcome, StepOutcome):
         return StepResult(
             name=name,
@@ -276,6 +281,7 @@ def step_result(name: str, task: str, result: MultiResult, duration: float) -> S
             error=outcome.error,
             result=outcome.result,
             checks=outcome.checks,
+            diff=diff,
         )
     value = result[0].result if result and not result.failed else None
     return StepResult(
@@ -286,4 +292,5 @@ def step_result(name: str, task: str, result: MultiResult, duration: float) -> S
         duration_s=duration,
         error=step_error(result),
         result=value,
+        diff=diff,
     )

@@ -30,6 +30,8 @@ STYLES = {
     Status.UNREACHABLE: "bold red",
     Status.SKIPPED: "cyan",
 }
+# --diff: the colour of a diff line, by its first character (as Ansible's diff callback)
+DIFF_STYLES = {"+": "green", "-": "red", "@": "cyan"}
 BATCH_NAMES = 6  # a BATCH banner names at most this many hosts
 RECAP_STYLES = {
     "ok": "green",
@@ -208,6 +210,7 @@ class TextOutput:
         self._outcome(host.name, host.status, host.changed, error, host.duration_s)
         for step in host.steps:
             self._checks(step, f"{step.name}: ")
+            self._diff(step, f"{step.name}: ")
 
     def _checks(self, step: StepResult, prefix: str = "") -> None:
         """With ``-v``, each check of the step: ``ok: <expression>`` or ``failed: <expression>
@@ -232,6 +235,21 @@ class TextOutput:
             self._failed_lines.add((host, step.name))
         self._outcome(host, step.status, step.changed, step.error, step.duration_s)
         self._checks(step)
+        self._diff(step)
+
+    def _diff(self, step: StepResult, prefix: str = "") -> None:
+        """``--diff``: the step's diff of the running configuration, under its host's line,
+        ``+`` lines green, ``-`` red, ``@@`` cyan (on a terminal)."""
+        if not step.diff:
+            return
+        if prefix:
+            self._print(Text(f"    {self._scrub(prefix)}diff:", style="dim"))
+        text = Text()
+        for number, line in enumerate(self._scrub(step.diff).splitlines()):
+            if number:
+                text.append("\n")
+            text.append(f"    {line}", style=DIFF_STYLES.get(line[:1], ""))
+        self._print(text)
 
     def _show_progress(self) -> None:
         if self._live is None:
@@ -269,7 +287,9 @@ class TextOutput:
         line = Text(f"{label}: [{self._scrub(host)}]", style=style)
         if self._verbose >= 2:  # noqa: PLR2004
             line.append(f" ({format_duration(duration)})")
-        lines = self._scrub(error or "").strip().splitlines() if status in BAD else []
+        # a failure says why; so does a step skipped for a reason (--check)
+        shown = status in BAD or status is Status.SKIPPED
+        lines = self._scrub(error or "").strip().splitlines() if shown else []
         if lines:
             line.append(f" {lines[0]}", style=style)
         self._print(line)

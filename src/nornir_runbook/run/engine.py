@@ -38,7 +38,7 @@ from nornir_runbook.report.results import (
 from nornir_runbook.report.save import new_run_id
 from nornir_runbook.run.free import Free
 from nornir_runbook.run.linear import Linear
-from nornir_runbook.run.plan import Plan, PlannedStep, Settings, batches
+from nornir_runbook.run.plan import Plan, PlannedStep, Settings, batches, with_modes
 from nornir_runbook.run.strategy import BAD, HostState, StrategyPlugin
 from nornir_runbook.runbook.model import Strategy
 from nornir_runbook.runner import FuturesRunner, HostCompletion, RunArgs
@@ -72,6 +72,7 @@ class Engine:
     def run(self, plan: Plan, on_event: EventSink, run_id: str | None = None) -> RunReport:
         started = datetime.now(UTC)
         t0 = time.monotonic()
+        plan = with_modes(plan, check=self.settings.check, diff=self.settings.diff)
         run = _Run(self, plan, on_event)
         if not self.settings.dry_run and plan.hosts:
             run.runner.pool()  # a dask scheduler out of reach is an input error, before any event
@@ -215,6 +216,7 @@ class _Run:
             step,
             error=scrub(step.error) if step.error else None,
             result=self.e.redactor.scrub_data(step.result),
+            diff=scrub(step.diff) if step.diff else None,
             checks=tuple(
                 replace(
                     c,
@@ -296,6 +298,8 @@ class _Run:
             lines = planned.step.lines_for(platform)
             kind = planned.step.kind.value
             args = {kind: list(lines)} if kind in ("commands", "config") and lines else {}
+            if planned.step.parents:
+                args["parents"] = list(planned.step.parents)
         result = self.e.redactor.scrub_data(dict(args))
         return StepResult(name=name, task=task, status=Status.OK, result=result)
 

@@ -6,6 +6,7 @@ unknown task is an input error, never a host failure.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -50,6 +51,8 @@ class Settings:
     max_fail_percentage: float | None = None
     serial: Serial | None = None
     dry_run: bool = False
+    check: bool = False  # --check: config steps send nothing, tasks without check mode skip
+    diff: bool = False  # --diff: config steps report the running configuration's diff
 
     def merged(self, **overrides: Any) -> Settings:
         """A copy with every override that is not None applied: a runner option by its name in
@@ -91,6 +94,10 @@ class PlannedStep:
     vars: Mapping[str, Any] = field(default_factory=dict)
     # the step without where each value was written (the whole runbook's): what travels
     bare_step: Step | None = None
+    # --check and --diff: the keywords the task is called with (``check=True``, ``diff=True``,
+    # those it takes), and why the step is skipped on every host (a task without check mode)
+    modes: Mapping[str, bool] = field(default_factory=dict)
+    check_skip: str | None = None
 
     @property
     def verifies(self) -> bool:
@@ -114,6 +121,8 @@ class PlannedStep:
             deferred=self.deferred,
             skip=host in self.skipped,
             template=self.template,
+            modes=self.modes,
+            check_skip=self.check_skip,
         )
 
 
@@ -187,6 +196,38 @@ def make_plan(
             shown.append(Problem(message=f"... and {more} more template errors like these"))
         raise RunbookError(shown)
     return Plan(runbook=runbook, hosts=tuple(hosts), steps=tuple(planned))
+
+
+def with_modes(plan: Plan, *, check: bool, diff: bool) -> Plan:
+    """``plan`` under ``--check`` and ``--diff`` (as Ansible's check and diff modes): each
+    task that takes a ``check`` or ``diff`` keyword is called with it set; under ``--check`` a
+    ``task:`` step whose function takes no ``check`` is skipped, while ``commands`` (read
+    only) and ``config`` steps (whose task has both) run."""
+    if not (check or diff):
+        return plan
+    return replace(plan, steps=tuple(_with_modes(p, check=check, diff=diff) for p in plan.steps))
+
+
+def _with_modes(planned: PlannedStep, *, check: bool, diff: bool) -> PlannedStep:
+    takes = _keywords(planned.fn)
+    wanted = (("check", check), ("diff", diff))
+    modes = {name: True for name, on in wanted if on and name in takes}
+    skip = None
+    if check and planned.step.kind is StepKind.TASK and "check" not in takes:
+        name = planned.task_name
+        skip = f"skipped by --check: task {name!r} has no check mode (no 'check' argument)"
+    return replace(planned, modes=modes, check_skip=skip)
+
+
+def _keywords(fn: Callable[..., Any]) -> frozenset[str]:
+    """The parameters ``fn`` takes by name (``**kwargs`` does not count: a task says that it
+    has a check mode by naming it)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return frozenset()
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return frozenset(p.name for p in parameters if p.kind in named)
 
 
 def _render_message(path: str, reason: str, hosts: Sequence[str]) -> str:

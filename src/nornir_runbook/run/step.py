@@ -50,6 +50,8 @@ class StepCall:
     deferred: bool = False  # templates and ``when`` use ``registered``: rendered here
     skip: bool = False  # the plan found the step does not run on this host
     template: Template | None = None  # ``parse_template``, read
+    modes: Mapping[str, bool] = field(default_factory=dict)  # check=True, diff=True
+    check_skip: str | None = None  # --check, and the task has no check mode: why it skips
 
     @property
     def register(self) -> str | None:
@@ -63,10 +65,11 @@ def checks_only(task: Task) -> Result:
 
 def run_step(task: Task, call: StepCall, registered: Mapping[str, Any]) -> Result:
     """The step on ``task.host``; what it returns is the step's result there."""
+    if call.skip or call.check_skip is not None:  # a false ``when``, or --check: why it skips
+        reason = None if call.skip else call.check_skip
+        return _outcome(task, StepOutcome(status=Status.SKIPPED, error=reason))
     if call.step is None:
-        return call.fn(task, **call.args)  # type: ignore[no-any-return]
-    if call.skip:
-        return _outcome(task, StepOutcome(status=Status.SKIPPED))
+        return call.fn(task, **call.args, **call.modes)  # type: ignore[no-any-return]
     step, host = call.step, task.host
     context = template_context(HostView.from_host(host), call.vars, registered)
     args = call.args
@@ -76,19 +79,19 @@ def run_step(task: Task, call: StepCall, registered: Mapping[str, Any]) -> Resul
             return _outcome(task, early)
         args = early
     value: Any = None
-    changed = False
+    changed, diff = False, ""
     if step.kind is not StepKind.ASSERT:
-        done = call.fn(task, **args)
+        done = call.fn(task, **args, **call.modes)
         if done.failed:
             return done  # type: ignore[no-any-return]
-        value, changed = done.result, done.changed
+        value, changed, diff = done.result, done.changed, done.diff
     if step.parse is not None and isinstance(value, dict):
         try:
             value = _parsed(step.parse, host.platform, value, call.template)
         except ParseError as exc:
             return _outcome(task, StepOutcome(status=Status.FAILED, result=value, error=str(exc)))
     outcome = check(step, {**context, "result": value}, value)
-    return _outcome(task, outcome, changed=changed)
+    return _outcome(task, outcome, changed=changed, diff=diff)
 
 
 def _deferred(
@@ -138,7 +141,8 @@ def arguments(step: Step, rendered: Any) -> dict[str, Any]:
     if step.kind is StepKind.COMMANDS:
         return {"commands": list(rendered.commands)}
     if step.kind is StepKind.CONFIG:
-        return {"config": list(rendered.config)}
+        parents = {"parents": list(rendered.parents)} if rendered.parents else {}
+        return {"config": list(rendered.config), **parents}
     if step.kind is StepKind.ASSERT:
         return {}
     return dict(rendered.args)
@@ -202,10 +206,11 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _outcome(task: Task, outcome: StepOutcome, *, changed: bool = False) -> Result:
+def _outcome(task: Task, outcome: StepOutcome, *, changed: bool = False, diff: str = "") -> Result:
     return Result(
         host=task.host,
         result=outcome,
         changed=changed,
+        diff=diff,
         failed=outcome.status is Status.FAILED,
     )

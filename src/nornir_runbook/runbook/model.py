@@ -94,6 +94,7 @@ class Step:
     kind: StepKind
     commands: tuple[str, ...] = ()  # kind COMMANDS
     config: tuple[str, ...] = ()  # kind CONFIG
+    parents: tuple[str, ...] = ()  # kind CONFIG: the section lines ``config`` goes under
     # kind COMMANDS or CONFIG written as a mapping by platform: the host's platform picks its
     # lines (then ``commands``/``config`` are empty); a platform with no entry skips the step
     by_platform: Mapping[str, tuple[str, ...]] | None = None

@@ -29,6 +29,7 @@ _STEP_KEYS = (
     "name",
     "commands",
     "config",
+    "parents",
     "task",
     "args",
     "targets",
@@ -84,6 +85,7 @@ def _step(doc: Document, value: Any, path: str, locations: Mapping[str, Location
     task = _task_name(doc, value["task"], key_path(path, "task")) if "task" in value else None
     if "args" in value and kind is not None and kind is not StepKind.TASK:
         doc.add(key_path(path, "args"), "'args' is only allowed with 'task'", key=True)
+    parents = _parents(doc, value, path, kind)
     ignore_errors = value.get("ignore_errors", False)
     if not isinstance(ignore_errors, bool):
         doc.add(
@@ -100,6 +102,7 @@ def _step(doc: Document, value: Any, path: str, locations: Mapping[str, Location
         kind=kind,
         commands=lines["commands"],
         config=lines["config"],
+        parents=parents,
         by_platform=by_platform,
         task=task,
         args=shape.mapping(doc, value.get("args"), key_path(path, "args")),
@@ -129,6 +132,24 @@ def _lines(
             continue
         by_platform[platform] = shape.strings(doc, items, where, non_empty=True)
     return (), by_platform
+
+
+def _parents(
+    doc: Document, value: dict[Any, Any], path: str, kind: StepKind | None
+) -> tuple[str, ...]:
+    """``parents``: the section lines a ``config`` step's lines go under (Ansible's
+    ``ios_config`` ``parents``), one string or a list, outermost first."""
+    if "parents" not in value:
+        return ()
+    where = key_path(path, "parents")
+    if kind is not None and kind is not StepKind.CONFIG:
+        doc.add(where, "'parents' is only allowed with 'config'", key=True)
+        return ()
+    found = shape.strings(doc, value["parents"], where, non_empty=True)
+    for index, text in enumerate(found):
+        if "\n" in text.strip():
+            doc.add(index_path(where, index), f"expected one section line, got {text!r}")
+    return found
 
 
 def _verify(

@@ -92,6 +92,7 @@ class RenderedStep:
 
     commands: tuple[str, ...] = ()
     config: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ()
     args: dict[str, Any] = field(default_factory=dict)
 
 
@@ -119,6 +120,8 @@ def template_strings(step: Step) -> Iterator[tuple[str, str]]:
             for platform, lines in step.by_platform.items():
                 for index, text in enumerate(lines):
                     yield index_path(key_path(base, platform), index), text
+    for index, text in enumerate(step.parents):
+        yield index_path(key_path(step.yaml_path, "parents"), index), text
     yield from _walk_strings(step.args, key_path(step.yaml_path, "args"))
 
 
@@ -187,10 +190,11 @@ def render_step(
     base = key_path(kind, host.platform or "") if step.by_platform is not None else kind
     commands = renderer.lines(base, lines) if step.kind.value == "commands" else ()
     config = renderer.lines(base, lines) if step.kind.value == "config" else ()
+    parents = renderer.lines(key_path(step.yaml_path, "parents"), step.parents)
     args = renderer.value(step.args, key_path(step.yaml_path, "args"))
     if renderer.problems:
         raise RenderError(renderer.problems, host.name, renderer.failures)
-    return RenderedStep(commands=commands, config=config, args=args)
+    return RenderedStep(commands=commands, config=config, parents=parents, args=args)
 
 
 def template_context(

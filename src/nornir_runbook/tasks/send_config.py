@@ -1,22 +1,65 @@
-"""Send configuration lines with Netmiko's ``send_config_set``."""
+"""Send the configuration lines a device lacks, as Ansible's ``ios_config`` ``lines`` and
+``parents``: idempotent, with check mode and a diff."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from nornir.core.task import Result, Task
 
+from nornir_runbook.netconfig import (
+    Config,
+    candidate,
+    commands,
+    keystrokes,
+    missing,
+    parse,
+    unified,
+)
 from nornir_runbook.tasks._netmiko import REJECTED, netmiko_connection
 
+RUNNING_CONFIG = "show running-config"
 
-def send_config(task: Task, config: list[str]) -> Result:
-    """Enter enable mode (as ``netmiko_send_config`` does), then send ``config`` in config mode.
 
-    ``result`` is the session output and ``changed`` is True; no lines (all rendered away)
-    sends nothing and changes nothing. A single string is split into lines.
+def send_config(
+    task: Task,
+    config: Sequence[str] | str,
+    parents: Sequence[str] | str = (),
+    *,
+    check: bool = False,
+    diff: bool = False,
+) -> Result:
+    """Enter enable mode (as ``netmiko_send_config`` does), read the running configuration,
+    and send in config mode only the lines of ``config`` it lacks, under ``parents`` (the
+    section lines they go in, outermost first), each after the section lines it goes under.
+
+    A line may hold a whole section written with indentation; a ``no X`` line is sent only
+    where ``X`` is there. ``result`` is the list of lines sent (``[]``: nothing was needed) and
+    ``changed`` is True only when something was sent. ``check``: nothing is sent, ``result``
+    is what would be. ``diff``: ``Result.diff`` is a unified diff of the running configuration
+    before and after (read again; with ``check``: the lines applied to it here).
     """
     lines = config.splitlines() if isinstance(config, str) else list(config)
-    if not lines:
-        return Result(host=task.host, result="", changed=False)
+    sections = [parents] if isinstance(parents, str) else list(parents)
+    if not any(line.strip() for line in lines):  # every line rendered away: nothing to do
+        return Result(host=task.host, result=[], changed=False)
+    wanted = candidate(lines, sections)
     connection = netmiko_connection(task)
     connection.enable()
-    output = connection.send_config_set(config_commands=lines, error_pattern=REJECTED.pattern)
-    return Result(host=task.host, result=output, changed=True)
+    before = _running(connection)
+    changes = missing(before, wanted)
+    sent = commands(changes)
+    if changes and not check:
+        connection.send_config_set(
+            config_commands=keystrokes(changes), error_pattern=REJECTED.pattern
+        )
+    result = Result(host=task.host, result=sent, changed=bool(changes))
+    if diff:
+        after = before.applied(changes) if check or not changes else _running(connection)
+        result.diff = unified(before.render(), after.render())
+    return result
+
+
+def _running(connection: Any) -> Config:
+    return parse(str(connection.send_command(RUNNING_CONFIG)))
