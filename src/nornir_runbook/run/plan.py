@@ -215,7 +215,7 @@ def _with_modes(planned: PlannedStep, *, check: bool, diff: bool) -> PlannedStep
     skip = None
     if check and planned.step.kind is StepKind.TASK and "check" not in takes:
         name = planned.task_name
-        skip = f"skipped by --check: task {name!r} has no check mode (no 'check' argument)"
+        skip = f"--check: task {name!r} has no check mode (no 'check' argument)"
     return replace(planned, modes=modes, check_skip=skip)
 
 
