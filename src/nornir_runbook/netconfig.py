@@ -10,8 +10,9 @@ configuration must agree on what a line means, so they share this one reading:
   does: a line already there is not added again, a new one goes at the end of its section
   (a new section at the end of the configuration), and ``no X`` removes ``X`` and its
   children there (``no X`` of an absent ``X`` changes nothing).
-- :func:`missing` lists the lines of a candidate that a running configuration lacks, each
-  with its place: a line not there, a whole new section; ``no X`` only where ``X`` is there.
+- :func:`missing` lists the lines of a candidate that change a running configuration, each
+  with its place, weighed in order as config mode would apply them: a line not there, a
+  whole new section; ``no X`` only where ``X`` is there (then ``X``, ``no X`` sends both).
 - :func:`commands` and :func:`keystrokes` turn those into the lines to report and to type.
 
 Written here rather than taken from hier_config or ciscoconfparse2: both compute the remedy
@@ -153,23 +154,28 @@ def candidate(lines: Sequence[str], parents: Sequence[str] = ()) -> Config:
 
 
 def missing(running: Config, wanted: Config) -> list[Change]:
-    """The lines of ``wanted`` that ``running`` lacks, in ``wanted``'s order (see the module's
-    docstring); a section's lines that are there are walked for what they lack."""
+    """The lines of ``wanted`` that change ``running``, in ``wanted``'s order, each applied to
+    a copy of ``running`` before the next is weighed (so ``X`` then ``no X`` are both sent):
+    a line not there (a new section, with its lines), and ``no X`` only where ``X`` is."""
     found: list[Change] = []
+    state = running.applied([])
 
-    def walk(have: Node | None, want: Node, path: tuple[str, ...]) -> None:
+    def walk(want: Node, path: tuple[str, ...]) -> None:
         for node in want.children:
+            have = state.section(path)
             there = have.find(node.text) if have is not None else None
             if node.text.startswith(NEGATION):
                 target = node.text[len(NEGATION) :]
                 if there is None and have is not None and have.find(target) is not None:
                     found.append(Change(path, node.text))
+                    state.apply(path, node.text)
                 continue
             if there is None:
                 found.append(Change(path, node.text, opens=bool(node.children)))
-            walk(there, node, (*path, node.text))
+                state.apply(path, node.text)
+            walk(node, (*path, node.text))
 
-    walk(running.root, wanted.root, ())
+    walk(wanted.root, ())
     return found
 
 

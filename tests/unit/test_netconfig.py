@@ -90,7 +90,7 @@ def test_a_section_written_in_one_string_and_new_sections_are_sent_whole() -> No
             "router bgp 65000\n   address-family ipv4\n      neighbor 192.0.2.2 activate",
             "ntp server 192.0.2.1",
             "no ip routing",  # present as written: nothing to do
-            "no interface Ethernet9",  # absent before the step: a no-op
+            "no interface Ethernet8",  # absent: a no-op
         ]
     )
 
@@ -125,3 +125,17 @@ def test_a_no_line_is_missing_only_where_its_line_is_there() -> None:
 
     assert commands(there) == ["interface Ethernet1", "no description uplink"]
     assert absent_section == [Change((), "interface Ethernet7", opens=True)]
+
+
+def test_lines_are_weighed_in_order_as_config_mode_applies_them() -> None:
+    running = parse(RUNNING)
+    wanted = candidate(["snmp-server location x", "no snmp-server location x", "no hostname r1"])
+
+    changes = missing(running, wanted)
+
+    assert commands(changes) == [
+        "snmp-server location x",
+        "no snmp-server location x",
+        "no hostname r1",
+    ]
+    assert running.applied(changes).render() == running.render().replace("hostname r1\n", "")
