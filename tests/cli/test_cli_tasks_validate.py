@@ -35,7 +35,11 @@ def test_tasks_lists_name_signature_and_origin(nrb: Nrb) -> None:
     assert ran.lines()[0].split("\t") == ["task", "signature", "from"]
     rows = task_rows(ran)
     assert rows["send_commands"] == ("(commands: list[str])", "builtin")
-    assert rows["send_config"] == ("(config: list[str])", "builtin")
+    assert rows["send_config"] == (
+        "(config: list[str], parents: list[str] | None = None, *, check: bool = False, "
+        "diff: bool = False)",
+        "builtin",
+    )
     assert rows["echo"] == ("(**data: Any)", "builtin")
     assert rows["fail"] == ("(message: str = 'failed on purpose')", "builtin")
     assert rows["echo_data"] == ("(**kwargs: Any)", "nornir_utils")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from nornir.core.task import Result, Task
@@ -24,8 +23,8 @@ RUNNING_CONFIG = "show running-config"
 
 def send_config(
     task: Task,
-    config: Sequence[str] | str,
-    parents: Sequence[str] | str = (),
+    config: list[str],
+    parents: list[str] | None = None,
     *,
     check: bool = False,
     diff: bool = False,
@@ -33,6 +32,7 @@ def send_config(
     """Enter enable mode (as ``netmiko_send_config`` does), read the running configuration,
     and send in config mode only the lines of ``config`` it lacks, under ``parents`` (the
     section lines they go in, outermost first), each after the section lines it goes under.
+    A single string is taken as its lines (``config``) or as one section line (``parents``).
 
     A line may hold a whole section written with indentation; a ``no X`` line is sent only
     where ``X`` is there. ``result`` is the list of lines sent (``[]``: nothing was needed) and
@@ -41,7 +41,7 @@ def send_config(
     before and after (read again; with ``check``: the lines applied to it here).
     """
     lines = config.splitlines() if isinstance(config, str) else list(config)
-    sections = [parents] if isinstance(parents, str) else list(parents)
+    sections = [parents] if isinstance(parents, str) else list(parents or ())
     if not any(line.strip() for line in lines):  # every line rendered away: nothing to do
         return Result(host=task.host, result=[], changed=False)
     wanted = candidate(lines, sections)
