@@ -50,7 +50,10 @@ LEAKY = """
         commands: ["show clock | include {{{{ vars.pw3 }}}}"]
       - name: Community
         targets: {{hosts: [{echoes}]}}
-        config: ["snmp-server community {{{{ vars.pw3 }}}} RO"]
+        # and off again: every run sends the community line (a line already there is not sent)
+        config:
+          - "snmp-server community {{{{ vars.pw3 }}}} RO"
+          - "no snmp-server community {{{{ vars.pw3 }}}} RO"
       - name: Echo
         task: echo
         args: {{secret: "{{{{ vars.pw }}}}", more: ["{{{{ vars.pw2 }}}}", "{{{{ vars.pw3 }}}}"]}}

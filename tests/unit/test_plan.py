@@ -7,7 +7,7 @@ from nornir.core import Nornir
 from nornir.core.inventory import Defaults, Groups, Host, Hosts, Inventory
 
 from nornir_runbook.errors import RunbookError
-from nornir_runbook.run.plan import make_plan
+from nornir_runbook.run.plan import make_plan, with_modes
 from nornir_runbook.runbook.loader import parse_runbook
 from nornir_runbook.runbook.registry import default_registry
 
@@ -60,3 +60,34 @@ def test_a_template_error_on_one_host_names_it() -> None:
         "cannot render for host 'r1':"
         " TypeError: unsupported operand type(s) for *: 'NoneType' and 'int'"
     ]
+
+
+MODES = """\
+name: t
+steps:
+  - commands: [show clock]
+  - parents: "interface {{ host.name }}"
+    config: [description x]
+  - task: echo
+  - task: backup_config
+    args: {path: x.cfg}
+  - assert: "true"
+"""
+
+
+def test_check_and_diff_reach_the_tasks_that_take_them_and_skip_the_others() -> None:
+    nr = lab(1)
+    runbook = parse_runbook(MODES, file="rb.yaml")
+    plan = make_plan(nr, runbook, ["r1"], default_registry(None), None)
+
+    checked = with_modes(plan, check=True, diff=True)
+    diffed = with_modes(plan, check=False, diff=True)
+
+    calls = [p.call("r1") for p in checked.steps]
+    assert calls[1].args == {"config": ["description x"], "parents": ["interface r1"]}
+    assert [c.modes for c in calls] == [{}, {"check": True, "diff": True}, {}, {}, {}]
+    assert [c.check_skip is not None for c in calls] == [False, False, True, True, False]
+    assert "--check: task 'echo' has no check mode" in str(calls[2].check_skip)
+    assert [p.call("r1").modes for p in diffed.steps][1] == {"diff": True}
+    assert all(p.call("r1").check_skip is None for p in diffed.steps)
+    assert with_modes(plan, check=False, diff=False) is plan
