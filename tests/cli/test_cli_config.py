@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_kit import Nrb, Ran, copy_project, run_many, write_text
+from cli_kit import ALL, Nrb, Ran, copy_project, run_many, write_text
 
 pytestmark = pytest.mark.cli
 
@@ -225,3 +225,24 @@ def test_text_output_shows_the_diff_under_the_hosts_line(
     assert "\x1b[" not in ran.out  # not a terminal: no colour
     assert f"    +snmp-server contact {tags[0]}" in checked.out
     assert "skipped: [fra-edge-02] --check: task 'cfgtasks:plain' has no check mode" in checked.out
+
+
+def test_dry_run_with_check_and_diff_connects_to_nothing(
+    tmp_path: Path, lab_inventory: Any, free_ports: Callable[..., list[int]]
+) -> None:
+    config = copy_project(lab_inventory, tmp_path / "dark", free_ports, ALL)  # nothing listens
+    write_text(tmp_path, TASKS, "dark/cfgtasks.py")
+    write_text(tmp_path, CONFIG, "book.yaml")
+    nrb = Nrb(config=config, cwd=tmp_path / "dark")
+
+    ran = nrb.run(
+        tmp_path / "book.yaml", "-l", HOSTS, "-e", "tag=x", "--dry-run", "--check", "--diff"
+    )
+
+    assert ran.code == 0, ran
+    steps = steps_of(ran, IOS_HOST)
+    assert steps["Interface"]["result"] == {
+        "config": ["description edge-x", "no duplex auto", "no speed 100"],
+        "parents": ["interface Ethernet0/2"],
+    }
+    assert all("diff" not in step for step in steps.values())
