@@ -233,7 +233,9 @@ def without_clock(result: Any) -> Any:
 
 def host_outcomes(doc: dict[str, Any]) -> dict[str, Any]:
     """Per host: status, changed, and each step's name, task, status, error and result, with
-    what changes from run to run (durations, the clock) left out."""
+    what changes from run to run (durations, the clock) left out; and the lines a config step
+    sent, which depend on what the device held when the step read it (runs at once on the
+    same devices change that)."""
     return {
         name: {
             "status": host["status"],
@@ -245,7 +247,7 @@ def host_outcomes(doc: dict[str, Any]) -> dict[str, Any]:
                     s["status"],
                     s["changed"],
                     s["error"],
-                    without_clock(s["result"]),
+                    None if s["task"] == "send_config" else without_clock(s["result"]),
                 )
                 for s in host["steps"]
             ],
