@@ -5,7 +5,8 @@ configuration must agree on what a line means, so they share this one reading:
 
 - :func:`parse` turns text into a tree by indentation: a line indented more than the line
   before it is that line's child (a section: ``interface Ethernet1`` and its lines). ``!``
-  comments, blank lines and ``end`` carry nothing and are dropped.
+  comments, blank lines, ``end`` and what IOS prints above the configuration (``Building
+  configuration...``, ``Current configuration : N bytes``) carry nothing and are dropped.
 - :meth:`Config.apply` applies one line at a place (the path of its sections) as config mode
   does: a line already there is not added again, a new one goes at the end of its section
   (a new section at the end of the configuration), and ``no X`` removes ``X`` and its
@@ -41,6 +42,8 @@ __all__ = [
 
 NEGATION = "no "
 IGNORED = frozenset({"end"})
+# what IOS prints above the configuration, that changes with it: not configuration
+CHATTER = ("Building configuration", "Current configuration")
 
 
 @dataclass(slots=True)
@@ -130,7 +133,7 @@ def parse(text: str, *, indent: str | None = None) -> Config:
     for raw in text.replace("\r", "").splitlines():
         line = raw.expandtabs(1).rstrip()
         words = " ".join(line.split())
-        if not words or words.startswith("!") or words in IGNORED:
+        if not words or words.startswith(("!", *CHATTER)) or words in IGNORED:
             continue
         depth = len(line) - len(line.lstrip())
         if depth and seen_indent is None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from nornir_runbook.netconfig import Change, candidate, commands, keystrokes, missing, parse
 
 RUNNING = """\
+Building configuration...
+
+Current configuration : 1234 bytes
 ! Command: show running-config
 hostname r1
 !
