@@ -226,4 +226,6 @@ def test_a_status_and_error_change_of_a_step() -> None:
     assert step.status == Change(old="ok", new="failed")
     assert step.error == Change(old=None, new="% Invalid input")
     assert [(o.label, o.only_in) for o in step.outputs] == [(NTP, "old")]
-    assert "    error: None -> '% Invalid input'\n" in shown(compare_runs(old, new))
+    text = shown(compare_runs(old, new))
+    assert "  step NTP: ok -> failed\n    error: None -> '% Invalid input'\n" in text
+    assert f"    {NTP}: only in the old run (1 line)\n" in text

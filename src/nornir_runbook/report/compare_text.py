@@ -19,6 +19,7 @@ from nornir_runbook.text import plural, printable
 _STATUS_STYLES = {"ok": "green", "failed": "red", "unreachable": "bold red", "skipped": "cyan"}
 _LINE_STYLES = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"), ("-", "red"))
 _INDENT = "    "
+_HEADER_LINES = 3  # of a unified diff: ---, +++ and the one @@ of an output in one run only
 
 
 class ComparisonText:
@@ -83,8 +84,12 @@ class ComparisonText:
             self._output(output)
 
     def _output(self, output: OutputDiff) -> None:
-        where = f" (only in the {output.only_in} run)" if output.only_in else ""
-        self._line(_INDENT, (f"{output.label}{where}", "bold"))
+        if output.only_in is not None:  # what it said is in that run's outputs/ (and in -o json)
+            lines = plural(len(output.unified.splitlines()) - _HEADER_LINES, "line")
+            where = f": only in the {output.only_in} run ({lines})"
+            self._line(_INDENT, (output.label, "bold"), (where, "yellow"))
+            return
+        self._line(_INDENT, (output.label, "bold"))
         for change in output.changes:
             if change.kind == "changed":
                 what = f"{_value(change.old)} -> {_value(change.new)}"
