@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from nornir_runbook.redact import Redactor
-from nornir_runbook.report.results import HostReport, RunReport
+if TYPE_CHECKING:  # not imported to run: ``nrb diff`` reads saved runs without Nornir
+    from nornir_runbook.redact import Redactor
+    from nornir_runbook.report.results import HostReport, RunReport
 
 
 def _decode(data: bytes) -> str:
