@@ -98,15 +98,24 @@ def test_save_writes_report_host_files_and_failed_list(saved: tuple[Nrb, Ran]) -
     }
     assert (run / "failed.txt").read_text() == "ams-core-01\nams-edge-02\n"  # inventory order
 
-    host_files = sorted(
-        p for p in run.rglob("*") if p.is_file() and p.name not in ("report.json", "failed.txt")
-    )
+    host_files = sorted((run / "hosts").iterdir())
     assert [p.stem for p in host_files] == sorted(HOSTS)  # one file per host
     files = {p.stem: p.read_text() for p in host_files}
     for name in ("ams-core-02", "fra-edge-01"):
         assert f"{name} uptime is" in files[name]  # the show version output
         assert doc["hosts"][name]["steps"][0]["result"]["show clock"] in files[name]
         assert doc["hosts"][name]["steps"][-1]["result"] == {"site": name[:3]}
+    for name in ("ams-core-02", "fra-edge-01"):  # each output in a file of its own
+        outputs = run / "outputs" / name
+        assert sorted(str(p.relative_to(outputs)) for p in outputs.rglob("*.*")) == [
+            "01-Facts/show_clock.txt",
+            "01-Facts/show_version.txt",
+            "02-After/result.json",  # Refuse ran on ams-core-01 alone
+        ]
+        result = doc["hosts"][name]["steps"][0]["result"]
+        assert (outputs / "01-Facts/show_version.txt").read_text() == result["show version"] + "\n"
+        assert json.loads((outputs / "02-After/result.json").read_text()) == {"site": name[:3]}
+    assert not (run / "outputs" / DOWN).exists()  # no output
     assert "refused on ams-core-01" in files["ams-core-01"]
     assert "failed" in files["ams-core-01"]
     assert "unreachable" in files[DOWN]
@@ -212,11 +221,14 @@ def test_concurrent_runs_into_one_folder_never_share_a_run_folder(
         assert f"saved: {Path('out') / folder.name}" in ran.err
         assert json.loads((folder / "report.json").read_text()) == doc
         assert list(doc["hosts"]) == [host]
-        assert sorted(os.listdir(folder)) == ["failed.txt", "hosts", "report.json"]
+        assert sorted(os.listdir(folder)) == ["failed.txt", "hosts", "outputs", "report.json"]
         assert os.listdir(folder / "hosts") == [f"{host}.txt"]
+        assert os.listdir(folder / "outputs") == [host]
         text = (folder / "hosts" / f"{host}.txt").read_text()
-        assert f"run:      {folder.name}" in text
+        assert f"host:     {host}\n" in text
         assert f"{host} uptime is" in text
+        version = folder / "outputs" / host / "01-Version" / "show_version.txt"
+        assert f"{host} uptime is" in version.read_text()
     assert os.readlink(tmp_path / "out" / "latest") in {f.name for f in folders}
 
 
@@ -255,11 +267,26 @@ def test_every_saved_folder_is_0700_and_every_file_0600(
     assert ran.code == 2, ran
     found = modes(tmp_path / "deep")
     run = saved_run(tmp_path / "deep" / "out").name
+    outputs = [
+        "outputs",
+        "outputs/ams-core-01",
+        "outputs/ams-core-01/01-Facts",
+        "outputs/fra-edge-01",
+        "outputs/fra-edge-01/01-Facts",
+        "outputs/fra-edge-01/02-After",
+    ]
     expected_folders = [".", "out", f"out/{run}", f"out/{run}/hosts"]
+    expected_folders += [f"out/{run}/{name}" for name in outputs]
     assert {name: mode for name, mode in found.items() if mode == "0o700"} == dict.fromkeys(
         expected_folders, "0o700"
     )
     files = ["report.json", "failed.txt", "hosts/ams-core-01.txt", "hosts/fra-edge-01.txt"]
+    files += [
+        f"outputs/{host}/01-Facts/{command}.txt"
+        for host in ("ams-core-01", "fra-edge-01")
+        for command in ("show_clock", "show_version")
+    ]
+    files.append("outputs/fra-edge-01/02-After/result.json")
     assert {n: m for n, m in found.items() if n not in expected_folders} == {
         f"out/{run}/{name}": "0o600" for name in files
     }

@@ -81,11 +81,13 @@ def test_text_output_and_saved_files_escape_control_characters(
     assert r"failed: [ams-edge-03] refused\x1b[2J\rok: [forged]" in ran.out  # an error
     assert not re.search(r"^ok: \[forged\]", ran.out, re.MULTILINE)
     texts = list((tmp_path / "runs").rglob("*.txt"))
-    assert {p.name for p in texts} == {"ams-edge-03.txt", "failed.txt"}
+    assert {p.name for p in texts} == {"ams-edge-03.txt", "failed.txt", "show_banner_motd.txt"}
     for path in texts:
         assert not RAW.search(path.read_text()), path
     saved = next(p for p in texts if p.name == "ams-edge-03.txt").read_text()
     assert r"Authorized access only\x07" in saved
+    output = next(p for p in texts if p.name == "show_banner_motd.txt")
+    assert output.read_text().startswith(r"\x1b]0;pwned by the banner\x07\x1b[2J")
     assert r"refused\x1b[2J\rok: [forged]" in saved
 
     as_json = nrb.run(runbook, *args, "-o", "json")  # json keeps the exact data

@@ -15,7 +15,7 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     return dict(sub.choices)
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "inventory", "tasks", "lab"])
+@pytest.mark.parametrize("command", ["run", "validate", "inventory", "tasks", "lab", "diff"])
 def test_every_option_and_argument_has_a_help_text(command: str) -> None:
     parser = subcommands()[command]
     undocumented = [
@@ -39,3 +39,17 @@ def test_run_help_describes_each_flag() -> None:
     }.items():
         assert flag in text
         assert words in " ".join(text.split()), flag
+
+
+def test_diff_help_describes_its_arguments() -> None:
+    text = " ".join(subcommands()["diff"].format_help().split())
+    assert "usage: nrb diff [-h] [--ignore REGEX] [-o {text,json}] OLD NEW" in text
+    for words in (
+        "Exit 0 when the runs match, 2 when they differ, 5 on bad input.",
+        "OLD the earlier run: a run folder of --save DIR, DIR/latest, or its report.json",
+        "NEW the later run",
+        "--ignore REGEX drop the lines of text outputs that REGEX matches",
+        "repeatable",
+        "-o {text,json}, --output {text,json} text (default; coloured on a terminal)",
+    ):
+        assert words in text, words

@@ -154,7 +154,7 @@ def test_saved_text_files_are_escaped_and_report_json_is_exact(tmp_path: Path) -
     _, report = hostile_report()
     target = save_report(report, tmp_path, redactor=Redactor([SECRET]))
     texts = {p.name: p.read_text() for p in target.rglob("*.txt")}
-    assert len(texts) == 3  # two hosts and failed.txt
+    assert len(texts) == 4  # two hosts, failed.txt and r1's banner under outputs/
     for name, text in texts.items():
         assert not RAW.search(text), (name, text)
     host1 = next(t for n, t in texts.items() if n.startswith("r1"))
@@ -162,6 +162,7 @@ def test_saved_text_files_are_escaped_and_report_json_is_exact(tmp_path: Path) -
     assert f"runbook:  Hostile{printable(CLIPBOARD)}\n" in host1
     assert f"{ESCAPED} key {MASK}\n" in host1
     assert texts["failed.txt"] == "r2\n"
+    assert texts["show_banner_motd__2J__H.txt"] == f"{ESCAPED} key {MASK}\n"
     doc = json.loads((target / "report.json").read_text())
     assert doc["hosts"]["r2"]["steps"][0]["error"] == f"% refused{FORGED}\n{TITLE}"
 

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from nornir_runbook.errors import UsageError
+from nornir_runbook.files import atomic_write, safe_name
 from nornir_runbook.redact import MASK, Redactor
+from nornir_runbook.report.document import document
 from nornir_runbook.report.render import Tee
 from nornir_runbook.report.results import (
     HostDone,
@@ -27,15 +29,12 @@ from nornir_runbook.report.results import (
 )
 from nornir_runbook.report.save import (
     SaveOutput,
-    atomic_write,
-    document,
-    host_filenames,
     new_run_id,
     point_latest,
     prepare_save_dir,
-    safe_name,
     save_report,
 )
+from nornir_runbook.report.saved_files import host_filenames
 
 GOLDEN = Path(__file__).parent / "golden"
 SECRET = "s3cr3t-pass"
@@ -126,15 +125,24 @@ def test_save_report_writes_every_file(tmp_path: Path, golden: Callable[[str, st
     assert target == tmp_path / "out" / "20261125T101500Z"
     assert os.readlink(tmp_path / "out" / "latest") == "20261125T101500Z"
     assert modes(tmp_path / "out") == owner_only(tmp_path / "out")
-    assert len(modes(tmp_path / "out")) == 9  # out, the run, hosts/ and six files
+    assert len(modes(tmp_path / "out")) == 19  # out, the run, hosts/, outputs/, 5 more, 10 files
     assert all_files(target) == [
         "failed.txt",
         "hosts/r1.txt",
         "hosts/r2.txt",
         "hosts/r3.txt",
         "hosts/site-a_r4.txt",
+        "outputs/r1/01-Clock/show_clock.txt",
+        "outputs/r1/01-Clock/show_users.txt",
+        "outputs/r1/02-NTP/result.txt",
+        "outputs/r2/01-Clock/show_clock.txt",
         "report.json",
     ]
+    assert (target / "outputs/r1/01-Clock/show_clock.txt").read_text() == "*10:15:01 UTC\n"
+    assert (target / "outputs/r1/01-Clock/show_users.txt").read_text() == ""
+    assert (target / "outputs/r1/02-NTP/result.txt").read_text() == (
+        f"ntp server 192.0.2.1 key {MASK}\n"
+    )
     assert (target / "failed.txt").read_text() == "r2\nr3\n"
     report_json = json.loads((target / "report.json").read_text())
     assert report_json == document(make_report(), REDACTOR)
@@ -159,7 +167,7 @@ def test_a_run_folder_is_never_reused(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError, match="run folder exists already"):
         save_report(make_report(HOSTS[:1]), tmp_path, redactor=REDACTOR)
     assert (target / "failed.txt").read_text() == "r2\nr3\n"  # the first run's, untouched
-    assert len(all_files(target)) == 6
+    assert len(all_files(target)) == 10
     assert not list(tmp_path.rglob(".*"))  # no temporary file left
 
 
@@ -262,11 +270,11 @@ def test_save_output_writes_hosts_as_they_complete(tmp_path: Path) -> None:
     )
     tee.on_event(HostDone(report=HOSTS[1]))
     target = tmp_path / "20261125T101500Z"
-    assert all_files(target) == ["hosts/r2.txt"]
+    assert all_files(target) == ["hosts/r2.txt", "outputs/r2/01-Clock/show_clock.txt"]
     written = (target / "hosts" / "r2.txt").stat().st_ino
     tee.finish(make_report())
     assert saver.saved_to == target
-    assert len(all_files(target)) == 6
+    assert len(all_files(target)) == 10
     assert os.readlink(tmp_path / "latest") == target.name
     # r2's file was not written a second time (a rewrite is a rename of a new file)
     assert (target / "hosts" / "r2.txt").stat().st_ino == written
@@ -311,3 +319,68 @@ def test_prepare_rejects_an_unwritable_directory(
     monkeypatch.setattr("tempfile.mkstemp", denied)
     with pytest.raises(UsageError, match="cannot create or write to it: Permission denied"):
         prepare_save_dir(tmp_path)
+
+
+# --- outputs/: one file per command, nothing volatile ---------------------------------------
+
+PARSED = [{"intf": "Ethernet0/0", "status": "up"}, {"intf": "Ethernet0/1", "status": "down"}]
+OUTPUTS_HOST = HostReport(
+    name="r1",
+    status=Status.OK,
+    duration_s=1.5,
+    steps=(
+        step(
+            "Show: all/of it",
+            result={
+                "show ip int brief": PARSED,
+                "Show Clock": "*10:15:01 UTC",
+                "show clock": f"bell\x07 {SECRET}",
+                "show run | include ntp": "ntp server 192.0.2.1",
+            },
+        ),
+        StepResult(name="Facts", task="echo", status=Status.OK, result={"z": 1, "a": "x"}),
+        StepResult(name="Skipped", task="echo", status=Status.SKIPPED),
+    ),
+)
+
+
+def run_with(run_id: str, seconds: float) -> RunReport:
+    """The same outcome at another time, under another run id, with other durations."""
+    host = replace(
+        OUTPUTS_HOST,
+        duration_s=seconds,
+        steps=tuple(replace(s, duration_s=seconds / 3) for s in OUTPUTS_HOST.steps),
+    )
+    return replace(make_report((host,)), run_id=run_id, duration_s=seconds)
+
+
+def test_outputs_are_saved_one_file_per_command(tmp_path: Path) -> None:
+    target = save_report(run_with("20261125T101500Z-aaaaaa", 1.0), tmp_path, redactor=REDACTOR)
+
+    outputs = target / "outputs" / "r1"
+    assert all_files(outputs) == [
+        "01-Show__all_of_it/Show_Clock.txt",
+        "01-Show__all_of_it/show_clock~2.txt",  # unique in any case
+        "01-Show__all_of_it/show_ip_int_brief.json",
+        "01-Show__all_of_it/show_run___include_ntp.txt",
+        "02-Facts/result.json",
+    ]
+    step_dir = outputs / "01-Show__all_of_it"
+    assert json.loads((step_dir / "show_ip_int_brief.json").read_text()) == PARSED
+    assert (step_dir / "show_clock~2.txt").read_text() == f"bell\\x07 {MASK}\n"
+    assert (step_dir / "show_run___include_ntp.txt").read_text() == "ntp server 192.0.2.1\n"
+    assert (outputs / "02-Facts" / "result.json").read_text() == '{\n  "a": "x",\n  "z": 1\n}\n'
+    assert modes(target) == owner_only(target)
+
+
+def test_two_runs_with_the_same_outcome_differ_only_in_report_json(tmp_path: Path) -> None:
+    first = save_report(run_with("20261125T101500Z-aaaaaa", 1.0), tmp_path, redactor=REDACTOR)
+    second = save_report(run_with("20261125T111500Z-bbbbbb", 9.0), tmp_path, redactor=REDACTOR)
+
+    assert all_files(first) == all_files(second)
+    differing = [
+        name
+        for name in all_files(first)
+        if (first / name).read_text() != (second / name).read_text()
+    ]
+    assert differing == ["report.json"]

@@ -11,7 +11,7 @@ from nornir_runbook.errors import ExitCode
 from nornir_runbook.project.selection import select_hosts
 from nornir_runbook.project.views import inventory_graph_text, inventory_list
 from nornir_runbook.redact import Redactor
-from nornir_runbook.report.save import dump_json
+from nornir_runbook.report.document import dump_json
 from nornir_runbook.text import printable as escaped
 
 

@@ -143,6 +143,7 @@ _COMMANDS = {
     "inventory": "show the inventory",
     "tasks": "list available tasks",
     "lab": "run the inventory's lab devices until Ctrl-C",
+    "diff": "compare two saved runs (--save)",
 }
 
 
@@ -159,6 +160,7 @@ def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
         "inventory": _inventory_args,
         "tasks": _config_arg,
         "lab": _lab_args,
+        "diff": _diff_args,
     }
     for name, text in _COMMANDS.items():
         command = sub.add_parser(name, help=text)
@@ -261,3 +263,33 @@ def _inventory_args(inventory: argparse.ArgumentParser) -> None:
 def _lab_args(lab: argparse.ArgumentParser) -> None:
     _config_arg(lab)
     lab.add_argument("--processes", type=int, help="device processes (default: automatic)")
+
+
+def _diff_args(diff: argparse.ArgumentParser) -> None:
+    diff.description = (
+        "Compare two runs saved by nrb run --save: per host, status changes and a unified diff "
+        "of every output that differs (parsed outputs compared as data); hosts in one run only. "
+        "Exit 0 when the runs match, 2 when they differ, 5 on bad input."
+    )
+    for name, which in (("old", "the earlier run"), ("new", "the later run")):
+        diff.add_argument(
+            name,
+            type=_path,
+            metavar=name.upper(),
+            help=f"{which}: a run folder of --save DIR, DIR/latest, or its report.json",
+        )
+    diff.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="drop the lines of text outputs that REGEX matches before comparing (clocks, "
+        "uptimes); repeatable",
+    )
+    diff.add_argument(
+        "-o",
+        "--output",
+        choices=["text", "json"],
+        default="text",
+        help="text (default; coloured on a terminal) or one json document",
+    )

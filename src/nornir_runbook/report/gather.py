@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from nornir_runbook.report.document import step_outputs
 from nornir_runbook.report.results import StepResult
-from nornir_runbook.report.save import step_outputs
 from nornir_runbook.text import plural
 
 PLACEHOLDER = "{host}"

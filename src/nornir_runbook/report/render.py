@@ -16,15 +16,15 @@ from typing import Literal, Protocol
 from rich.console import Console
 
 from nornir_runbook.redact import Redactor
-from nornir_runbook.report.progress import ProgressOutput
-from nornir_runbook.report.results import Event, HostDone, HostReport, RunReport
-from nornir_runbook.report.save import (
+from nornir_runbook.report.document import (
     document,
     dump_json,
     dump_yaml,
     host_record,
     summary_record,
 )
+from nornir_runbook.report.progress import ProgressOutput
+from nornir_runbook.report.results import Event, HostDone, HostReport, RunReport
 from nornir_runbook.report.text_output import TextOutput
 
 Format = Literal["text", "json", "yaml", "jsonl"]

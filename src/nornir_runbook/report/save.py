@@ -1,14 +1,18 @@
-"""The report as data and as files: the json document, jsonl records, yaml, and ``--save DIR``.
+"""``--save DIR``: a run's folder, written as the run goes, and ``DIR/latest``.
 
 ``--save DIR`` writes, for a run::
 
     DIR/<run_id>/report.json        the json document (SPEC "Output")
     DIR/<run_id>/hosts/<host>.txt   one per host: its status, then each step and its outputs
+    DIR/<run_id>/outputs/<host>/    one file per command output (:mod:`.saved_files`)
     DIR/<run_id>/failed.txt         the hosts to run again, one a line (``--limit @file``):
                                     failed and unreachable ones, and after a run cut short
                                     (interrupted, or stopped by max_fail_percentage) the
                                     skipped ones too
     DIR/latest -> <run_id>          the run saved last
+
+What each file holds is :mod:`.saved_files`' job; report.json alone carries what changes from
+run to run (times, durations, the run id).
 
 A run id is the UTC second the run started and a random suffix (``20261125T101500Z-3f9a1c``),
 and its folder is created exclusively: two runs started in the same second never share a
@@ -23,134 +27,26 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
-import math
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from nornir_runbook.errors import UsageError
 from nornir_runbook.files import atomic_write, safe_name
 from nornir_runbook.redact import Redactor
-from nornir_runbook.report.results import (
-    Event,
-    HostDone,
-    HostReport,
-    RunReport,
-    RunStarted,
-    StepResult,
+from nornir_runbook.report.document import document, dump_json
+from nornir_runbook.report.results import Event, HostDone, HostReport, RunReport, RunStarted
+from nornir_runbook.report.saved_files import (
+    HOSTS,
+    OUTPUTS,
+    failed_text,
+    host_filenames,
+    host_text,
+    output_files,
 )
-from nornir_runbook.text import printable
-
-# --- plain data ------------------------------------------------------------------------------
-
-
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
-
-
-def _finite(number: float) -> float | str:
-    return float(number) if math.isfinite(number) else str(number)
-
-
-_SCALARS: tuple[tuple[type, Callable[[Any], Any]], ...] = (
-    (bool, bool),
-    (int, int),  # IntEnum members become plain int
-    (float, _finite),  # json has no NaN or Infinity
-    (str, str.__str__),  # StrEnum members and other subclasses become plain str
-    (bytes, _decode),
-)
-
-
-def plain(value: Any) -> Any:
-    """A json- and yaml-safe copy: str keys, lists for sequences and sets, str() for the rest."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return {
-            (str.__str__(k) if isinstance(k, str) else str(k)): plain(v) for k, v in value.items()
-        }
-    if isinstance(value, set | frozenset):
-        return sorted((plain(v) for v in value), key=str)
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    convert = next((f for kind, f in _SCALARS if isinstance(value, kind)), str)
-    return convert(value)
-
-
-def document(report: RunReport, redactor: Redactor) -> dict[str, Any]:
-    """The json document of SPEC "Output", scrubbed."""
-    doc: dict[str, Any] = redactor.scrub_data(plain(report.to_dict()))
-    return doc
-
-
-def host_record(host: HostReport, redactor: Redactor) -> dict[str, Any]:
-    """One jsonl line: ``{"host": name, **host.to_dict()}``, scrubbed."""
-    record: dict[str, Any] = redactor.scrub_data(plain({"host": host.name, **host.to_dict()}))
-    return record
-
-
-def summary_record(report: RunReport, redactor: Redactor) -> dict[str, Any]:
-    """The last jsonl line: the counts, then what identifies and times the run."""
-    data = {
-        "summary": report.summary.to_dict(),
-        "runbook": report.runbook,
-        "run_id": report.run_id,
-        "started_at": report.started_at,
-        "finished_at": report.finished_at,
-        "duration_s": round(report.duration_s, 3),
-        "dry_run": report.dry_run,
-        "interrupted": report.interrupted,
-        "aborted": report.aborted,
-        "failed_hosts": report.failed_hosts(),
-    }
-    record: dict[str, Any] = redactor.scrub_data(plain(data))
-    return record
-
-
-def dump_json(data: Any, *, indent: int | None = 2) -> str:
-    """ASCII-only json (non-ASCII escaped), whatever the encoding of where it goes."""
-    return json.dumps(data, indent=indent, ensure_ascii=True)
-
-
-class _BlockDumper(yaml.SafeDumper):
-    """``yaml.safe_dump`` that writes multi-line strings (device output) as ``|`` blocks."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in data else None  # pyyaml falls back to quotes where | cannot be used
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_BlockDumper.add_representer(str, _represent_str)
-
-
-def dump_yaml(data: Any) -> str:
-    text: str = yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False)
-    return text
-
-
-def output_text(value: Any) -> str:
-    """A command's output or a task's result as readable text."""
-    if isinstance(value, str):
-        return value.rstrip("\n") or "(no output)"
-    return json.dumps(plain(value), indent=2, ensure_ascii=False)
-
-
-def step_outputs(result: Any) -> list[tuple[str, str]]:
-    """(label, text) of a step's result: one per command (or dict key), or ("", whole result)."""
-    if result is None:
-        return []
-    if isinstance(result, dict):
-        return [(str(key), output_text(value)) for key, value in result.items()]
-    return [("", output_text(result))]
-
 
 # --- files -----------------------------------------------------------------------------------
 
@@ -197,64 +93,13 @@ def prepare_save_dir(directory: Path) -> None:
         raise UsageError(f"--save {directory}: cannot create or write to it: {reason}") from exc
 
 
-def host_filenames(names: Iterable[str], redactor: Redactor) -> dict[str, str]:
-    """Host name -> ``<host>.txt``; names that clean up alike get ``~2``, ``~3``..."""
-    files: dict[str, str] = {}
-    taken: set[str] = set()
-    for name in names:
-        stem = base = safe_name(redactor.scrub(name))
-        n = 1
-        while stem.lower() in taken:  # case-insensitive file systems
-            n += 1
-            stem = f"{base}~{n}"
-        taken.add(stem.lower())
-        files[name] = f"{stem}.txt"
-    return files
-
-
-def _step_text(step: StepResult) -> list[str]:
-    lines = ["", f"== {step.name}: {step.status.value}{' (changed)' * step.changed}"]
-    lines.append(f"   task {step.task}, {step.duration_s:.2f}s")
-    if step.error:
-        lines += ["", "error:", step.error.rstrip()]
-    if step.checks:
-        lines += ["", "checks:"]
-        for check in step.checks:
-            label = "ok" if check.ok else "failed"
-            detail = f" ({check.detail})" if check.detail else ""
-            lines.append(f"   {label}: {check.that}{detail}")
-    for label, text in step_outputs(step.result):
-        lines += ["", f"-- {label or 'result'}", text]
-    return lines
-
-
-def host_text(host: HostReport, *, runbook: str, run_id: str, redactor: Redactor) -> str:
-    """The readable file of one host: a header, then each step with its outputs."""
-    lines = [
-        f"host:     {host.name}",
-        f"status:   {host.status.value}",
-        f"changed:  {'yes' if host.changed else 'no'}",
-        f"duration: {host.duration_s:.2f}s",
-        f"runbook:  {runbook}",
-        f"run:      {run_id}",
-    ]
-    for step in host.steps:
-        lines += _step_text(step)
-    if not host.steps:
-        lines += ["", "(no step ran on this host)"]
-    return printable(redactor.scrub("\n".join(lines) + "\n"))  # a text file: controls escaped
-
-
-def failed_text(report: RunReport, redactor: Redactor) -> str:
-    return "".join(f"{printable(redactor.scrub(name))}\n" for name in report.failed_hosts())
-
-
 def run_dir(directory: Path, run_id: str) -> Path:
     return directory / safe_name(run_id)
 
 
 def create_run_dir(directory: Path, run_id: str) -> Path:
-    """``directory/<run_id>/`` and its ``hosts/`` folder, created exclusively and owner-only.
+    """``directory/<run_id>/`` and its ``hosts/`` and ``outputs/`` folders, created exclusively
+    and owner-only.
 
     Raises ``FileExistsError`` when the name is taken, by whatever is there (a folder, a file,
     a symlink, even a dangling one): a run never writes into a folder it did not create.
@@ -265,7 +110,8 @@ def create_run_dir(directory: Path, run_id: str) -> Path:
     except FileExistsError:
         message = "the run folder exists already (a run folder is never reused)"
         raise FileExistsError(errno.EEXIST, message, str(target)) from None
-    (target / "hosts").mkdir(mode=_FOLDER_MODE)
+    (target / HOSTS).mkdir(mode=_FOLDER_MODE)
+    (target / OUTPUTS).mkdir(mode=_FOLDER_MODE)
     return target
 
 
@@ -295,29 +141,42 @@ def point_latest(directory: Path, target: Path) -> None:
 
 
 def save_host(
-    host: HostReport, path: Path, *, runbook: str, run_id: str, redactor: Redactor
+    host: HostReport, target: Path, filename: str, *, runbook: str, redactor: Redactor
 ) -> None:
-    atomic_write(path, host_text(host, runbook=runbook, run_id=run_id, redactor=redactor))
+    """Write ``host``'s file ``hosts/<filename>`` and its outputs, one file per command, under
+    ``outputs/<filename without .txt>/`` in run folder ``target``."""
+    atomic_write(target / HOSTS / filename, host_text(host, runbook=runbook, redactor=redactor))
+    files = output_files(host, redactor)
+    if not files:
+        return
+    host_dir = target / OUTPUTS / filename.removesuffix(".txt")
+    folders = sorted({host_dir / path.parent for path in files})
+    for folder in (host_dir, *folders):
+        folder.mkdir(mode=_FOLDER_MODE, exist_ok=True)
+    for path, content in files.items():
+        atomic_write(host_dir / path, content)
+    for folder in folders:
+        _sync_folder(folder)
+    _sync_folder(host_dir)
 
 
 def write_report(
     report: RunReport, target: Path, *, redactor: Redactor, saved: Collection[str] = ()
 ) -> None:
     """Write the whole report into run folder ``target`` (from :func:`create_run_dir`); the
-    hosts in ``saved`` already have their file there and are not written again.
+    hosts in ``saved`` already have their files there and are not written again.
 
     OSError (disk full, ...) propagates: what was already written stays whole.
     """
-    hosts_dir = target / "hosts"
     files = host_filenames((h.name for h in report.hosts), redactor)
     for host in report.hosts:
-        if host.name in saved:
-            continue
-        path = hosts_dir / files[host.name]
-        save_host(host, path, runbook=report.runbook, run_id=report.run_id, redactor=redactor)
+        if host.name not in saved:
+            save_host(host, target, files[host.name], runbook=report.runbook, redactor=redactor)
     atomic_write(target / "report.json", dump_json(document(report, redactor)) + "\n")
     atomic_write(target / "failed.txt", failed_text(report, redactor))
-    _sync_folder(hosts_dir)
+    _sync_folder(target / HOSTS)
+    if (target / OUTPUTS).is_dir():
+        _sync_folder(target / OUTPUTS)
     _sync_folder(target)
 
 
@@ -362,13 +221,7 @@ class SaveOutput:
             run, host = self._run, event.report
             name = self._files.get(host.name) or f"{safe_name(self._redactor.scrub(host.name))}.txt"
             try:
-                save_host(
-                    host,
-                    self.folder / "hosts" / name,
-                    runbook=run.runbook,
-                    run_id=run.run_id,
-                    redactor=self._redactor,
-                )
+                save_host(host, self.folder, name, runbook=run.runbook, redactor=self._redactor)
             except OSError as exc:
                 self.error = exc
             else:

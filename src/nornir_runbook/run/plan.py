@@ -17,6 +17,7 @@ from nornir.core.inventory import Host
 
 from nornir_runbook.errors import Problem, RenderError, RunbookError
 from nornir_runbook.project.selection import narrow
+from nornir_runbook.report.document import COMMANDS_TASK
 from nornir_runbook.run.step import StepCall, WhenFailed, arguments, checks_only, runs_on
 from nornir_runbook.runbook.checks import template_file
 from nornir_runbook.runbook.model import Runbook, Serial, Step, StepKind, Strategy
@@ -34,7 +35,6 @@ from nornir_runbook.runbook.templating import (
 from nornir_runbook.runner.options import RUNNER_FIELDS, RunnerOptions
 from nornir_runbook.text import plural
 
-COMMANDS_TASK = "send_commands"
 CONFIG_TASK = "send_config"
 ASSERT_TASK = "assert"  # what the report calls a step of checks alone
 MAX_PROBLEMS = 10  # template errors shown when many hosts fail to render
