@@ -119,7 +119,8 @@ def runs(project: Nrb, tags: tuple[str, str]) -> dict[str, Ran]:
             "check-text": (*book, "-e", f"tag={tag}", "--check", "--diff", "-o", "text"),
         },
     )
-    done["first"] = project(*book, "-e", f"tag={tag}", "--diff", "-o", "json", *linear_process)
+    first = (*book, "-e", f"tag={tag}", "--diff", "-o", "json", "--save", "saved")
+    done["first"] = project(*first, *linear_process)
     later = {  # the same tag again, and another tag: neither changes what the other sees
         "second": (*book, "-e", f"tag={tag}", "--diff", "-o", "json", *free_thread),
         "text": (*book, "-e", f"tag={other}", "--diff", "-o", "text", *linear_thread),
@@ -206,6 +207,18 @@ def test_diff_shows_the_change_and_check_foresees_it(
     for name in ("Contact", "Interface", "Loopback"):
         assert changes(checked[name]["diff"]) == changes(first[name]["diff"]), name
     assert "diff" not in first["Seen"]  # only config steps have one
+
+
+@pytest.mark.parametrize("host", [IOS_HOST, EOS_HOST])
+def test_the_saved_host_file_has_each_config_steps_diff(
+    runs: dict[str, Ran], project: Nrb, tags: tuple[str, str], host: str
+) -> None:
+    saved = (Path(project.cwd) / "saved" / "latest" / "hosts" / f"{host}.txt").read_text()
+    contact = saved.split("== Contact: ok (changed)", 1)[1].split("\n== ", 1)[0]
+
+    diff = contact.split("\ndiff:\n", 1)[1].split("\n\n", 1)[0]
+    assert diff.splitlines()[:2] == ["--- before", "+++ after"]
+    assert changes(diff) == [f"+snmp-server contact {tags[0]}"]
 
 
 def test_text_output_shows_the_diff_under_the_hosts_line(

@@ -67,6 +67,8 @@ def _step_text(step: StepResult) -> list[str]:
             label = "ok" if check.ok else "failed"
             detail = f" ({check.detail})" if check.detail else ""
             lines.append(f"   {label}: {check.that}{detail}")
+    if step.diff:
+        lines += ["", "diff:", step.diff.rstrip("\n")]
     for label, text in step_outputs(step.result):
         lines += ["", f"-- {label or 'result'}", text]
     return lines
