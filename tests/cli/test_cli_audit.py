@@ -1,0 +1,218 @@
+"""``nrb run --log-file FILE``: the audit trail (JSON lines, appended: what was sent to which
+device, when, by whom); ``--session-log DIR``: each host's SSH session in ``DIR/<host>.log``.
+
+Two runs of one runbook on an IOS and an EOS host append to the same files, the first linear on
+threads, the second free in worker processes. The runbook sends the lab password inside a
+rendered command (URL-encoded, a form Netmiko's own masking does not know) and a config line
+the device echoes; neither file may hold it in any form.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cli_kit import ALL, Nrb, Ran, copy_project, write_text
+
+from nornir_runbook.redact import secret_forms
+
+pytestmark = pytest.mark.cli
+
+MASK = "********"
+HOSTS = ("ams-core-02", "fra-spine-01")  # cisco_ios, arista_eos
+RUNBOOK = """
+    name: Audited
+    steps:
+      - name: Version
+        commands: [show version, "show clock | include {{ vars.pw | urlencode }}"]
+      - name: Contact
+        config: ["snmp-server contact ops-{{ vars.run }}-{{ vars.pw }}"]
+      - name: Only checks
+        assert: ["1 == 1"]
+      - name: Not here
+        when: "false"
+        commands: [show ip route summary]
+    """
+RUNS = {
+    "linear": ("-e", "run=1"),
+    "process": ("-e", "run=2", "--executor", "process", "--strategy", "free", "-w", "2"),
+}
+
+
+@pytest.fixture(scope="module")
+def audited(
+    lab_inventory: Any, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Ran]]:
+    """RUNBOOK on HOSTS twice (RUNS, one after the other), both with ``--log-file
+    logs/audit.jsonl --session-log sessions``; the folder they ran in and each run."""
+    folder = tmp_path_factory.mktemp("audit")
+    (folder / "logs").mkdir()
+    write_text(folder, RUNBOOK, "audited.yaml")
+    nrb = Nrb(config=lab_inventory.config_file, cwd=folder)
+    pw = f"pw={lab_inventory.password}"
+    ran = {
+        name: nrb.run(
+            "audited.yaml",
+            "-l",
+            ":".join(HOSTS),
+            "-e",
+            pw,
+            *options,
+            "-o",
+            "json",
+            "--log-file",
+            "logs/audit.jsonl",
+            "--session-log",
+            "sessions",
+        )
+        for name, options in RUNS.items()
+    }
+    return folder, ran
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_log_says_what_was_sent_to_which_device_when_and_by_whom(
+    audited: tuple[Path, dict[str, Ran]], lab_inventory: Any
+) -> None:
+    folder, ran = audited
+    run_ids = {name: r.json()["run_id"] for name, r in ran.items()}
+    for r in ran.values():
+        assert r.code == 0, r
+
+    found = records(folder / "logs" / "audit.jsonl")
+
+    # appended: the first run's records, then the second's; two sending steps per host each
+    assert [r["run_id"] for r in found] == [run_ids["linear"]] * 4 + [run_ids["process"]] * 4
+    for record in found:
+        assert record["user"] == getpass.getuser()
+        assert "login" in record
+        assert record["uid"] == os.getuid()
+        assert record["runbook"] == "Audited"
+        assert record["runbook_file"] == str(folder / "audited.yaml")
+        assert record["address"] == f"127.0.0.1:{lab_inventory.ports[record['host']]}"
+        assert (record["mode"], record["sent"], record["status"]) == ("run", True, "ok")
+        assert record["time"] >= record["run_id"][:4]  # an ISO time of this century
+    by_step = {(r["run_id"], r["host"], r["step"]): r for r in found}
+    assert len(by_step) == len(found)  # one record per step per host
+    for name, run_id in run_ids.items():
+        run = 1 if name == "linear" else 2
+        for host in HOSTS:
+            version = by_step[run_id, host, "Version"]
+            assert version["commands"] == ["show version", f"show clock | include {MASK}"]
+            assert version["changed"] is False
+            contact = by_step[run_id, host, "Contact"]
+            assert contact["config"] == [f"snmp-server contact ops-{run}-{MASK}"]
+            assert contact["changed"] is True
+    assert stat.S_IMODE((folder / "logs" / "audit.jsonl").stat().st_mode) == 0o600
+
+
+def test_session_logs_hold_each_hosts_session_on_threads_and_processes(
+    audited: tuple[Path, dict[str, Ran]],
+) -> None:
+    folder, ran = audited
+    run_ids = [r.json()["run_id"] for r in ran.values()]
+    sessions = folder / "sessions"
+
+    assert sorted(p.name for p in sessions.iterdir()) == sorted(f"{h}.log" for h in HOSTS)
+    assert stat.S_IMODE(sessions.stat().st_mode) == 0o700
+    for host in HOSTS:
+        log = sessions / f"{host}.log"
+        text = log.read_text()
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600
+        # appended: each session starts with a line naming its run, the first run's first
+        heads = [line.split()[4] for line in text.splitlines() if line.startswith("--- ")]
+        assert heads[0] == run_ids[0]
+        assert heads[-1] == run_ids[1]
+        assert all(h in run_ids for h in heads)
+        # the device's answers, from both runs (the second ran in worker processes)
+        second = text[text.index(f"nrb run {run_ids[1]}") :]
+        for part in (text[: text.index(f"nrb run {run_ids[1]}")], second):
+            assert "show version" in part
+            assert "Software" in part  # the version's answer, on IOS and EOS alike
+            assert "snmp-server contact ops-" in part
+
+
+def test_no_password_in_the_log_nor_the_session_logs(
+    audited: tuple[Path, dict[str, Ran]], lab_inventory: Any
+) -> None:
+    folder, _ = audited
+    forms = secret_forms(lab_inventory.password)
+    files = [folder / "logs" / "audit.jsonl", *(folder / "sessions").iterdir()]
+
+    for path in files:
+        text = path.read_text()
+        assert MASK in text, path  # the password was there, and was masked
+        for form in forms:
+            assert form not in text, f"{path} holds the password as {form!r}"
+
+
+DRY = """
+    name: Dry
+    steps:
+      - name: Contact
+        config: ["snmp-server contact {{ host.name }}"]
+    """
+
+
+def test_config_yaml_sets_the_log_file_and_the_command_line_wins(
+    lab_inventory: Any, tmp_path: Path
+) -> None:
+    """A dry run connects nowhere and records what it would send, marked as such."""
+    config = yaml.safe_load(lab_inventory.config_file.read_text())
+    config["user_defined"] = {"nornir_runbook": {"log_file": "from-config.jsonl"}}
+    (tmp_path / "site").mkdir()
+    config_file = tmp_path / "site" / "config.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    write_text(tmp_path, DRY, "dry.yaml")
+    nrb = Nrb(config=config_file, cwd=tmp_path)
+
+    first = nrb.run("dry.yaml", "-l", "ams-core-01", "--dry-run", "-o", "json")
+    second = nrb.run(
+        "dry.yaml", "-l", "ams-core-01", "--dry-run", "-o", "json", "--log-file", "cli.jsonl"
+    )
+
+    assert (first.code, second.code) == (0, 0), (first, second)
+    from_config = records(tmp_path / "site" / "from-config.jsonl")  # beside config.yaml
+    assert [(r["run_id"], r["mode"], r["sent"]) for r in from_config] == [
+        (first.json()["run_id"], "dry_run", False)
+    ]
+    assert from_config[0]["config"] == ["snmp-server contact ams-core-01"]
+    assert [r["run_id"] for r in records(tmp_path / "cli.jsonl")] == [second.json()["run_id"]]
+
+
+@pytest.mark.parametrize(
+    ("option", "blocker"),
+    [("--log-file", "a-folder"), ("--log-file", "missing/audit.jsonl"), ("--session-log", "file")],
+)
+def test_a_log_that_cannot_be_written_is_refused_before_any_connection(
+    lab_inventory: Any,
+    tmp_path: Path,
+    free_ports: Callable[..., list[int]],
+    option: str,
+    blocker: str,
+) -> None:
+    """Every host is on a closed port: a run that tried to connect would end unreachable (4)."""
+    nrb = Nrb(config=copy_project(lab_inventory, tmp_path, free_ports, closed=ALL), cwd=tmp_path)
+    write_text(tmp_path, RUNBOOK, "audited.yaml")
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "file").write_text("not a folder")
+    args = ("-l", "ams-core-01", "-e", "pw=x", "-e", "run=1", "-o", "json")
+
+    connected = nrb.run("audited.yaml", *args)
+    refused = nrb.run("audited.yaml", *args, option, blocker)
+
+    assert connected.code == 4, connected
+    assert refused.code == 5, refused
+    assert f"{option} {blocker}" in refused.err
+    assert refused.out == ""
+    assert (tmp_path / "file").read_text() == "not a folder"
