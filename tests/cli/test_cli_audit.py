@@ -1,8 +1,8 @@
 """``nrb run --log-file FILE``: the audit trail (JSON lines, appended: what was sent to which
 device, when, by whom); ``--session-log DIR``: each host's SSH session in ``DIR/<host>.log``.
 
-Two runs of one runbook on an IOS and an EOS host append to the same files, the first linear on
-threads, the second free in worker processes. The runbook sends the lab password inside a
+Two runs of one runbook on an IOS and an EOS host append to the same files, the first on
+threads, the second in worker processes. The runbook sends the lab password inside a
 rendered command (URL-encoded, a form Netmiko's own masking does not know) and a config line
 the device echoes; neither file may hold it in any form.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cli_kit import ALL, Nrb, Ran, copy_project, write_text
+from cli_kit import ALL, Nrb, Ran, copy_project, run_many, write_text
 
 from nornir_runbook.redact import secret_forms
 
@@ -42,7 +42,7 @@ RUNBOOK = """
     """
 RUNS = {
     "linear": ("-e", "run=1"),
-    "process": ("-e", "run=2", "--executor", "process", "--strategy", "free", "-w", "2"),
+    "process": ("-e", "run=2", "--executor", "process", "-w", "2"),
 }
 
 
@@ -129,11 +129,10 @@ def test_session_logs_hold_each_hosts_session_on_threads_and_processes(
         log = sessions / f"{host}.log"
         text = log.read_text()
         assert stat.S_IMODE(log.stat().st_mode) == 0o600
-        # appended: each session starts with a line naming its run, the first run's first
+        # appended: each session starts with a line naming its run; one session per run (in
+        # worker processes too: the host and its session are kept from step to step)
         heads = [line.split()[4] for line in text.splitlines() if line.startswith("--- ")]
-        assert heads[0] == run_ids[0]
-        assert heads[-1] == run_ids[1]
-        assert all(h in run_ids for h in heads)
+        assert heads == run_ids
         # the device's answers, from both runs (the second ran in worker processes)
         second = text[text.index(f"nrb run {run_ids[1]}") :]
         for part in (text[: text.index(f"nrb run {run_ids[1]}")], second):
@@ -190,29 +189,38 @@ def test_config_yaml_sets_the_log_file_and_the_command_line_wins(
     assert [r["run_id"] for r in records(tmp_path / "cli.jsonl")] == [second.json()["run_id"]]
 
 
-@pytest.mark.parametrize(
-    ("option", "blocker"),
-    [("--log-file", "a-folder"), ("--log-file", "missing/audit.jsonl"), ("--session-log", "file")],
-)
 def test_a_log_that_cannot_be_written_is_refused_before_any_connection(
-    lab_inventory: Any,
-    tmp_path: Path,
-    free_ports: Callable[..., list[int]],
-    option: str,
-    blocker: str,
+    lab_inventory: Any, tmp_path: Path, free_ports: Callable[..., list[int]]
 ) -> None:
     """Every host is on a closed port: a run that tried to connect would end unreachable (4)."""
     nrb = Nrb(config=copy_project(lab_inventory, tmp_path, free_ports, closed=ALL), cwd=tmp_path)
     write_text(tmp_path, RUNBOOK, "audited.yaml")
     (tmp_path / "a-folder").mkdir()
     (tmp_path / "file").write_text("not a folder")
-    args = ("-l", "ams-core-01", "-e", "pw=x", "-e", "run=1", "-o", "json")
+    run = (
+        "run",
+        "audited.yaml",
+        "-c",
+        nrb.config,
+        "-l",
+        "ams-core-01",
+        "-e",
+        "pw=x",
+        "-e",
+        "run=1",
+    )
+    blocked = {
+        ("--log-file", "a-folder"),
+        ("--log-file", "missing/audit.jsonl"),
+        ("--session-log", "file"),
+    }
 
-    connected = nrb.run("audited.yaml", *args)
-    refused = nrb.run("audited.yaml", *args, option, blocker)
+    ran = run_many(nrb, {"connected": run, **{b: (*run, *b) for b in blocked}})
 
-    assert connected.code == 4, connected
-    assert refused.code == 5, refused
-    assert f"{option} {blocker}" in refused.err
-    assert refused.out == ""
+    assert ran["connected"].code == 4, ran["connected"]
+    for option, blocker in blocked:
+        refused = ran[option, blocker]
+        assert refused.code == 5, refused
+        assert f"{option} {blocker}" in refused.err
+        assert refused.out == ""
     assert (tmp_path / "file").read_text() == "not a folder"

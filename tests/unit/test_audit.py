@@ -19,7 +19,15 @@ from nornir.core.processor import Processors
 from nornir_runbook.files import open_for_append
 from nornir_runbook.redact import Redactor
 from nornir_runbook.report.render import Tee
-from nornir_runbook.report.results import RunReport, Status
+from nornir_runbook.report.results import (
+    HostDone,
+    HostReport,
+    RunReport,
+    RunStarted,
+    Status,
+    StepDone,
+    StepResult,
+)
 from nornir_runbook.run.audit import AuditLog
 from nornir_runbook.run.engine import Engine
 from nornir_runbook.run.plan import make_plan, settings_from
@@ -139,6 +147,49 @@ def test_a_log_that_fails_mid_run_loses_no_host_result(tmp_path: Path) -> None:
         ("h2", Status.OK),
         ("h3", Status.FAILED),
     ]
+
+
+CONFIG = """
+    name: Config
+    vars: {pw: "S3cret-pass"}
+    steps:
+      - name: Contact
+        config: ["snmp-server contact {{ host.name }}", "snmp-server location {{ vars.pw }}"]
+    """
+GIVEN = ["snmp-server contact h1", "snmp-server location ********"]
+
+
+@pytest.mark.parametrize(
+    ("result", "check", "logged"),
+    [
+        # the session's output: the lines the step was given, rendered
+        ("h1(config)#snmp-server contact h1\nh1(config)#end", False, ("run", True, GIVEN)),
+        # the lines it sent (the others were there already)
+        ([f"snmp-server location {SECRET}"], False, ("run", True, GIVEN[1:])),
+        # --check: the lines it would send, and nothing sent
+        ([f"snmp-server location {SECRET}"], True, ("check", False, GIVEN[1:])),
+        ([], False, ("run", True, [])),
+    ],
+)
+def test_a_config_step_logs_the_lines_it_sent(
+    tmp_path: Path, result: Any, check: bool, logged: tuple[str, bool, list[str]]
+) -> None:
+    nr = nornir()
+    plan = make_plan(nr, parse_runbook(textwrap.dedent(CONFIG)), ["h1"], default_registry(), None)
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(
+        open_for_append(path), path, nr=nr, plan=plan, redactor=Redactor([SECRET]), check=check
+    )
+    step = StepResult(
+        name="Contact", task="send_config", status=Status.OK, changed=bool(result), result=result
+    )
+
+    audit.on_event(RunStarted(runbook="Config", run_id="r-1", hosts=("h1",), steps=("Contact",)))
+    audit.on_event(StepDone(index=0, host="h1", result=step))
+    audit.on_event(HostDone(report=HostReport(name="h1", status=Status.OK, steps=(step,))))
+
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(r["mode"], r["sent"], r["config"]) for r in records] == [logged]
 
 
 APPEND = """
