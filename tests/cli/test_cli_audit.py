@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
-from cli_kit import ALL, Nrb, Ran, copy_project, run_many, write_text
+from cli_kit import ALL, MakeProject, Nrb, Ran, copy_project, run_many, write_text
+from test_cli_save import WAIT_FOR_FILE, nrb_on_a_small_disk
 
 from nornir_runbook.redact import secret_forms
 
@@ -224,3 +226,43 @@ def test_a_log_that_cannot_be_written_is_refused_before_any_connection(
         assert f"{option} {blocker}" in refused.err
         assert refused.out == ""
     assert (tmp_path / "file").read_text() == "not a folder"
+
+
+def test_logs_that_fill_the_disk_during_the_run_lose_no_host_result(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    """The disk under both logs fills once nrb has checked them, while the hosts wait: the
+    sessions and the run go on, every result is printed, stderr says how many records were
+    lost, and the exit code is 5."""
+    config = make_project()
+    (config.parent / "waiting.py").write_text(WAIT_FOR_FILE)
+    go = tmp_path / "go"
+    write_text(
+        config.parent,
+        f"""
+        name: Fills
+        steps:
+          - name: Wait
+            task: waiting:wait_for_file
+            args: {{path: "{go}"}}
+          - name: Version
+            commands: [show version]
+        """,
+        "fills.yaml",
+    )
+    disk = tmp_path / "disk"
+    nrb = Nrb(config=config, cwd=config.parent)
+
+    code, out, err = nrb_on_a_small_disk(
+        nrb, disk, "run", "fills.yaml", "-c", config, "-l", ":".join(HOSTS), "-o", "json",
+        "--session-log", disk / "out", "--log-file", disk / "audit.jsonl", fill="later", go=go,
+    )  # fmt: skip
+
+    assert go.exists(), err
+    assert code == 5, (err, out)
+    assert re.search(r"--log-file \S+: [2-4] records could not be written: No space left", err)
+    assert "Traceback" not in err
+    doc = json.loads(out)
+    assert [h["status"] for h in doc["hosts"].values()] == ["ok", "ok"], doc
+    for host in doc["hosts"].values():
+        assert "Software" in host["steps"][1]["result"]["show version"]

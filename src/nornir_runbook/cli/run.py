@@ -89,16 +89,17 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         record_sessions(nr, sessions, redactor, run_id=run_id, runbook=runbook.name)
         report = Engine(nr, settings, redactor).run(plan, hold_signals(output.on_event), run_id)
     output.finish(report)
-    if audit is not None and not _logged(audit, redactor, err):
-        return report.exit_code() or ExitCode.INVALID_INPUT  # an audit trail with holes
     aborted = abort_message(report)
     if aborted is not None:
         err.print(redactor.scrub(f"nrb: {aborted}"), markup=False, highlight=False)
     code = report.exit_code()
     if code == ExitCode.INTERRUPTED:
         code = interrupted_code()
-    if saver is not None and not _saved(saver, redactor, err):
-        # the run's own code says more about the devices; a clean run still must not look saved
+    saved = saver is None or _saved(saver, redactor, err)
+    logged = audit is None or _logged(audit, redactor, err)
+    if not (saved and logged):
+        # the run's own code says more about the devices; a clean run still must not look
+        # saved, nor its audit trail whole
         return code or ExitCode.INVALID_INPUT
     return code
 

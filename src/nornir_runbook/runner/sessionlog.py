@@ -6,12 +6,16 @@ Netmiko's own filter, which holds back a read that ends in the start of a secret
 read completes or clears it. It appends (a file created owner-only, 0600), and every session
 opened starts with a header line, so that one file keeps a host's sessions run after run.
 
+A log that cannot be written (a full disk) stops, with a warning; the session goes on.
+
 It travels to worker processes as its path, the forms and the header, and compares equal to
 such a copy: a worker given the host again sees the same host and keeps its session.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,6 +25,8 @@ from typing import Any
 from netmiko.session_log import SessionLog
 
 from nornir_runbook.files import open_for_append
+
+logger = logging.getLogger(__name__)
 
 
 class SessionLogFile(SessionLog):
@@ -34,11 +40,32 @@ class SessionLogFile(SessionLog):
 
     def open(self) -> None:
         assert self.file_name is not None
-        fd = open_for_append(Path(self.file_name))
+        try:
+            fd = open_for_append(Path(self.file_name))
+        except OSError as exc:  # checked before the run: gone since, or the disk is full
+            logger.warning("session log %s: cannot open it: %s", self.file_name, exc)
+            return
         self.session_log = os.fdopen(fd, "a", encoding=self.file_encoding, errors="replace")
         self._session_log_close = True
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         self._write(self.no_log_filter(f"\n--- {now} {self.header}\n"))
+
+    def write(self, data: str) -> None:
+        if self.session_log is not None:  # a stopped log keeps nothing (Netmiko would buffer it)
+            super().write(data)
+
+    def _write(self, data: str) -> None:
+        """Netmiko's write; a log that cannot be written (a full disk) stops logging, never the
+        session: the step goes on without its log."""
+        if self.session_log is None:
+            return
+        try:
+            super()._write(data)
+        except OSError as exc:
+            logger.warning("session log %s: cannot write, stopping it: %s", self.file_name, exc)
+            with contextlib.suppress(OSError):
+                self.session_log.close()
+            self.session_log = None
 
     def _key(self) -> tuple[Any, ...]:
         return (self.file_name, tuple(self.no_log.values()), self.header)
