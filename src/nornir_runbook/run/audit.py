@@ -62,7 +62,11 @@ def who() -> dict[str, Any]:
         login: str | None = os.getlogin()
     except OSError:  # no controlling terminal (cron, CI)
         login = None
-    return {"user": getpass.getuser(), "login": login, "uid": os.getuid()}
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no name in the environment, and none for the uid
+        user = str(os.getuid())
+    return {"user": user, "login": login, "uid": os.getuid()}
 
 
 def open_log_file(path: Path) -> int:
@@ -111,8 +115,7 @@ class AuditLog:
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            dry_run = event.dry_run
-            mode = "dry_run" if dry_run else "check" if self._check else "run"
+            mode = "dry_run" if event.dry_run else "check" if self._check else "run"
             self._base |= {"run_id": event.run_id, "mode": mode}
         elif isinstance(event, StepDone):
             self._logged[event.host] = self._logged.get(event.host, 0) + 1
@@ -132,11 +135,11 @@ class AuditLog:
             self._fd = None
 
     def _record(self, host: str, planned: PlannedStep, step: StepResult) -> None:
-        sent = _sent(planned, host, step, dry_run=self._base.get("mode") == "dry_run")
+        mode = self._base.get("mode")
+        sent = _sent(planned, host, step, dry_run=mode == "dry_run")
         if step.status is Status.SKIPPED or sent is None or self._fd is None:
             return
         kind, lines = sent
-        mode = self._base.get("mode")
         record = {
             "time": _now(),
             **self._base,
