@@ -43,8 +43,8 @@ RUNBOOK = """
         commands: [show ip route summary]
     """
 RUNS = {
-    "linear": ("-e", "run=1"),
-    "process": ("-e", "run=2", "--executor", "process", "-w", "2"),
+    "threads": ("-e", "run=1"),
+    "processes": ("-e", "run=2", "--executor", "process", "-w", "2"),
 }
 
 
@@ -94,7 +94,7 @@ def test_the_log_says_what_was_sent_to_which_device_when_and_by_whom(
     found = records(folder / "logs" / "audit.jsonl")
 
     # appended: the first run's records, then the second's; two sending steps per host each
-    assert [r["run_id"] for r in found] == [run_ids["linear"]] * 4 + [run_ids["process"]] * 4
+    assert [r["run_id"] for r in found] == [run_ids["threads"]] * 4 + [run_ids["processes"]] * 4
     for record in found:
         assert record["user"] == getpass.getuser()
         assert "login" in record
@@ -107,7 +107,7 @@ def test_the_log_says_what_was_sent_to_which_device_when_and_by_whom(
     by_step = {(r["run_id"], r["host"], r["step"]): r for r in found}
     assert len(by_step) == len(found)  # one record per step per host
     for name, run_id in run_ids.items():
-        run = 1 if name == "linear" else 2
+        run = 1 if name == "threads" else 2
         for host in HOSTS:
             version = by_step[run_id, host, "Version"]
             assert version["commands"] == ["show version", f"show clock | include {MASK}"]
