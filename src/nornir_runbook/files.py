@@ -1,10 +1,14 @@
-"""Files written whole or not at all, under names that are safe on any file system."""
+"""Files written whole or not at all, lines appended whole, under names that are safe on any
+file system."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -30,3 +34,28 @@ def safe_name(name: str) -> str:
     """A file name from a host name or run id: no separators, no leading dot."""
     cleaned = re.sub(r"[^A-Za-z0-9._@+-]", "_", name).lstrip(".")
     return cleaned or "_"
+
+
+def open_for_append(path: Path) -> int:
+    """A descriptor that appends to ``path``, created owner-only (0600) when new; an existing
+    file keeps its content and its mode. OSError when it cannot be opened for writing."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder fails above; a fifo would block
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd
+
+
+def append_line(fd: int, line: str) -> None:
+    """Append ``line`` (a newline added) to ``fd`` in one write under an exclusive lock, so
+    that processes appending to the same file never interleave within a line."""
+    data = (line.rstrip("\n") + "\n").encode("utf-8")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)

@@ -73,6 +73,12 @@ class Redactor:
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"
 
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """Every form of every secret, longest first: what :meth:`scrub` masks, for a filter
+        that runs elsewhere (Netmiko's session log, in a worker process)."""
+        return tuple(self._forms)
+
     def scrub(self, text: str) -> str:
         for form in self._forms:
             if form in text:

@@ -240,6 +240,19 @@ def _run_args(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--lab", action="store_true", help="start the inventory's fake devices")
     run.add_argument(
+        "--log-file",
+        type=_path,
+        metavar="FILE",
+        help="append an audit trail to FILE (JSON lines): what was sent to which device, "
+        "when, by whom",
+    )
+    run.add_argument(
+        "--session-log",
+        type=_path,
+        metavar="DIR",
+        help="append each host's SSH session (what it said) to DIR/<host>.log",
+    )
+    run.add_argument(
         "--host-key-checking",
         choices=MODES,
         help="SSH host keys against ~/.ssh/known_hosts: accept-new (default) records a new "

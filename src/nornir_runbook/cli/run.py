@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.console import Console
 
@@ -10,13 +12,15 @@ from nornir_runbook.cli.common import lab_context, load_checked, load_project_fo
 from nornir_runbook.cli.extravars import read_extra_vars
 from nornir_runbook.cli.signals import hold_signals, interrupted_code
 from nornir_runbook.errors import ExitCode, UsageError
+from nornir_runbook.project.config import Project
 from nornir_runbook.project.selection import select_hosts
 from nornir_runbook.redact import Redactor
 from nornir_runbook.report.render import Format, Tee, make_output
-from nornir_runbook.report.save import SaveOutput, prepare_save_dir
+from nornir_runbook.report.save import SaveOutput, new_run_id, prepare_save_dir
 from nornir_runbook.report.text_output import abort_message
+from nornir_runbook.run.audit import AuditLog, open_log_file, prepare_session_logs, record_sessions
 from nornir_runbook.run.engine import Engine
-from nornir_runbook.run.plan import make_plan, settings_from
+from nornir_runbook.run.plan import Plan, make_plan, settings_from
 from nornir_runbook.runbook.model import Serial, Strategy
 from nornir_runbook.runbook.registry import default_registry
 from nornir_runbook.runner.options import HostKeyChecking
@@ -74,6 +78,8 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         prepare_save_dir(args.save)
         saver = SaveOutput(args.save, redactor=redactor)
         output = Tee(output, saver)  # the chosen format first: a failed save never hides it
+    audit, sessions = _recorders(args, project, plan, redactor)  # before any connection
+    output = Tee(output, audit) if audit is not None else output
     if not hosts:
         no_host(err, nr.inventory, runbook.targets, args)
     with lab_context(args.lab and not args.dry_run, nr, hosts, err) as lab:
@@ -81,7 +87,9 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
             # the lab's devices are checked against the lab's key alone: a lab run never reads
             # nor writes the user's known_hosts
             settings = settings.merged(host_keys=HostKeyChecking("strict", str(lab.known_hosts())))
-        report = Engine(nr, settings, redactor).run(plan, hold_signals(output.on_event))
+        run_id = new_run_id(datetime.now(UTC))
+        record_sessions(nr, sessions, redactor, run_id=run_id, runbook=runbook.name)
+        report = Engine(nr, settings, redactor).run(plan, hold_signals(output.on_event), run_id)
     output.finish(report)
     aborted = abort_message(report)
     if aborted is not None:
@@ -89,10 +97,48 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     code = report.exit_code()
     if code == ExitCode.INTERRUPTED:
         code = interrupted_code()
-    if saver is not None and not _saved(saver, redactor, err):
-        # the run's own code says more about the devices; a clean run still must not look saved
+    saved = saver is None or _saved(saver, redactor, err)
+    logged = audit is None or _logged(audit, redactor, err)
+    if not (saved and logged):
+        # the run's own code says more about the devices; a clean run still must not look
+        # saved, nor its audit trail whole
         return code or ExitCode.INVALID_INPUT
     return code
+
+
+def _recorders(
+    args: argparse.Namespace, project: Project, plan: Plan, redactor: Redactor
+) -> tuple[AuditLog | None, dict[str, Path]]:
+    """The audit trail (``--log-file``) and the hosts' session log files (``--session-log``),
+    the command line's over config.yaml's, each proven writable (else exit 5)."""
+    audit = None
+    log_file = args.log_file or project.log_file
+    if log_file is not None:
+        fd = open_log_file(log_file)
+        check = bool(getattr(args, "check", False))  # --check, where the command line has it
+        audit = AuditLog(
+            fd,
+            log_file,
+            nr=project.nr,
+            plan=plan,
+            redactor=redactor,
+            check=check,
+            runbook_file=args.runbook,
+        )
+    folder = args.session_log or project.session_log
+    sessions = prepare_session_logs(folder, plan.hosts, redactor) if folder else {}
+    return audit, sessions
+
+
+def _logged(audit: AuditLog, redactor: Redactor, err: Console) -> bool:
+    """Whether every audit record was written; if not, say how many were lost and why."""
+    if audit.error is None:
+        return True
+    reason = audit.error.strerror or str(audit.error)
+    lost = f"{audit.lost} record{'s' * (audit.lost != 1)}"
+    message = f"nrb: --log-file {audit.path}: {lost} could not be written: {reason}"
+    err.print(redactor.scrub(message), markup=False, highlight=False)
+    return False
 
 
 def _saved(saver: SaveOutput, redactor: Redactor, err: Console) -> bool:

@@ -42,6 +42,8 @@ class Project:
     runner_options: Mapping[str, Any]
     # user_defined.nornir_runbook's settings
     host_keys: HostKeyChecking = field(default_factory=HostKeyChecking)
+    log_file: Path | None = None  # the audit trail (--log-file)
+    session_log: Path | None = None  # the folder of the hosts' session logs (--session-log)
 
 
 def load_project(config_file: Path, *, ask_pass: bool = False) -> Project:
@@ -77,7 +79,16 @@ def load_project(config_file: Path, *, ask_pass: bool = False) -> Project:
         directory=directory,
         runner_options=dict(runner.get("options") or {}) if isinstance(runner, dict) else {},
         host_keys=_host_keys(raw, directory),
+        log_file=_setting_path(raw, directory, "log_file"),
+        session_log=_setting_path(raw, directory, "session_log"),
     )
+
+
+def _setting_path(raw: Mapping[str, Any], directory: Path, key: str) -> Path | None:
+    """``user_defined.nornir_runbook``'s path ``key`` (already checked), relative to the folder
+    holding config.yaml; ``~`` is the home folder."""
+    value = ((raw.get("user_defined") or {}).get(SETTINGS_KEY) or {}).get(key)
+    return None if value is None else directory / os.path.expanduser(value)
 
 
 def _host_keys(raw: Mapping[str, Any], directory: Path) -> HostKeyChecking:
@@ -163,6 +174,10 @@ def _apply_credentials(nr: Nornir, *, ask_pass: bool) -> None:
 _SECTIONS = ("inventory", "runner", "ssh", "logging", "core", "user_defined")
 
 
+def _is_path(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and "\0" not in value
+
+
 SETTINGS_KEY = "nornir_runbook"  # nornir-runbook's own settings: user_defined.nornir_runbook
 # setting -> (expected, check); None is always allowed (the default applies)
 _SETTINGS: dict[str, tuple[str, Callable[[Any], bool]]] = {
@@ -173,7 +188,15 @@ _SETTINGS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     ),
     "known_hosts": (
         "the path of a known_hosts file",
-        lambda v: isinstance(v, str) and bool(v.strip()) and "\0" not in v,
+        _is_path,
+    ),
+    "log_file": (
+        "the path of the audit log file",
+        _is_path,
+    ),
+    "session_log": (
+        "the path of a folder for the hosts' session logs",
+        _is_path,
     ),
 }
 

@@ -69,17 +69,18 @@ def make_folders(directory: Path) -> None:
             path.mkdir(mode=_FOLDER_MODE)
 
 
-def prepare_save_dir(directory: Path) -> None:
+def prepare_save_dir(directory: Path, option: str = "--save") -> None:
     """Create ``directory`` and prove it writable, before any device is touched.
 
-    Raises ``UsageError`` (exit code 5) when it, or a parent, is a file, or it cannot be created
-    or written to, or has no room for :data:`_PROBE_BYTES` (a full disk).
+    Raises ``UsageError`` (exit code 5, its message starting with ``option``) when it, or a
+    parent, is a file, or it cannot be created or written to, or has no room for
+    :data:`_PROBE_BYTES` (a full disk).
     """
     try:
         blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
         if blocker is not None and not blocker.is_dir():
             what = "exists" if blocker == directory else f"cannot be created: {blocker} exists"
-            raise UsageError(f"--save {directory}: {what} and is not a directory")
+            raise UsageError(f"{option} {directory}: {what} and is not a directory")
         make_folders(directory)
         fd, probe = tempfile.mkstemp(dir=directory, prefix=".nrb-probe-")
         try:  # bytes, not only a name: a full disk still has room for an empty file
@@ -90,7 +91,7 @@ def prepare_save_dir(directory: Path) -> None:
             os.unlink(probe)
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise UsageError(f"--save {directory}: cannot create or write to it: {reason}") from exc
+        raise UsageError(f"{option} {directory}: cannot create or write to it: {reason}") from exc
 
 
 def run_dir(directory: Path, run_id: str) -> Path:

@@ -48,12 +48,13 @@ def unique_names(names: Iterable[str], redactor: Redactor) -> list[str]:
     return stems
 
 
-def host_filenames(names: Iterable[str], redactor: Redactor) -> dict[str, str]:
-    """Host name -> ``<host>.txt``; names that clean up alike get ``~2``, ``~3``..."""
+def host_filenames(
+    names: Iterable[str], redactor: Redactor, suffix: str = ".txt"
+) -> dict[str, str]:
+    """Host name -> ``<host>.txt`` (or ``suffix``); names that clean up alike get ``~2``..."""
     names = list(names)
-    return {
-        name: f"{stem}.txt" for name, stem in zip(names, unique_names(names, redactor), strict=True)
-    }
+    stems = unique_names(names, redactor)
+    return {name: f"{stem}{suffix}" for name, stem in zip(names, stems, strict=True)}
 
 
 def _step_text(step: StepResult) -> list[str]:
