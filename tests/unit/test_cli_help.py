@@ -15,7 +15,7 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     return dict(sub.choices)
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "inventory", "tasks", "lab"])
+@pytest.mark.parametrize("command", ["run", "validate", "inventory", "tasks", "lab", "report"])
 def test_every_option_and_argument_has_a_help_text(command: str) -> None:
     parser = subcommands()[command]
     undocumented = [
