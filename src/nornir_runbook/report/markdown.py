@@ -15,9 +15,9 @@ import re
 from nornir_runbook.report.page import FIRST, Changes, Diff, HostView, Page, StepView
 
 # what CommonMark or GitHub's tables read anywhere in a line; and what starts a block (a list
-# item, a heading underline) at the start of one (a quote and a heading start with > and #)
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~&])")
-_LEADING = re.compile(r"^(\d*[.)]|[-+=])")
+# item, a heading underline) at the start of one (a heading's # is escaped anywhere)
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<#!|~&])")
+_LEADING = re.compile(r"^(\d*[.)]|[-+=>])")
 _BACKTICKS = re.compile(r"`+")
 
 
