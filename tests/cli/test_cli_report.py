@@ -334,4 +334,4 @@ def test_a_file_that_cannot_be_written_is_exit_5_naming_it(saved: Saved, tmp_pat
 
 def test_report_is_in_the_help(saved: Saved) -> None:
     ran: Ran = saved.nrb("--help")
-    assert "report" in ran.out
+    assert "report              a saved run as a report to read or share" in ran.out
