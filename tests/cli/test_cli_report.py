@@ -131,7 +131,14 @@ def test_outputs_are_folded_and_open_on_click(shown: Any) -> None:
     assert folds[1].get_attribute("open") is not None
     assert output.is_displayed()
     assert "UPLINK TO TULCCD3S01P" in output.text
-    assert not folds[0].find_element(By.TAG_NAME, "pre").is_displayed()
+    # parsed records (textfsm) show as a table
+    table = folds[0].find_element(By.CSS_SELECTOR, "table.records")
+    assert not table.is_displayed()
+    folds[0].find_element(By.TAG_NAME, "summary").click()
+    heads = [th.text for th in table.find_elements(By.TAG_NAME, "th")]
+    assert heads == ["interface", "ip_address", "status", "proto"]
+    rows = [r.text.split() for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert ["Ethernet0/1", "1.1.1.1", "down", "down"] in rows
 
 
 def test_the_checks_show_what_they_saw(shown: Any) -> None:

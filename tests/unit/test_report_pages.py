@@ -80,12 +80,34 @@ def test_counts_come_from_the_summary_or_from_the_hosts() -> None:
 def test_control_characters_from_devices_are_shown_escaped() -> None:
     output = "line\x1b[31m red\r\nnext\x07"
     page = page_of({"r1": host("ok", step(result={"show x": output}))})
-    [(label, text)] = page.hosts[0].steps[0].outputs
-    assert (label, text) == ("show x", "line\\x1b[31m red\\r\nnext\\x07")
+    [output] = page.hosts[0].steps[0].outputs
+    assert (output.label, output.text) == ("show x", "line\\x1b[31m red\\r\nnext\\x07")
     for rendered in (render_html(page), render_markdown(page)):
         assert "\x1b" not in rendered
         assert "\x07" not in rendered
         assert "line\\x1b[31m red\\r" in rendered
+
+
+def test_parsed_records_show_as_a_table_and_other_data_as_text() -> None:
+    records = [
+        {"interface": "Ethernet0/1", "status": "down"},
+        {"interface": "<b>Lo0</b>", "status": "up", "vrf": None},
+    ]
+    result = {"show ip int brief": records, "nested": [{"a": {"b": 1}}], "empty": []}
+    page = page_of({"r1": host("ok", step(result=result))})
+    [table, nested, empty] = page.hosts[0].steps[0].outputs
+    assert table.table == (
+        ("interface", "status", "vrf"),
+        (("Ethernet0/1", "down", ""), ("<b>Lo0</b>", "up", "")),
+    )
+    assert (nested.table, empty.table) == (None, None)
+    html = render_html(page)
+    found = elements(html)
+    assert [t for t, _ in found.tags].count("table") == 2  # the index of hosts, and this one
+    assert "<td>&lt;b&gt;Lo0&lt;/b&gt;</td>" in html
+    assert len(found.pre) == 2  # nested and empty as text
+    markdown = render_markdown(page)  # markdown keeps the data as text, in code blocks
+    assert next(b.content for b in fences(markdown)).startswith('[\n  {\n    "interface"')
 
 
 # --- markdown --------------------------------------------------------------------------------

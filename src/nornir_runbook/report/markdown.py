@@ -139,8 +139,9 @@ def _step(number: int, step: StepView) -> list[str]:
         lines.append("")
     for diff in step.diffs:
         lines += _diff(diff)
-    for label, text in step.outputs:
-        lines += [f"**{escape(label)}**" if label else "**result**", "", *fence(text)]
+    for output in step.outputs:
+        title = f"**{escape(output.label)}**" if output.label else "**result**"
+        lines += [title, "", *fence(output.text)]
     return lines
 
 

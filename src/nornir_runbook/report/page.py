@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from nornir_runbook.report.runs import SavedRun
-from nornir_runbook.report.save import output_text, step_outputs
+from nornir_runbook.report.save import output_text
 from nornir_runbook.report.text_output import format_duration
 from nornir_runbook.text import printable
 
@@ -70,6 +70,16 @@ class CheckLine:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Output:
+    """One command's output (or a task's result) as text; parsed records (textfsm's list of flat
+    mappings) also as a ``table`` of column names and rows."""
+
+    label: str  # the command, a key of the result, or "" for a whole result
+    text: str
+    table: tuple[tuple[str, ...], tuple[tuple[str, ...], ...]] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepView:
     name: str
     task: str
@@ -79,7 +89,7 @@ class StepView:
     error: str | None
     checks: tuple[CheckLine, ...]
     diffs: tuple[Diff, ...]  # the step's ``diff``, when it has one
-    outputs: tuple[tuple[str, str], ...]  # (command or key, text); label "" for a whole result
+    outputs: tuple[Output, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,8 +202,33 @@ def _step(step: Mapping[str, Any]) -> StepView:
         if isinstance(checks, list)
         else (),
         diffs=_diffs(step.get("diff")),
-        outputs=tuple((_text(k), _text(v)) for k, v in step_outputs(step.get("result"))),
+        outputs=_outputs(step.get("result")),
     )
+
+
+def _outputs(result: Any) -> tuple[Output, ...]:
+    """A step's result: one output per command (or key), or the whole result as one."""
+    if result is None:
+        return ()
+    items = result.items() if isinstance(result, dict) else [("", result)]
+    return tuple(
+        Output(label=_text(str(k)), text=_text(output_text(v)), table=_table(v)) for k, v in items
+    )
+
+
+def _table(value: Any) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]] | None:
+    """Records (a list of mappings of plain values) as column names and rows, else None."""
+    if not isinstance(value, list) or not value or not all(isinstance(r, dict) for r in value):
+        return None
+    if not all(isinstance(v, str | int | float | bool | None) for r in value for v in r.values()):
+        return None
+    columns = tuple(dict.fromkeys(str(k) for r in value for k in r))
+    rows = tuple(tuple(_text(_cell(r.get(c))) for c in columns) for r in value)
+    return tuple(_text(c) for c in columns), rows
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _check(check: Mapping[str, Any]) -> CheckLine:
