@@ -19,7 +19,7 @@ from nornir_runbook.report.markdown import escape, fence, render_markdown
 from nornir_runbook.report.page import Changes, Diff, HostChange, Page, make_page
 from nornir_runbook.report.runs import SavedRun
 
-MD = MarkdownIt("commonmark").enable("table")
+MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
 def step(name: str = "Version", status: str = "ok", **more: Any) -> dict[str, Any]:
@@ -128,7 +128,19 @@ def test_the_fence_outruns_the_longest_backtick_run() -> None:
     assert fence("x", "diff")[0] == "```diff"
 
 
-NAMES = ["r*1*_x_", "[a](http://x)", "<b>bold</b>", "# h | t", "`code`", "1. list", "a\nb"]
+NAMES = [
+    "r*1*_x_",
+    "[a](http://x)",
+    "![i](http://x/i.png)",
+    "<b>bold</b>",
+    "<http://x>",
+    "# h | t",
+    "`code`",
+    "1. list",
+    "a\nb",
+    "&amp; ~~gone~~",
+    "a\\*b*",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)

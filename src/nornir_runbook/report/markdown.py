@@ -14,9 +14,10 @@ import re
 
 from nornir_runbook.report.page import FIRST, Changes, Diff, HostView, Page, StepView
 
-# what CommonMark or GitHub's tables read anywhere in a line; and what starts a block (a list
-# item, a heading underline) at the start of one (a heading's # is escaped anywhere)
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<#!|~&])")
+# what CommonMark or GitHub read anywhere in a line (emphasis, code, links and images by their
+# brackets, html and autolinks, entities, tables, strikethrough); and what starts a block (a list
+# item, a quote, a heading underline) at the start of one (a heading's # is escaped anywhere)
+_SPECIAL = re.compile(r"([\\`*_\[\]<#|~&])")
 _LEADING = re.compile(r"^(\d*[.)]|[-+=>])")
 _BACKTICKS = re.compile(r"`+")
 
