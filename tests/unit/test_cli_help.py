@@ -15,7 +15,9 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     return dict(sub.choices)
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "inventory", "tasks", "lab", "diff"])
+@pytest.mark.parametrize(
+    "command", ["run", "validate", "inventory", "tasks", "lab", "diff", "report"]
+)
 def test_every_option_and_argument_has_a_help_text(command: str) -> None:
     parser = subcommands()[command]
     undocumented = [

@@ -144,6 +144,7 @@ _COMMANDS = {
     "tasks": "list available tasks",
     "lab": "run the inventory's lab devices until Ctrl-C",
     "diff": "compare two saved runs (--save)",
+    "report": "a saved run as a report to read or share: HTML or markdown",
 }
 
 
@@ -161,6 +162,7 @@ def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
         "tasks": _config_arg,
         "lab": _lab_args,
         "diff": _diff_args,
+        "report": _report_args,
     }
     for name, text in _COMMANDS.items():
         command = sub.add_parser(name, help=text)
@@ -271,6 +273,24 @@ def _inventory_args(inventory: argparse.ArgumentParser) -> None:
     view = inventory.add_mutually_exclusive_group()
     view.add_argument("--graph", action="store_true", help="groups and hosts as a tree (default)")
     view.add_argument("--list", action="store_true", help="JSON, as ansible-inventory --list")
+
+
+def _report_args(report: argparse.ArgumentParser) -> None:
+    report.add_argument(
+        "run", type=_path, help="a run --save wrote: its folder, DIR/latest or its report.json"
+    )
+    report.add_argument(
+        "--html",
+        type=_path,
+        metavar="FILE",
+        help="write one self-contained HTML page (- for stdout)",
+    )
+    report.add_argument(
+        "--markdown",
+        type=_path,
+        metavar="FILE",
+        help="write markdown for a change ticket (- for stdout; the default, on stdout)",
+    )
 
 
 def _lab_args(lab: argparse.ArgumentParser) -> None:
