@@ -20,7 +20,7 @@ from nornir_runbook.report.runs import load_run
 
 
 def cmd_diff(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
-    ignore = [_pattern(text) for text in args.ignore]
+    ignore = ignore_patterns(args.ignore)
     old, new = load_run(args.old), load_run(args.new)
     comparison = compare_runs(old, new, ignore)
     if args.output == "json":
@@ -28,6 +28,11 @@ def cmd_diff(args: argparse.Namespace, out: Console, err: Console, redactor: Red
     else:
         ComparisonText(out, redactor=redactor).show(comparison)
     return ExitCode.OK if comparison.same else ExitCode.FAILED  # 2: the runs differ
+
+
+def ignore_patterns(texts: list[str]) -> list[re.Pattern[str]]:
+    """The ``--ignore`` patterns compiled; exit 5 naming one that is not a regular expression."""
+    return [_pattern(text) for text in texts]
 
 
 def _pattern(text: str) -> re.Pattern[str]:

@@ -291,6 +291,20 @@ def _report_args(report: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write markdown for a change ticket (- for stdout; the default, on stdout)",
     )
+    report.add_argument(
+        "--against",
+        type=_path,
+        metavar="OLD",
+        help="also show what changed since the older saved run OLD (as nrb diff OLD RUN)",
+    )
+    report.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="with --against: drop the lines of text outputs that REGEX matches before "
+        "comparing; repeatable",
+    )
 
 
 def _lab_args(lab: argparse.ArgumentParser) -> None:

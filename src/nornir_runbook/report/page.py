@@ -7,8 +7,8 @@ text. Every string that came from a device, a runbook or the inventory has its c
 characters shown escaped (``\\x1b``), as the text output does; escaping for HTML or markdown is
 the renderers' job.
 
-The changes since an older run are neutral input (:class:`Changes`): per host, a status change
-and titled unified diffs. The comparison itself is not made here.
+The changes since an older run (:class:`Changes`) are, per host, a status change and titled
+unified diffs: :func:`changes_since` reads them from :func:`~.compare.compare_runs`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from nornir_runbook.report.compare import RunComparison, StepDiff
+from nornir_runbook.report.document import output_text
 from nornir_runbook.report.runs import SavedRun
-from nornir_runbook.report.save import output_text
 from nornir_runbook.report.text_output import format_duration
 from nornir_runbook.text import printable
 
@@ -257,3 +258,45 @@ def _duration(seconds: Any) -> str:
 
 def _text(value: Any) -> str:
     return printable(str(value))
+
+
+def changes_since(
+    comparison: RunComparison, old: SavedRun, new: SavedRun, *, against: str
+) -> Changes:
+    """The changes of ``comparison`` (``compare_runs(old, new)``) as the page shows them, in
+    the new run's host order, then the hosts only in the old run."""
+    hosts = []
+    for host in comparison.hosts:
+        status = new.hosts[host.name]["status"]
+        old_status = host.status.old if host.status is not None else status
+        diffs = tuple(d for step in host.steps for d in _step_diffs(step))
+        hosts.append(
+            HostChange(host=_text(host.name), old_status=old_status, new_status=status, diffs=diffs)
+        )
+    hosts += [
+        HostChange(host=_text(name), old_status=None, new_status=new.hosts[name]["status"])
+        for name in comparison.hosts_only_new
+    ]
+    hosts += [
+        HostChange(host=_text(name), old_status=old.hosts[name]["status"], new_status=None)
+        for name in comparison.hosts_only_old
+    ]
+    return Changes(against=_text(against), hosts=tuple(hosts))
+
+
+def _step_diffs(step: StepDiff) -> list[Diff]:
+    """A step's status change, error change and differing outputs, each a titled diff."""
+    name = _text(step.name)
+    if step.only_in is not None:
+        return [Diff(title=f"{name}: only in the {step.only_in} run", text="")]
+    diffs = []
+    if step.status is not None:
+        title = f"{name}: {step.status.old} -> {step.status.new}"
+        error = step.error
+        text = "" if error is None else f"-{error.old or ''}\n+{error.new or ''}"
+        diffs.append(Diff(title=_text(title), text=_text(text)))
+    elif step.error is not None:
+        text = f"-{step.error.old or ''}\n+{step.error.new or ''}"
+        diffs.append(Diff(title=f"{name}: error", text=_text(text)))
+    diffs += [Diff(title=_text(f"{name}: {o.label}"), text=_text(o.unified)) for o in step.outputs]
+    return diffs
