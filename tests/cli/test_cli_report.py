@@ -342,3 +342,49 @@ def test_a_file_that_cannot_be_written_is_exit_5_naming_it(saved: Saved, tmp_pat
 def test_report_is_in_the_help(saved: Saved) -> None:
     ran: Ran = saved.nrb("--help")
     assert "report              a saved run as a report to read or share" in ran.out
+
+
+def _older_run(saved: Saved, tmp_path: Path) -> Path:
+    """The saved run as an older one: fra-edge-04 was ok then, with its Ethernet0/1 up."""
+    older = tmp_path / "older"
+    shutil.copytree(saved.run.resolve(), older)
+    doc = json.loads((older / "report.json").read_text())
+    doc["run_id"] = "20261201T000000Z-0ld0ld"
+    host = doc["hosts"][FAILING]
+    host["status"] = "ok"
+    for step in host["steps"]:
+        if step["name"] == "Interfaces":
+            for record in step["result"]["show ip interface brief"]:
+                record["status"] = record["proto"] = "up"
+    (older / "report.json").write_text(json.dumps(doc))
+    return older
+
+
+def test_against_an_older_run_shows_what_changed_since(saved: Saved, tmp_path: Path) -> None:
+    older = _older_run(saved, tmp_path)
+
+    ran = saved.nrb("report", saved.run, "--against", older)
+
+    assert ran.code == 0, ran
+    changes = ran.out.split("## Changes since 20261201T000000Z-0ld0ld", 1)[1]
+    assert FAILING in changes
+    assert "ok" in changes.split(FAILING, 1)[1].splitlines()[0]  # ok -> failed
+    assert "show ip interface brief" in changes
+    assert '-    "status": "up"' in changes.splitlines()  # the record, as data
+    assert '+    "status": "down"' in changes.splitlines()
+    others = [h for h in saved.hosts if h != FAILING]
+    assert not any(h in changes.split("\n## ", 1)[0] for h in others)  # only what changed
+
+
+def test_against_the_same_run_shows_no_change_and_ignore_needs_against(saved: Saved) -> None:
+    same = saved.nrb("report", saved.run, "--against", saved.run, "--ignore", "clock")
+    alone = saved.nrb("report", saved.run, "--ignore", "clock")
+    missing = saved.nrb("report", saved.run, "--against", saved.folder / "nope")
+
+    assert same.code == 0, same
+    changes = same.out.split("## Changes since", 1)[1].split("\n## ", 1)[0]
+    assert not any(h in changes for h in saved.hosts)
+    assert alone.code == 5
+    assert "--ignore is for comparing: give --against OLD too" in alone.err
+    assert missing.code == 5
+    assert f"{saved.folder / 'nope'}: not a saved run" in missing.err
