@@ -91,3 +91,32 @@ def test_check_and_diff_reach_the_tasks_that_take_them_and_skip_the_others() -> 
     assert [p.call("r1").modes for p in diffed.steps][1] == {"diff": True}
     assert all(p.call("r1").check_skip is None for p in diffed.steps)
     assert with_modes(plan, check=False, diff=False) is plan
+
+
+CHECK_MODE = """\
+name: modes
+steps:
+  - name: Only for real
+    when: not check_mode
+    commands: [show clock]
+  - name: Says which
+    commands: ["show {{ 'check' if check_mode else 'real' }}"]
+  - name: Later, on the host
+    when: "registered.x is defined or check_mode"
+    commands: [show x]
+    register: x
+"""
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_templates_and_when_see_check_mode(check: bool) -> None:
+    nr = lab(1)
+    runbook = parse_runbook(CHECK_MODE, file="rb.yaml")
+
+    plan = make_plan(nr, runbook, ["r1"], default_registry(None), None, check_mode=check)
+
+    calls = [p.call("r1") for p in plan.steps]
+    assert calls[0].skip is check
+    assert calls[1].args == {"commands": ["show check" if check else "show real"]}
+    assert calls[2].deferred  # reads registered: decided on the host, which is told the mode
+    assert [c.check_mode for c in calls] == [check] * 3

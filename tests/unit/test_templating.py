@@ -21,6 +21,9 @@ from nornir_runbook.runbook.templating import (
     render_step,
 )
 
+# what the message of an unknown name lists
+SEEN = "templates see only 'host', 'vars', 'registered' and 'check_mode'"
+
 
 def make_host() -> Host:
     """r1 in edge (whose parent is site-a), with data at every level."""
@@ -237,17 +240,15 @@ def test_compile_check_finds_syntax_errors_unknown_names_and_unknown_vars() -> N
         ),
         (
             "steps[0].commands[1]",
-            "undefined name 'hostname': templates see only 'host', 'vars' and 'registered' "
-            "(did you mean 'host.hostname'?)",
+            f"undefined name 'hostname': {SEEN} (did you mean 'host.hostname'?)",
         ),
         (
             "steps[0].commands[1]",
-            "undefined name 'ntp_server': templates see only 'host', 'vars' and 'registered' "
-            "(did you mean 'vars.ntp_server'?)",
+            f"undefined name 'ntp_server': {SEEN} (did you mean 'vars.ntp_server'?)",
         ),
         (
             "steps[0].commands[1]",
-            "undefined name 'other': templates see only 'host', 'vars' and 'registered'",
+            f"undefined name 'other': {SEEN}",
         ),
         (
             "steps[0].commands[2]",
@@ -273,13 +274,11 @@ def test_compile_check_finds_unknown_host_attributes_with_a_suggestion() -> None
         ("steps[0].commands[0]", "undefined attribute 'host.nmae' (did you mean 'host.name'?)"),
         (
             "steps[0].commands[3]",
-            "undefined name 'nmae': templates see only 'host', 'vars' and 'registered' "
-            "(did you mean 'host.name'?)",
+            f"undefined name 'nmae': {SEEN} (did you mean 'host.name'?)",
         ),
         (
             "steps[0].commands[3]",
-            "undefined name 'ntp_srver': templates see only 'host', 'vars' and 'registered' "
-            "(did you mean 'vars.ntp_server'?)",
+            f"undefined name 'ntp_srver': {SEEN} (did you mean 'vars.ntp_server'?)",
         ),
     ]
 

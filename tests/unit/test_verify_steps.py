@@ -19,6 +19,9 @@ from nornir_runbook.runbook.model import Runbook, StepKind
 from nornir_runbook.runbook.registry import default_registry
 from nornir_runbook.runbook.templating import render_step
 
+# what the message of an unknown name lists
+SEEN = "templates see only 'host', 'vars', 'registered' and 'check_mode'"
+
 
 def parse(text: str, path: Path | None = None) -> Runbook:
     return parse_runbook(textwrap.dedent(text).lstrip("\n"), file="rb.yaml", path=path)
@@ -180,8 +183,8 @@ def test_expressions_are_checked_as_templates_are() -> None:
         (
             7,
             "steps[0].fail_msg",
-            "undefined name 'nothing': templates see only 'host', 'vars', 'registered' and "
-            "'result'",
+            "undefined name 'nothing': templates see only 'host', 'vars', 'registered', "
+            "'check_mode' and 'result'",
         ),
     ]
 
@@ -196,12 +199,12 @@ def test_result_is_seen_only_by_assert_and_fail_msg() -> None:
         (
             3,
             "steps[0].commands[0]",
-            "undefined name 'result': templates see only 'host', 'vars' and 'registered'",
+            f"undefined name 'result': {SEEN}",
         ),
         (
             4,
             "steps[0].when[0]",
-            "undefined name 'result': templates see only 'host', 'vars' and 'registered'",
+            f"undefined name 'result': {SEEN}",
         ),
     ]
 

@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
             out.file.write(f"{i}. {escaped(step.name)} ({step.kind.value})\n")
         return ExitCode.OK
     registry = default_registry(project.directory)
-    plan = make_plan(nr, runbook, hosts, registry, project.directory)
+    plan = make_plan(nr, runbook, hosts, registry, project.directory, check_mode=args.check)
     settings = settings_from(project.runner_options, runbook).merged(
         workers=args.workers,
         strategy=Strategy(args.strategy) if args.strategy else None,

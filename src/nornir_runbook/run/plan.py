@@ -98,6 +98,7 @@ class PlannedStep:
     # those it takes), and why the step is skipped on every host (a task without check mode)
     modes: Mapping[str, bool] = field(default_factory=dict)
     check_skip: str | None = None
+    check_mode: bool = False  # --check: what templates see as check_mode
 
     @property
     def verifies(self) -> bool:
@@ -123,6 +124,7 @@ class PlannedStep:
             template=self.template,
             modes=self.modes,
             check_skip=self.check_skip,
+            check_mode=self.check_mode,
         )
 
 
@@ -142,8 +144,11 @@ def make_plan(
     hosts: Sequence[str],
     registry: TaskRegistry,
     project_dir: Path | None,
+    *,
+    check_mode: bool = False,
 ) -> Plan:
-    """Render every step for every host it applies to; raises RunbookError on a bad template."""
+    """Render every step for every host it applies to; raises RunbookError on a bad template.
+    ``check_mode``: the run is a ``--check`` (templates see it as ``check_mode``)."""
     inventory = nr.inventory
     planned = []
     failed: dict[tuple[str, str], list[str]] = {}  # (yaml path, reason) -> hosts it hit
@@ -159,10 +164,10 @@ def make_plan(
             if deferred:
                 continue
             try:
-                if not _runs_on(step, host, runbook.vars):
+                if not _runs_on(step, host, runbook.vars, check_mode=check_mode):
                     skipped.add(name)
                     continue
-                rendered = render_step(step, host, runbook.vars)
+                rendered = render_step(step, host, runbook.vars, check_mode=check_mode)
             except RenderError as exc:
                 for failure in exc.failures:
                     failed.setdefault(failure, []).append(name)
@@ -181,6 +186,7 @@ def make_plan(
                 template=_template(step, runbook, failed, step_hosts),
                 vars=runbook.vars,
                 bare_step=replace(step, locations={}),
+                check_mode=check_mode,
             )
         )
     for planned_step in planned:
@@ -258,10 +264,12 @@ def _task_for(
     return info.name, info.fn
 
 
-def _runs_on(step: Step, host: Host, vars: Mapping[str, Any]) -> bool:
+def _runs_on(step: Step, host: Host, vars: Mapping[str, Any], *, check_mode: bool) -> bool:
     """:func:`~.step.runs_on` before the run: an expression that fails is input, a
     RenderError at its place."""
-    context = template_context(HostView.from_host(host), vars) if step.when else {}
+    context = {}
+    if step.when:
+        context = template_context(HostView.from_host(host), vars, check_mode=check_mode)
     try:
         return runs_on(step, host.platform, context)
     except WhenFailed as exc:

@@ -52,6 +52,7 @@ class StepCall:
     template: Template | None = None  # ``parse_template``, read
     modes: Mapping[str, bool] = field(default_factory=dict)  # check=True, diff=True
     check_skip: str | None = None  # --check, and the task has no check mode: why it skips
+    check_mode: bool = False  # --check: what templates see as check_mode
 
     @property
     def register(self) -> str | None:
@@ -71,7 +72,9 @@ def run_step(task: Task, call: StepCall, registered: Mapping[str, Any]) -> Resul
     if call.step is None:
         return call.fn(task, **call.args, **call.modes)  # type: ignore[no-any-return]
     step, host = call.step, task.host
-    context = template_context(HostView.from_host(host), call.vars, registered)
+    context = template_context(
+        HostView.from_host(host), call.vars, registered, check_mode=call.check_mode
+    )
     args = call.args
     if call.deferred:
         early = _deferred(call, step, task, context, registered)

@@ -134,7 +134,7 @@ def _unknown_name_message(name: str, vars: Mapping[str, Any] | None, known: froz
         hint = f" (did you mean 'vars.{name}'?)"
     else:  # a typo of a name the template can see: a host attribute or a vars key
         hint = _did_you_mean(name, HOST_FIELDS, "host") or _did_you_mean(name, vars or {})
-    seen = [f"'{n}'" for n in ("host", "vars", "registered", "result") if n in known]
+    seen = [f"'{n}'" for n in ("host", "vars", "registered", "check_mode", "result") if n in known]
     listed = ", ".join(seen[:-1]) + f" and {seen[-1]}"
     return f"undefined name '{name}': templates see only {listed}{hint}"
 

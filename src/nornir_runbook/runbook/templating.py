@@ -48,7 +48,8 @@ if TYPE_CHECKING:
 
     from nornir_runbook.runbook.model import Location, Step
 
-TEMPLATE_NAMES = frozenset({"host", "vars", "registered"})
+# check_mode: true under nrb run --check (Ansible's ansible_check_mode)
+TEMPLATE_NAMES = frozenset({"host", "vars", "registered", "check_mode"})
 RESULT_NAMES = TEMPLATE_NAMES | {"result"}  # in assert and fail_msg
 _MISSING_KEY = re.compile(r"has no attribute '([^']*)'$")
 
@@ -177,13 +178,15 @@ def render_step(
     host: Host,
     vars: Mapping[str, Any],
     registered: Mapping[str, Any] | None = None,
+    *,
+    check_mode: bool = False,
 ) -> RenderedStep:
     """Render every template of ``step`` for ``host`` (``commands`` or ``config``: the lines
     for its platform, none when the step has no entry for it).
 
     Raises :class:`RenderError` with one located problem per failing string.
     """
-    context = template_context(HostView.from_host(host), vars, registered)
+    context = template_context(HostView.from_host(host), vars, registered, check_mode=check_mode)
     renderer = _Renderer(step, context, host.name)
     lines = step.lines_for(host.platform) or ()
     kind = key_path(step.yaml_path, step.kind.value)
@@ -198,10 +201,20 @@ def render_step(
 
 
 def template_context(
-    host: HostView, vars: Mapping[str, Any], registered: Mapping[str, Any] | None = None
+    host: HostView,
+    vars: Mapping[str, Any],
+    registered: Mapping[str, Any] | None = None,
+    *,
+    check_mode: bool = False,
 ) -> dict[str, Any]:
-    """The names a step's templates and expressions see on one host."""
-    return {"host": host, "vars": vars, "registered": registered or {}}
+    """The names a step's templates and expressions see on one host (``check_mode``: the run
+    is a ``--check``)."""
+    return {
+        "host": host,
+        "vars": vars,
+        "registered": registered or {},
+        "check_mode": check_mode,
+    }
 
 
 def render_text(source: str, context: Mapping[str, Any]) -> str:
