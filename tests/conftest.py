@@ -213,3 +213,53 @@ def make_nornir(lab_inventory: LabInventory) -> Iterator[Callable[..., Nornir]]:
     yield make
     for nr in made:
         nr.close_connections(on_good=True, on_failed=True)
+
+
+# ---- spreading the suite over the pytest-xdist workers (``--dist loadgroup``) ------------------
+# A test that uses no module- or class-scoped fixture goes to any worker on its own; tests that
+# share one (the same parameter of it, in the same module or class) go to one worker together,
+# so that its setup (a lab of its own, a batch of nrb runs) still runs once. A big module thus
+# spreads over the workers by the fixtures its tests share, not as one block.
+_SHARED_SCOPES = ("module", "class", "package")
+
+
+def _shared_fixtures(item: pytest.Item) -> list[str]:
+    """The module-, class- and package-scoped fixture instances ``item`` uses, as names
+    (``tests/x.py::fixture:`` or, for a parametrized fixture, ``tests/x.py::fixture:INDEX``)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    indices = getattr(getattr(item, "callspec", None), "indices", {})
+    shared = []
+    for name in info.names_closure:
+        definitions = info.name2fixturedefs.get(name)
+        if not definitions or definitions[-1].scope not in _SHARED_SCOPES:
+            continue
+        scope = definitions[-1].scope
+        owner = item.getparent(pytest.Class if scope == "class" else pytest.Module)
+        where = owner.nodeid if owner is not None and scope != "package" else definitions[-1].baseid
+        # no brackets: pytest-xdist takes the group from after the last "@" past the last "]"
+        shared.append(f"{where}::{name}:{indices.get(name, '')}")
+    return shared
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("dist", "no") != "loadgroup":
+        return
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    uses = {item.nodeid: _shared_fixtures(item) for item in items}
+    for shared in uses.values():
+        for key in shared[1:]:
+            parent[root(key)] = root(shared[0])
+    for item in items:
+        if uses[item.nodeid] and not any(
+            mark.name == "xdist_group" for mark in item.iter_markers("xdist_group")
+        ):
+            item.add_marker(pytest.mark.xdist_group(root(uses[item.nodeid][0])))

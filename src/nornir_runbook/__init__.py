@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nornir_runbook.lazy import exports
+from nornir_runbook.lazy import defer_netmiko_genie, exports
 
 if TYPE_CHECKING:
     from nornir_runbook.errors import (
@@ -50,3 +50,4 @@ __all__ = [
 
 
 __getattr__, __dir__ = exports(__name__, _EXPORTS)
+defer_netmiko_genie()
