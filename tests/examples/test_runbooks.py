@@ -95,6 +95,7 @@ def _step_names(runbook: dict[str, Any]) -> list[str]:
 
 def test_runbooks_folder_holds_the_documented_examples() -> None:
     documented = {"health.yaml", "checks.yaml", "ntp.yaml", "backup.yaml", "custom_task.yaml"}
+    documented |= {"change_ntp.yaml", "snapshot.yaml"}  # README, "A change window"
     assert documented <= set(RUNBOOKS)
 
 
