@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from importlib.machinery import ModuleSpec
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 
 def exports(
@@ -46,11 +48,12 @@ _NETMIKO_UTILITIES = "netmiko.utilities"
 _GENIE_FIRST = "genie.conf.base"  # the first of netmiko's Genie imports
 
 
-class _GenieOnFirstUse(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds netmiko.utilities as the path finder does and runs it with Genie held back."""
+class _GenieOnFirstUse:
+    """Finds netmiko.utilities as the path finder does and runs it with Genie held back (a meta
+    path finder and loader by its methods: importlib.abc would load pathlib for nrb --help)."""
 
     def __init__(self) -> None:
-        self._loader: importlib.abc.Loader | None = None
+        self._loader: Loader | None = None
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
@@ -61,7 +64,7 @@ class _GenieOnFirstUse(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if spec is None or spec.loader is None:
             return None
         self._loader = spec.loader
-        spec.loader = self
+        spec.loader = self  # type: ignore[assignment]  # a loader by its methods
         return spec
 
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:
