@@ -137,6 +137,20 @@ def test_send_config_of_lines_already_there_sends_nothing(nr: Nornir, device: Fa
     assert [name for name, _ in device.calls] == ["enable", "send_command"]
 
 
+def test_send_config_fails_and_sends_nothing_when_the_running_config_is_refused(
+    nr: Nornir, device: FakeNetmiko
+) -> None:
+    device.running_config = (
+        "show running-config\n        ^\n% Invalid input detected at '^' marker."
+    )
+
+    result = only(nr.run(task=send_config, config=["ntp server 192.0.2.1"]))
+
+    assert result.failed
+    assert "'show running-config' rejected by the device: % Invalid input" in str(result.exception)
+    assert "send_config_set" not in [name for name, _ in device.calls]
+
+
 def test_send_config_with_no_lines_sends_nothing(nr: Nornir, device: FakeNetmiko) -> None:
     result = only(nr.run(task=send_config, config=[]))
     assert (result.failed, result.changed, result.result) == (False, False, [])

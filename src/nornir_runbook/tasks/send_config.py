@@ -16,7 +16,7 @@ from nornir_runbook.netconfig import (
     parse,
     unified,
 )
-from nornir_runbook.tasks._netmiko import REJECTED, netmiko_connection
+from nornir_runbook.tasks._netmiko import REJECTED, CommandRejected, netmiko_connection
 
 RUNNING_CONFIG = "show running-config"
 
@@ -62,4 +62,9 @@ def send_config(
 
 
 def _running(connection: Any) -> Config:
-    return parse(str(connection.send_command(RUNNING_CONFIG)))
+    """The running configuration; a device that refuses to show it fails the step (read as a
+    configuration, its error would make every line look missing, and all would be sent)."""
+    output = str(connection.send_command(RUNNING_CONFIG))
+    if REJECTED.search(output):
+        raise CommandRejected(RUNNING_CONFIG, output)
+    return parse(output)
