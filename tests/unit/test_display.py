@@ -200,7 +200,8 @@ def test_text_output_counts_agree_with_their_noun() -> None:
 
 
 DIFF = (
-    "--- before\n+++ after\n@@ -1,2 +1,2 @@\n hostname r1\n-snmp-server contact old\n"
+    "--- before\n+++ after\n@@ -1,3 +1,2 @@\n hostname r1\n---- old rule\n"
+    "-snmp-server contact old\n"
     f"+snmp-server contact {CLEAR}{SECRET}"
 )
 
@@ -238,11 +239,12 @@ def test_text_output_shows_a_step_diff_coloured_on_a_terminal_escaped_and_masked
 
     plain = shown[None].splitlines()
     at = plain.index("changed: [r1]") + (1 if strategy == "free" else 0)
-    assert plain[at + 1 : at + 7] == [
+    assert plain[at + 1 : at + 8] == [
         "    --- before",
         "    +++ after",
-        "    @@ -1,2 +1,2 @@",
+        "    @@ -1,3 +1,2 @@",
         "     hostname r1",
+        "    ---- old rule",
         "    -snmp-server contact old",
         f"    +snmp-server contact {printable(CLEAR)}{MASK}",
     ]
@@ -250,6 +252,8 @@ def test_text_output_shows_a_step_diff_coloured_on_a_terminal_escaped_and_masked
     coloured = shown["standard"]
     assert "\x1b[32m    +snmp-server contact" in coloured  # green
     assert "\x1b[31m    -snmp-server contact old" in coloured  # red
-    assert "\x1b[36m    @@ -1,2 +1,2 @@" in coloured  # cyan
+    assert "\x1b[36m    @@ -1,3 +1,2 @@" in coloured  # cyan
+    assert "\x1b[31m    ---- old rule" in coloured  # a removal, though it starts as a file line
+    assert "\x1b[1m    --- before" in coloured  # the file lines: bold
     assert SECRET not in coloured
     assert CLEAR not in coloured

@@ -273,6 +273,19 @@ def test_a_steps_diff_is_shown_open_and_coloured_by_line() -> None:
     assert all("open" in a for a in diffs)
 
 
+def test_only_a_diffs_first_two_lines_are_its_file_lines() -> None:
+    """A device line starting with ``--`` or ``++`` is a removal or an addition like any other,
+    coloured as one, on the page as in the text output and ``nrb diff``."""
+    diff = "--- before\n+++ after\n@@ -1,2 +1,2 @@\n--- banner rule\n+++ banner rule +++\n x"
+    found = elements(render_html(page_of({"r1": host("ok", step(diff=diff, result=None))})))
+    kinds = [
+        a["class"] for t, a in found.tags if t == "span" and (a["class"] or "").startswith("d-")
+    ]
+    assert kinds == ["d-file", "d-file", "d-hunk", "d-del", "d-add", "d-same"]
+    # a diff that is not a unified diff (a task's own text) has no file lines at all
+    assert [k for k, _ in Diff(title="", text="+++ x\n--- y").lines()] == ["add", "del"]
+
+
 def test_the_page_says_when_a_run_was_dry_aborted_or_interrupted() -> None:
     hosts = {"r1": host("skipped")}
     plain = render_html(page_of(hosts, dry_run=False, aborted=False, interrupted=False))

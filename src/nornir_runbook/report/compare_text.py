@@ -14,12 +14,11 @@ from rich.text import Text
 
 from nornir_runbook.redact import Redactor
 from nornir_runbook.report.compare import Change, HostDiff, OutputDiff, RunComparison, StepDiff
+from nornir_runbook.report.difflines import DIFF_STYLES, diff_lines
 from nornir_runbook.text import plural, printable
 
 _STATUS_STYLES = {"ok": "green", "failed": "red", "unreachable": "bold red", "skipped": "cyan"}
-_LINE_STYLES = {"@": "cyan", "+": "green", "-": "red"}  # by a unified diff line's first character
 _INDENT = "    "
-_FILE_LINES = 2  # a unified diff's first lines: --- and +++ (a device line may start so too)
 _HEADER_LINES = 3  # of a unified diff: ---, +++ and the one @@ of an output in one run only
 
 
@@ -103,8 +102,8 @@ class ComparisonText:
                 )
         if output.changes:
             return  # parsed data: its changes say it (-o json has the diff too)
-        for number, line in enumerate(output.unified.splitlines()):
-            style = "bold" if number < _FILE_LINES else _LINE_STYLES.get(line[:1], "")
+        for kind, line in diff_lines(output.unified):
+            style = DIFF_STYLES[kind]
             self._line(_INDENT * 2, (line, style) if style else line)
 
 

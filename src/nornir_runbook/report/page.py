@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from nornir_runbook.report.compare import RunComparison, StepDiff
+from nornir_runbook.report.difflines import DiffKind, diff_lines
 from nornir_runbook.report.document import output_text
 from nornir_runbook.report.runs import SavedRun
 from nornir_runbook.report.text_output import format_duration
@@ -25,7 +26,6 @@ from nornir_runbook.text import printable
 
 FIRST = ("failed", "unreachable")  # host statuses read first
 COUNTED = ("ok", "changed", "failed", "unreachable", "skipped")  # SPEC "summary", after hosts
-DiffKind = Literal["file", "hunk", "add", "del", "same"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +37,7 @@ class Diff:
 
     def lines(self) -> list[tuple[DiffKind, str]]:
         """Each line of the diff with its kind, for colouring."""
-        return [(diff_kind(line), line) for line in self.text.splitlines()]
+        return diff_lines(self.text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,19 +152,6 @@ def make_page(run: SavedRun, changes: Changes | None = None) -> Page:
         hosts=(*first, *(h for h in hosts if h.status not in FIRST)),
         changes=changes,
     )
-
-
-def diff_kind(line: str) -> DiffKind:
-    """What a line of a unified diff is: file header, hunk header, added, removed or context."""
-    if line.startswith(("+++", "---")):
-        return "file"
-    if line.startswith("@@"):
-        return "hunk"
-    if line.startswith("+"):
-        return "add"
-    if line.startswith("-"):
-        return "del"
-    return "same"
 
 
 def _counts(summary: Any, hosts: Mapping[str, Mapping[str, Any]]) -> tuple[tuple[str, int], ...]:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.text import Text
 
 from nornir_runbook.redact import Redactor
+from nornir_runbook.report.difflines import DIFF_STYLES, diff_lines
 from nornir_runbook.report.gather import PLACEHOLDER, Gathered, collapse, hosts_label
 from nornir_runbook.report.progress import BAD, ProgressLine, progress_text
 from nornir_runbook.report.results import (
@@ -30,8 +31,6 @@ STYLES = {
     Status.UNREACHABLE: "bold red",
     Status.SKIPPED: "cyan",
 }
-# --diff: the colour of a diff line, by its first character (as Ansible's diff callback)
-DIFF_STYLES = {"+": "green", "-": "red", "@": "cyan"}
 BATCH_NAMES = 6  # a BATCH banner names at most this many hosts
 RECAP_STYLES = {
     "ok": "green",
@@ -245,10 +244,10 @@ class TextOutput:
         if prefix:
             self._print(Text(f"    {self._scrub(prefix)}diff:", style="dim"))
         text = Text()
-        for number, line in enumerate(self._scrub(step.diff).splitlines()):
+        for number, (kind, line) in enumerate(diff_lines(self._scrub(step.diff))):
             if number:
                 text.append("\n")
-            text.append(f"    {line}", style=DIFF_STYLES.get(line[:1], ""))
+            text.append(f"    {line}", style=DIFF_STYLES[kind])
         self._print(text)
 
     def _show_progress(self) -> None:
