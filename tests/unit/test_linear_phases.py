@@ -149,12 +149,15 @@ def planned(n: int, prefix: str = "h") -> tuple[Nornir, Plan]:
 
 
 def finished(
-    n: int, strategy: Strategy, events: Callable[[Event], None], serial: Serial | None = None
+    n: int,
+    strategy: Strategy,
+    events: Callable[[Event], None],
+    serial: Serial | None = None,
+    group_limits: dict[str, int] | None = None,
 ) -> RunReport:
     nr, plan = planned(n, fresh())
-    settings = settings_from({"num_workers": 4}, plan.runbook).merged(
-        strategy=strategy, serial=serial
-    )
+    runner = {"num_workers": 4, "group_limits": group_limits or {}}
+    settings = settings_from(runner, plan.runbook).merged(strategy=strategy, serial=serial)
     return Engine(nr, settings, Redactor()).run(plan, events)
 
 
@@ -249,6 +252,19 @@ def test_run_is_linear(strategy: Strategy) -> None:
     report = finished(30, strategy, lambda event: None, Serial.parse(10))
     assert [h.status for h in report.hosts] == [Status.OK] * 30
     assert [len(h.steps) for h in report.hosts[:5]] == [2, 1, 1, 1, 2]  # role0: every 4th
+
+
+def test_run_with_group_limits_is_linear() -> None:
+    """Hosts waiting for room in their groups (``group_limits``) are not each looked at again
+    every time a host finishes."""
+
+    def phase(n: int) -> Callable[[], Any]:
+        limits = {"emea": 2, "role0": 1}  # every host is in emea
+        return lambda: finished(n, Strategy.FREE, lambda event: None, group_limits=limits)
+
+    assert_linear(phase)
+    report = finished(40, Strategy.LINEAR, lambda event: None, group_limits={"role0": 1})
+    assert [h.status for h in report.hosts] == [Status.OK] * 40
 
 
 def test_report_is_linear(tmp_path: Path) -> None:
