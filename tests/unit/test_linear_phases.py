@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import cProfile
 import itertools
+import json
 import pstats
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import StringIO
@@ -28,7 +30,7 @@ from rich.console import Console
 from nornir_runbook.cli.common import load_checked
 from nornir_runbook.project.config import Project, load_project
 from nornir_runbook.project.selection import select_hosts
-from nornir_runbook.redact import Redactor
+from nornir_runbook.redact import MASK, Redactor
 from nornir_runbook.report.document import document, dump_json
 from nornir_runbook.report.render import make_output
 from nornir_runbook.report.results import Event, RunReport, Status
@@ -295,3 +297,47 @@ def test_saved_file_names_are_linear() -> None:
     assert_linear(phase)
     shown = ["rĀ1", "rā1", "R_1", "r:1:2", "r_1", "r_1~3"]
     assert unique_names(shown, Redactor()) == ["r_1", "r_1~2", "R_1~3", "r_1_2", "r_1~4", "r_1_3"]
+
+
+class Said(str):
+    """Device output that counts as a call each time a secret is looked for in it."""
+
+    __slots__ = ()
+
+    def __contains__(self, part: object) -> bool:
+        return str.__contains__(self, part)  # type: ignore[operator]
+
+
+def test_redaction_is_linear_with_a_password_per_host() -> None:
+    """Every host with a password of its own (sharing how they begin and end): masking one
+    host's output does not search it for every host's password."""
+
+    def phase(n: int) -> Callable[[], Any]:
+        secret = "C'o\"rp-{:05d}-{}!".format  # quotes: 13 forms a password
+        redactor = Redactor(secret(i, n) for i in range(3 * n))
+        assert len(redactor.forms) >= 13 * 3 * n  # past the index threshold (4,096) at n=150
+        said = [Said(f"h{i:05d}: login {secret(i, n)} ok") for i in range(n)]
+        return lambda: [redactor.scrub(text) for text in said]
+
+    assert_linear(phase, n=150)
+
+
+def test_redaction_with_many_passwords_masks_as_with_few() -> None:
+    """The index of many passwords' forms masks exactly what searching for each form masks:
+    forms inside longer ones, short ones, and passwords with the mask's own character."""
+    secrets = [f"pw-{i:04d}-x" for i in range(300)] + ["a*b", "*x*", "pw-0007-x-long", "abc"]
+    redactor = Redactor(secrets)
+    texts = [
+        "pw-0007-x-long and pw-0007-x and pw-0299-xx, 'pw-0042-x' b'a*b' *x**x* a*b*x* abcd",
+        "pw-00 nothing here, a*",
+        "",
+        repr("pw-0100-x") + json.dumps("pw-0101-x") + re.escape("pw-0102-x"),
+    ]
+    for text in texts:
+        expected = text
+        for form in redactor.forms:  # every form, longest first, as with few passwords
+            if form in expected:
+                expected = expected.replace(form, MASK)
+        assert redactor.scrub(text) == expected
+    assert "pw-" not in redactor.scrub(texts[0]) + redactor.scrub(texts[3])
+    assert redactor.scrub(texts[0]).count(MASK) >= 8
