@@ -18,6 +18,11 @@ from typing import Any
 
 MASK = "********"
 MIN_SECRET_LENGTH = 3
+# Past this many forms (hosts with passwords of their own), scrub() no longer searches a text
+# for every form: it looks the text's pieces of _PIECE characters up in an index of forms by
+# one piece of each, so that its time is the text's, whatever the number of hosts.
+_INDEXED = 4096
+_PIECE = 6
 
 
 _QUOTES = ("'", '"')
@@ -60,6 +65,10 @@ class Redactor:
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets: set[str] = set()
         self._forms: list[str] = []  # longest first: a form inside a longer one goes with it
+        # with many forms: their places in _forms by one piece of each, and the forms searched
+        # always (shorter than a piece, or with MASK's character: masking can make them appear)
+        self._index: dict[str, list[int]] | None = None
+        self._always: list[int] = []
         self.add(secrets)
 
     def add(self, secrets: Iterable[str | None]) -> None:
@@ -69,6 +78,23 @@ class Redactor:
             self._secrets |= new
             forms = set(self._forms).union(*(secret_forms(s) for s in new))
             self._forms = sorted(forms, key=len, reverse=True)
+            self._make_index()
+
+    def _make_index(self) -> None:
+        """Each form under the piece of it that holds fewest forms yet (passwords often share
+        a beginning or an end: ``Corp-00042!``'s piece is likely ``00042!``)."""
+        self._index, self._always = None, []
+        if len(self._forms) <= _INDEXED:
+            return
+        index: dict[str, list[int]] = {}
+        for place, form in enumerate(self._forms):
+            if len(form) < _PIECE or MASK[0] in form:
+                self._always.append(place)
+                continue
+            pieces = (form[i : i + _PIECE] for i in range(len(form) - _PIECE + 1))
+            piece = min(pieces, key=lambda p: len(index.get(p, ())))
+            index.setdefault(piece, []).append(place)
+        self._index = index
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"
@@ -80,10 +106,19 @@ class Redactor:
         return tuple(self._forms)
 
     def scrub(self, text: str) -> str:
-        for form in self._forms:
+        for form in self._forms if self._index is None else self._candidates(text):
             if form in text:
                 text = text.replace(form, MASK)
         return text
+
+    def _candidates(self, text: str) -> list[str]:
+        """The forms that may be in ``text``, longest first: those whose indexed piece is in it,
+        and those searched always (masking adds nothing else to a text)."""
+        index = self._index or {}
+        places = set(self._always)
+        for piece in {text[i : i + _PIECE] for i in range(len(text) - _PIECE + 1)}:
+            places.update(index.get(piece, ()))
+        return [self._forms[place] for place in sorted(places)]
 
     def scrub_data(self, value: Any) -> Any:
         """The same value with every string scrubbed (dicts, lists and tuples walked)."""

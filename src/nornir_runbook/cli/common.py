@@ -52,8 +52,8 @@ def load_checked(
     problems = check_runbook(
         runbook,
         registry,
-        groups=list(inv.groups) if inv is not None else None,
-        hosts=list(inv.hosts) if inv is not None else None,
+        groups=inv.groups.keys() if inv is not None else None,  # looked up by name
+        hosts=inv.hosts.keys() if inv is not None else None,
         vars_known=vars_known,
     )
     if shape or problems:

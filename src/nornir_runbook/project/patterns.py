@@ -23,9 +23,10 @@ _COLON_TERMS = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
 class _Index:
     """Host and group names of one inventory, and every group's hosts (parents included)."""
 
-    hosts: tuple[str, ...]
+    hosts: tuple[str, ...]  # inventory order
     groups: tuple[str, ...]
     members: Mapping[str, frozenset[str]]
+    names: frozenset[str]  # ``hosts``, to look a name up in (a ``@file`` names many)
 
     @classmethod
     def of(cls, inventory: Inventory) -> _Index:
@@ -37,8 +38,13 @@ class _Index:
             members[UNGROUPED] = {n for n, host in inventory.hosts.items() if not host.groups}
         return cls(
             hosts=tuple(inventory.hosts),
+            names=frozenset(inventory.hosts),
             groups=tuple(inventory.groups),
-            members={group: frozenset(names) for group, names in members.items()},
+            members={
+                group: frozenset(names)
+                for group, names in members.items()
+                if group in inventory.groups or group == UNGROUPED
+            },
         )
 
     def by_matcher(self, matches: Callable[[str], bool]) -> set[str]:
@@ -51,9 +57,9 @@ class _Index:
 
     def by_name(self, name: str, pattern: str) -> set[str]:
         """A group's hosts if a group has that name, else that host; else a UsageError."""
-        if name in self.groups or name == UNGROUPED:
+        if name in self.members:  # every group, and UNGROUPED
             return set(self.members[name])
-        if name in self.hosts:
+        if name in self.names:
             return {name}
         hint = suggest(name, (*self.hosts, *self.groups, ALL))
         raise UsageError(

@@ -91,7 +91,7 @@ class TargetProblem:
     message: str
 
 
-def _unknown(key: str, name: str, known: Sequence[str], other: Sequence[str]) -> TargetProblem:
+def _unknown(key: str, name: str, known: Collection[str], other: Collection[str]) -> TargetProblem:
     kind, other_kind = ("host", "group") if key == "hosts" else ("group", "host")
     if name in other:
         message = f"unknown {kind} {name!r}: {name!r} is a {other_kind}"
@@ -107,7 +107,7 @@ def target_problems(inventory: Inventory, targets: Targets) -> list[TargetProble
     For the runbook checker (``nrb validate``): each problem's ``key`` is the key under
     ``targets`` and ``message`` reads ``unknown group 'cor' (did you mean 'core'?)``.
     """
-    hosts, groups = list(inventory.hosts), list(inventory.groups)
+    hosts, groups = inventory.hosts.keys(), inventory.groups.keys()  # looked up by name
     problems = [_unknown("hosts", n, hosts, groups) for n in targets.hosts if n not in hosts]
     problems += [_unknown("groups", n, groups, hosts) for n in targets.groups if n not in groups]
     problems += [
@@ -126,7 +126,7 @@ def targets_predicate(targets: Targets) -> HostPredicate:
         names = frozenset(targets.hosts)
         checks.append(lambda host: host.name in names)
     if targets.groups:
-        groups = tuple(targets.groups)
+        groups = frozenset(targets.groups)
         checks.append(lambda host: any(g.name in groups for g in all_groups(host)))
     if targets.tags:
         checks.append(_has_any_tag(frozenset(targets.tags)))
@@ -246,11 +246,11 @@ def _pieces(
 
 def _check_tags(inventory: Inventory, options: Mapping[str, Sequence[str]]) -> None:
     """A tag no host has is a typo: it must not widen (``--skip-tags``) or empty a run."""
-    known = sorted({tag for host in inventory.hosts.values() for tag in host_tags(host)})
+    known = {tag for host in inventory.hosts.values() for tag in host_tags(host)}
     for option, names in options.items():
         for name in names:
             if name not in known:
-                hint = did_you_mean(suggest(name, known))
+                hint = did_you_mean(suggest(name, sorted(known)))
                 raise UsageError(f"{option}: no host has the tag {name!r}{hint}")
 
 

@@ -4,7 +4,7 @@ masked) shown once, under the list of their names."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nornir_runbook.report.document import step_outputs
@@ -40,11 +40,15 @@ def mask_host(text: str, host: str) -> str:
 
 
 def collapse(
-    results: dict[str, StepResult], order: Sequence[str], scrub: Callable[[str], str] = str
+    results: dict[str, StepResult],
+    order: Sequence[str] | Mapping[str, int],
+    scrub: Callable[[str], str] = str,
 ) -> Groups:
     """Per output label (command), the hosts gathered by output (see :class:`Gathered`), in
-    inventory order; ``scrub`` is applied to each output first."""
-    rank = {name: i for i, name in enumerate(order)}
+    inventory order: ``order`` is the hosts in that order, or each one's place in it (made
+    once for a run, for a step of a few hosts among many); ``scrub`` is applied to each output
+    first."""
+    rank = order if isinstance(order, Mapping) else {name: i for i, name in enumerate(order)}
     labels: dict[str, dict[str, list[str]]] = {}
     for host in sorted(results, key=lambda h: rank.get(h, len(rank))):
         for label, text in step_outputs(results[host].result):
@@ -52,7 +56,7 @@ def collapse(
     return [(label, gather(by_text, rank)) for label, by_text in labels.items()]
 
 
-def gather(by_text: dict[str, list[str]], rank: dict[str, int]) -> list[Gathered]:
+def gather(by_text: dict[str, list[str]], rank: Mapping[str, int]) -> list[Gathered]:
     """Identical outputs (``text -> hosts``) gathered further when they match once each host's
     own name is masked: a ``show version`` that names the host is one output, not one a host."""
     merged: dict[str, list[tuple[list[str], str]]] = {}

@@ -37,12 +37,15 @@ def unique_names(names: Iterable[str], redactor: Redactor) -> list[str]:
     case-insensitive file systems) get ``~2``, ``~3``..."""
     stems: list[str] = []
     taken: set[str] = set()
+    tried: dict[str, int] = {}  # base -> the last N tried for it: below it all are taken
     for name in names:
-        stem = base = safe_name(redactor.scrub(name))[:MAX_NAME]
-        n = 1
+        base = safe_name(redactor.scrub(name))[:MAX_NAME]
+        n = tried.get(base.lower(), 1)
+        stem = base if n == 1 else f"{base}~{n}"
         while stem.lower() in taken:
             n += 1
             stem = f"{base}~{n}"
+        tried[base.lower()] = n
         taken.add(stem.lower())
         stems.append(stem)
     return stems

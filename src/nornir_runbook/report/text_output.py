@@ -139,6 +139,7 @@ class TextOutput:
         self._want_live = live
         self._live: ProgressLine | None = None  # started by the first event, stopped by finish
         self._run = RunStarted(runbook="", run_id="", hosts=(), steps=())
+        self._rank: dict[str, int] = {}  # the run's hosts -> their place in inventory order
         self._step: StepStarted | None = None
         self._step_done: set[str] = set()
         self._done: set[str] = set()
@@ -152,6 +153,7 @@ class TextOutput:
             self._live = ProgressLine(self._console)
         if isinstance(event, RunStarted):
             self._run = event
+            self._rank = {name: i for i, name in enumerate(event.hosts)}
             if event.dry_run:
                 self._banner("DRY RUN: commands are rendered, nothing is sent to any device")
             self._banner(
@@ -299,7 +301,7 @@ class TextOutput:
         keys = sorted(k for k in self._pending if upto is None or k[0] < upto)
         for index, name in keys:
             results = self._pending.pop((index, name))
-            groups = collapse(results, self._run.hosts, self._redactor.scrub)
+            groups = collapse(results, self._rank, self._redactor.scrub)
             if not groups:
                 continue
             if self._step is None:  # free strategy: no STEP banner came before the outputs

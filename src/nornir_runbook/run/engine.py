@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nornir.core import Nornir
+from nornir.core.inventory import Hosts, Inventory
 from nornir.core.task import MultiResult
 
 from nornir_runbook.errors import RunInterrupted
@@ -61,6 +62,20 @@ STRATEGIES: Mapping[Strategy, Callable[[], StrategyPlugin]] = {
 
 def _iso(now: datetime) -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def only(nr: Nornir, names: Sequence[str]) -> Nornir:
+    """``nr`` over the hosts ``names`` alone, in that order: what ``nr.filter`` gives for them,
+    in time of ``names`` and not of the whole inventory (a ``serial`` batch of 10 among 100,000
+    hosts, a step's hosts still going)."""
+    inventory = nr.inventory
+    hosts = Hosts({name: inventory.hosts[name] for name in names})
+    return Nornir(
+        inventory=Inventory(hosts=hosts, groups=inventory.groups, defaults=inventory.defaults),
+        config=nr.config,
+        data=nr.data,
+        processors=nr.processors,
+    )
 
 
 class Engine:
@@ -138,7 +153,7 @@ class _Run:
                 if settings.dry_run:
                     self.strategy.dry_run(self, batch)
                     continue
-                nr = self.e.nr.filter(filter_func=lambda h, names=set(batch): h.name in names)
+                nr = only(self.e.nr, batch)
                 limit = settings.max_fail_percentage
                 allowed = math.inf if limit is None else math.floor(limit * len(batch) / 100)
                 try:
@@ -173,9 +188,7 @@ class _Run:
             max_fail_percentage=limit, counts_as_failure=counts_as_failure, on_result=on_result
         )
         names = set(hosts)
-        selected = nr.with_runner(self.runner.with_args(args)).filter(
-            filter_func=lambda h: h.name in names
-        )
+        selected = only(nr, hosts).with_runner(self.runner.with_args(args))
         for h in hosts:
             if self.state[h].started is None:
                 self.state[h].started = time.monotonic()

@@ -32,7 +32,8 @@ class Linear:
 
     def run_batch(self, run: RunState, nr: Nornir, batch: tuple[str, ...], allowed: float) -> bool:
         for planned in run.plan.steps:
-            alive = [h for h in planned.hosts if h in batch and run.state[h].status is None]
+            # the batch's hosts the step applies to (``args`` holds each), in inventory order
+            alive = [h for h in batch if h in planned.args and run.state[h].status is None]
             if not alive:
                 continue
             run.emit(StepStarted(index=planned.index, name=planned.step.name, hosts=tuple(alive)))

@@ -36,7 +36,8 @@ def check_runbook(
 ) -> list[Problem]:
     """Every problem of meaning, located: tasks and their args, templates, groups and hosts.
 
-    ``groups`` and ``hosts`` are the inventory's names; None skips that check. Without
+    ``groups`` and ``hosts`` are the inventory's names (a set or a mapping's keys: each name
+    a runbook gives is looked up there); None skips that check. Without
     ``vars_known`` (the runbook's ``vars`` could not be read), ``vars.x`` is not checked.
     """
     locations = runbook.locations

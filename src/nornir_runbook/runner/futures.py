@@ -26,7 +26,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -229,7 +229,7 @@ class _Run:
         self.hosts = hosts
         self.stats = RunStats()
         self.results: dict[str, MultiResult] = {}
-        self.pending: deque[Host] = deque(hosts)
+        self.pending = _Pending(hosts, runner.group_limits)
         self.delayed: list[tuple[float, int, Host, int]] = []  # (ready_at, seq, host, attempt)
         self.running: dict[Future[MultiResult], _Job] = {}
         self.done: queue.SimpleQueue[Future[MultiResult]] = queue.SimpleQueue()
@@ -294,13 +294,7 @@ class _Run:
         return len(self.running) < self.r.num_workers
 
     def _next_eligible(self) -> Host | None:
-        if not self.in_group:
-            return self.pending.popleft()
-        for i, host in enumerate(self.pending):
-            if self._fits(_limited_groups(host, self.in_group)):
-                del self.pending[i]
-                return host
-        return None
+        return self.pending.take_first(self._fits)
 
     def _fits(self, groups: tuple[str, ...]) -> bool:
         return all(self.in_group[g] < self.r.group_limits[g] for g in groups)
@@ -456,6 +450,44 @@ class _Run:
             if host.name in self.results:
                 aggregated[host.name] = self.results[host.name]
         return aggregated
+
+
+class _Pending:
+    """The hosts not yet started, in the order given, queued apart by the limited groups each
+    is in (``group_limits``): the first host whose groups have room is at the head of one of
+    those queues, so finding it looks at a few queues, never at every host still waiting."""
+
+    def __init__(self, hosts: list[Host], limited: Mapping[str, int]) -> None:
+        self._queues: dict[tuple[str, ...], deque[tuple[int, Host]]] = {}
+        for seq, host in enumerate(hosts):
+            groups = _limited_groups(host, limited) if limited else ()
+            self._queues.setdefault(groups, deque()).append((seq, host))
+        self._count = len(hosts)
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __iter__(self) -> Iterator[Host]:
+        """The hosts in the order given."""
+        return (host for _, host in heapq.merge(*self._queues.values(), key=lambda e: e[0]))
+
+    def clear(self) -> None:
+        self._queues.clear()
+        self._count = 0
+
+    def take_first(self, fits: Callable[[tuple[str, ...]], bool]) -> Host | None:
+        """The first host (in the order given) whose limited groups ``fits``, taken out."""
+        first: deque[tuple[int, Host]] | None = None
+        for groups, waiting in self._queues.items():
+            if (first is None or waiting[0][0] < first[0][0]) and fits(groups):
+                first = waiting
+        if first is None:
+            return None
+        _, host = first.popleft()
+        self._count -= 1
+        if not first:
+            self._queues = {g: w for g, w in self._queues.items() if w}
+        return host
 
 
 def _limited_groups(host: Host, limited: Mapping[str, int]) -> tuple[str, ...]:
