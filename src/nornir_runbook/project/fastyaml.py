@@ -192,8 +192,9 @@ def _tagged(tag: str, text: str, mark: Any) -> Any:
         raise _expected(tag, _SCALAR, mark)
     try:
         return build(text)
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
-        raise _error(f"cannot read {text!r} as {tag[len(_TAG) :]}: {exc}", mark) from None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+        # never the text itself, nor the exception's words about it: it may be a password
+        raise _error(f"not a valid {tag.replace(_TAG, '!!')} value", mark) from None
 
 
 # -- collections --------------------------------------------------------------------------------
@@ -250,7 +251,7 @@ def _finish(node: _Open) -> Any:
             items.update(merged)
         elif node.duplicate is not None:
             key, mark = node.duplicate
-            raise _error(f'found duplicate key "{key}"', mark)
+            raise _error(f"duplicate key {key!r}", mark)
         return items if node.tag is None else set(items)
     if node.tag is None:
         return items
@@ -328,6 +329,7 @@ class _Builder:
         self.document = _Open(_SEQ, None, None, None)  # its one value, once read
         self.stack = [self.document]
         self.anchors: dict[str, tuple[Any, str]] = {}
+        self.aliased = False
 
     def scalar(self, event: Any) -> None:
         tag = event.tag
@@ -376,6 +378,7 @@ class _Builder:
         if event.anchor not in self.anchors:
             raise _error(f"found undefined alias {event.anchor!r}", event.start_mark)
         value, kind = self.anchors[event.anchor]
+        self.aliased = True
         _add(self.stack, value, kind, event.start_mark)
 
     def document_start(self, event: Any) -> None:
@@ -390,6 +393,12 @@ class _Builder:
 
 def load(text: str) -> Any:
     """The value of ``text``'s one document (None if it has none); YAMLError on bad YAML."""
+    return parse(text)[0]
+
+
+def parse(text: str) -> tuple[Any, bool]:
+    """:func:`load`, and whether ``text`` has an alias: without one, no value is in two places,
+    so none can contain itself or stand for more than the text holds (an alias bomb)."""
     parser = _Parser(text)
     builder = _Builder()
     handlers: dict[type, Callable[[Any], None]] = {
@@ -405,9 +414,14 @@ def load(text: str) -> Any:
     try:
         while type(event := parser.get_event()) is not events.StreamEndEvent:
             handlers.get(type(event), skip)(event)
+    except yaml.MarkedYAMLError as exc:  # libyaml's own limit, met while it looks ahead
+        if "nesting depth" not in str(exc.problem):
+            raise
+        raise _error(TOO_DEEP, exc.problem_mark) from None
     finally:
         parser.dispose()
-    return builder.document.items[0] if builder.document.items else None
+    items = builder.document.items
+    return (items[0] if items else None), builder.aliased
 
 
 def _skip(_event: Any) -> None:

@@ -124,7 +124,8 @@ def _read(
         _check_element(files["host_file"], host, name, known)
     _check_group_graph(files["group_file"], groups)
     for key, document in data.items():
-        _check_expanded_size(files[key], document, whole=key == "defaults_file")
+        if files[key].aliased:
+            _check_expanded_size(files[key], document, whole=key == "defaults_file")
     return data
 
 
@@ -159,7 +160,7 @@ def _check_element(
     data = element.get("data")
     if data is not None and not isinstance(data, dict):
         file.at(element, "data", f"{prefix}data", f"expected a mapping, got {kind_of(data)}")
-    elif data is not None and (problem := _data_problem(data)):
+    elif data is not None and file.aliased and (problem := _data_problem(data)):
         file.at(element, "data", f"{prefix}data", problem)
     if groups is not None and element.get("groups") is not None:
         _check_parents(file, element, f"{prefix}groups", groups)

@@ -1,10 +1,9 @@
 """One inventory file (hosts, groups or defaults) and the problems found in it.
 
-It is read once, with :mod:`nornir_runbook.project.fastyaml` (libyaml, no positions). Only when
-a problem is found is it read again, as ruamel.yaml's safe loader reads it (the YAML errors
-exactly as SimpleInventory words them), then with ruamel's round-trip loader, which keeps the
-line and column of every value. None builds anything but plain values, so a tag in the file
-cannot run anything.
+It is read once, with :mod:`nornir_runbook.project.fastyaml` (libyaml: no positions kept, but a
+YAML error says its line and column). Only when a problem is found in the values are the files
+read again, with ruamel.yaml's round-trip loader, which keeps the line and column of every
+value. Neither builds anything but plain values, so a tag in the file cannot run anything.
 """
 
 from __future__ import annotations
@@ -19,10 +18,9 @@ from ruamel.yaml.error import YAMLError
 
 from nornir_runbook.errors import Problem
 from nornir_runbook.project import fastyaml
-from nornir_runbook.project.yamldepth import TOO_DEEP, too_deep
 
 # what YAML loaders raise for a tagged value they cannot build: "!!float x", "!!bool maybe",
-# "!!int ''" (ruamel: IndexError), a duplicate key in a "!!omap" (ruamel: AssertionError)
+# "!!int ''" (an IndexError), a duplicate key in a "!!omap" (an AssertionError)
 BAD_VALUE = (ValueError, TypeError, KeyError, OverflowError, IndexError, AssertionError)
 
 
@@ -38,6 +36,9 @@ class InventoryFile:
         self.problems = problems
         self.located = located
         self.named_by = named_by  # where its name comes from: "inventory.options.host_file in..."
+        # whether a value may be in two places (an alias): else none contains itself, or
+        # expands past the file, and the checks for those can be skipped
+        self.aliased = True
 
     def exists(self) -> bool:
         try:
@@ -46,7 +47,8 @@ class InventoryFile:
             return True
 
     def load(self, encoding: str) -> Any:
-        """The file's value; None, with a problem, if it cannot be read."""
+        """The file's value; None, with a problem, if it cannot be read. ``located``: its value
+        as ruamel's round trip reads it (each mapping and list knows where its items are)."""
         try:
             text = self.path.read_text(encoding=encoding)
         except (OSError, ValueError, LookupError) as exc:  # ValueError: not `encoding` text
@@ -54,23 +56,19 @@ class InventoryFile:
             self.add(None, f"cannot read the {self.role} file ({self.named_by}): {reason}")
             return None
         try:
-            if not self.located:
-                return fastyaml.load(text)
-            if (deep := too_deep(text)) is not None:  # ruamel would take seconds, then crash
-                self.add(None, f"invalid YAML: {TOO_DEEP}", deep.line, deep.column)
-                return None
-            YAML(typ="safe").load(text)  # the YAML errors exactly as Nornir would see them
-            return YAML(typ="rt").load(text)
-        except (YAMLError, yaml.YAMLError, *BAD_VALUE) as exc:
+            value, self.aliased = fastyaml.parse(text)
+        except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            problem = getattr(exc, "problem", None) or (str(exc) or type(exc).__name__)
-            problem = problem.splitlines()[0]
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             line, column = (mark.line, mark.column) if mark else (None, None)
             self.add(None, f"invalid YAML: {problem}", line, column)
             return None
-        except RecursionError:
-            self.add(None, f"invalid YAML: {TOO_DEEP}")
-            return None
+        if not self.located:
+            return value
+        try:  # within the nesting limit (read above): ruamel's recursion cannot overflow
+            return YAML(typ="rt").load(text)
+        except (YAMLError, *BAD_VALUE, RecursionError):  # what libyaml's reading accepted
+            return value  # the problems found in it, without their positions
 
     def add(
         self,
