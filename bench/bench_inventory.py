@@ -12,8 +12,10 @@ whole commands, alternated, a few rounds, each in a new process:
   ThreadedRunner at the same number of workers, a task returning what ``echo`` returns, a json
   dump of the results.
 
-Each command's time and peak memory (its own peak RSS, from ``os.wait4``), the medians, and
-the ratios nrb over plain Nornir (goals: at most 0.6x the time, at most 1.1x the memory).
+Each command's time, CPU time (user and system: what the command itself used, whatever else
+the machine runs) and peak memory (its own peak RSS), from ``os.wait4``; the medians, and the
+ratios nrb over plain Nornir (goals: at most 0.6x the time, at most 1.1x the memory).
+``python bench/bench_inventory.py [--hosts N] [--rounds R]``.
 """
 
 from __future__ import annotations
@@ -109,9 +111,9 @@ def plain_nornir(config: Path) -> None:
     json.dump(document, sys.stdout)
 
 
-def measure(argv: list[str], cwd: Path) -> tuple[float, float, bytes]:
-    """Seconds, peak RSS in MB (the command's own: ``wait4`` reports that child alone), and
-    its standard output."""
+def measure(argv: list[str], cwd: Path) -> tuple[float, float, float, bytes]:
+    """Seconds, CPU seconds, peak RSS in MB (the command's own: ``wait4`` reports that child
+    alone), and its standard output."""
     with tempfile.TemporaryFile() as out:
         t0 = time.perf_counter()
         process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.PIPE)
@@ -122,11 +124,12 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float, bytes]:
         if process.returncode != 0:
             raise SystemExit(f"{argv[2:4]} failed ({process.returncode}): {stderr[-600:]!r}")
         out.seek(0)
-        return elapsed, usage.ru_maxrss / 1024, out.read()
+        cpu = usage.ru_utime + usage.ru_stime
+        return elapsed, cpu, usage.ru_maxrss / 1024, out.read()
 
 
 def main(hosts: int = 10_000, rounds: int = 3) -> dict[str, Any]:
-    import common  # noqa: F401, PLC0415 -- a HOME of its own for the commands
+    from common import save  # noqa: PLC0415 -- and a HOME of its own for the commands
 
     with tempfile.TemporaryDirectory(prefix="nrb-bench-inventory-") as tmp:
         folder = Path(tmp)
@@ -135,33 +138,33 @@ def main(hosts: int = 10_000, rounds: int = 3) -> dict[str, Any]:
             "nrb": [*NRB, "run", "noop.yaml", "-c", str(config), "-o", "json"],
             "plain_nornir": [sys.executable, str(Path(__file__).resolve()), "--plain", str(config)],
         }
-        seconds: dict[str, list[float]] = {name: [] for name in commands}
-        peak_mb: dict[str, list[float]] = {name: [] for name in commands}
+        figures: dict[str, dict[str, list[float]]] = {
+            name: {"s": [], "cpu_s": [], "peak_rss_mb": []} for name in commands
+        }
         for _ in range(rounds):
             for name, argv in commands.items():  # alternated: a busy moment hits both
-                elapsed, peak, output = measure(argv, folder)
+                elapsed, cpu, peak, output = measure(argv, folder)
                 document = json.loads(output)
                 done = document["summary"]["ok"] if name == "nrb" else len(document)
                 if done != hosts:
                     raise SystemExit(f"{name}: {done} hosts of {hosts} done")
-                seconds[name].append(elapsed)
-                peak_mb[name].append(peak)
+                figures[name]["s"].append(elapsed)
+                figures[name]["cpu_s"].append(cpu)
+                figures[name]["peak_rss_mb"].append(peak)
     out: dict[str, Any] = {"hosts": hosts, "workers": WORKERS, "rounds": rounds}
-    for name in commands:
-        out[name] = {
-            "median_s": round(statistics.median(seconds[name]), 2),
-            "min_s": round(min(seconds[name]), 2),
-            "peak_rss_mb": round(statistics.median(peak_mb[name]), 1),
-        }
-    out["ratio_time"] = round(out["nrb"]["median_s"] / out["plain_nornir"]["median_s"], 2)
-    out["ratio_memory"] = round(out["nrb"]["peak_rss_mb"] / out["plain_nornir"]["peak_rss_mb"], 2)
+    for name, measured in figures.items():
+        out[name] = {key: round(statistics.median(v), 2) for key, v in measured.items()}
+    for key in ("s", "cpu_s", "peak_rss_mb"):
+        out[f"ratio_{key}"] = round(out["nrb"][key] / out["plain_nornir"][key], 2)
+    nrb, plain = out["nrb"], out["plain_nornir"]
     print(
         f"{hosts} hosts, no-op runbook, whole commands ({rounds} rounds, medians): "
-        f"nrb {out['nrb']['median_s']}s {out['nrb']['peak_rss_mb']} MB, plain Nornir "
-        f"{out['plain_nornir']['median_s']}s {out['plain_nornir']['peak_rss_mb']} MB: "
-        f"time {out['ratio_time']}x (goal {TIME_GOAL}x), memory {out['ratio_memory']}x "
-        f"(goal {MEMORY_GOAL}x)"
+        f"nrb {nrb['s']} s ({nrb['cpu_s']} s CPU) {nrb['peak_rss_mb']} MB, plain Nornir "
+        f"{plain['s']} s ({plain['cpu_s']} s CPU) {plain['peak_rss_mb']} MB: time "
+        f"{out['ratio_s']}x (CPU {out['ratio_cpu_s']}x; goal {TIME_GOAL}x), memory "
+        f"{out['ratio_peak_rss_mb']}x (goal {MEMORY_GOAL}x)"
     )
+    save(f"inventory{hosts}", out)
     return out
 
 
@@ -173,7 +176,4 @@ if __name__ == "__main__":
     parser.add_argument("--hosts", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    figures = main(args.hosts, args.rounds)
-    from common import save  # not in the plain Nornir command
-
-    save(f"inventory{args.hosts}", figures)
+    main(args.hosts, args.rounds)
