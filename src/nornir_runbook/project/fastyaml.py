@@ -177,7 +177,7 @@ class _Builder:
         else:
             value = event.value
             if event.implicit[0] and value[:1] in RESOLVED:  # else a string, whatever it says
-                value = plain(value)
+                value = plain(value, event.start_mark)
         if event.anchor is not None:
             self.anchor(event.anchor, value, SCALAR, event.start_mark)
         top = self.stack[-1]

@@ -156,11 +156,12 @@ SCALARS: dict[str, Callable[[str], Any]] = {
 COLLECTIONS = {TAG + name for name in ("map", "seq", "set", "omap", "pairs")}
 
 
-def plain(text: str) -> Any:
-    """A plain (unquoted, untagged) scalar's value, as ruamel resolves and builds it."""
+def plain(text: str, mark: Any) -> Any:
+    """A plain (unquoted, untagged) scalar's value, as ruamel resolves and builds it (``-_``
+    looks like an integer to ruamel, then is not one: refused, as ruamel refuses it)."""
     for tag, pattern in _BY_FIRST.get(text[:1], ()):
         if pattern.match(text):
-            return SCALARS[tag](text)
+            return tagged(tag, text, mark)
     return text
 
 
