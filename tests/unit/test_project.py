@@ -4,8 +4,12 @@ their settings and their problems, and host selection over what was loaded. No d
 
 from __future__ import annotations
 
+import builtins
+import io
 import textwrap
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,3 +178,27 @@ def test_a_wrong_value_is_described_by_its_kind_never_by_its_text(tmp_path: Path
     text = str(info.value)
     assert "expected a port number from 1 to 65535, got a string" in text
     assert "hunter2-secret" not in text.replace("port: hunter2-secret", "")
+
+
+def test_each_inventory_file_is_read_once(
+    tmp_path: Path, elsewhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked and built from one reading: neither nrb's checks nor Nornir read them again."""
+    config_file = write_project(tmp_path / "site")
+    inventory = (tmp_path / "site" / "inventory").resolve()
+    opened: Counter[str] = Counter()
+    real_open = io.open
+
+    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, str | Path) and Path(file).resolve().parent == inventory:
+            opened[Path(file).name] += 1
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)  # what Nornir's plugins open with
+    monkeypatch.setattr(io, "open", counting_open)  # what Path.read_text opens with
+
+    project = load_project(config_file)
+
+    assert opened == {"hosts.yaml": 1, "groups.yaml": 1, "defaults.yaml": 1}
+    assert list(project.nr.inventory.hosts) == ["r1", "r2"]
+    assert project.nr.inventory.hosts["r1"]["region"] == "emea"

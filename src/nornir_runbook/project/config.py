@@ -22,8 +22,10 @@ import yaml
 from nornir import InitNornir
 from nornir.core import Nornir
 
-from nornir_runbook.errors import ConfigError, InventoryError, Problem, UsageError
-from nornir_runbook.project.inventory import BAD_VALUE, simple_inventory_problems
+from nornir_runbook.errors import ConfigError, InputError, InventoryError, Problem, UsageError
+from nornir_runbook.project.inventory import read_inventory
+from nornir_runbook.project.inventoryfile import BAD_VALUE
+from nornir_runbook.project.simple import PLUGIN_NAME, Preloaded
 from nornir_runbook.project.yamldepth import TOO_DEEP, too_deep
 from nornir_runbook.runner.options import CHECKS, MODES, HostKeyChecking
 from nornir_runbook.text import described, kind_of, suggest
@@ -32,7 +34,8 @@ ENV_USERNAME = "NRB_USERNAME"
 ENV_PASSWORD = "NRB_PASSWORD"  # noqa: S105 -- the name of a variable, not a password
 _PATH_OPTIONS = ("host_file", "group_file", "defaults_file")
 _SIMPLE = "SimpleInventory"
-_FILE_INVENTORIES = (_SIMPLE, "YAMLInventory")  # nornir_utils': the same files, the old name
+# nornir_utils' YAMLInventory: the same files, the old name
+_FILE_INVENTORIES = (_SIMPLE, "YAMLInventory", PLUGIN_NAME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +64,11 @@ def load_project(config_file: Path, *, ask_pass: bool = False) -> Project:
     inventory["options"] = options
     runner = raw.get("runner") or {}
     if inventory.get("plugin", _SIMPLE) in _FILE_INVENTORIES:
-        problems = simple_inventory_problems(options, str(config_file))
-        if problems:
-            raise InventoryError(problems)
+        # read and checked here, each file once; Nornir builds from what was read
+        named = [key for key in _PATH_OPTIONS if key in options]
+        data = read_inventory(options, str(config_file), required=named)
+        inventory["plugin"] = PLUGIN_NAME
+        inventory["options"] = {**options, "preloaded": Preloaded(data)}
     try:
         nr = InitNornir(
             config_file=str(config_file),
@@ -71,6 +76,8 @@ def load_project(config_file: Path, *, ask_pass: bool = False) -> Project:
             runner={"plugin": "futures", "options": {}},
             logging={"enabled": False},
         )
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 -- Nornir and its plugins raise many kinds
         raise _inventory_error(exc, config_file) from None
     _apply_credentials(nr, ask_pass=ask_pass)

@@ -1,138 +1,114 @@
-"""The inventory files (SimpleInventory's, or YAMLInventory's, the same format), checked before
-Nornir reads them: mappings of the types Nornir needs, groups that exist, no group that is its
-own parent, no nesting or alias expansion that would take Nornir minutes. Each problem names its
-file, line and column and the key (``r1.port``), and never shows a value, which could be a
-password. Keys Nornir does not know are left alone, as Nornir does.
+"""The inventory files (SimpleInventory's, or YAMLInventory's, the same format), read once and
+checked before Nornir's inventory is built from them: mappings of the types Nornir needs, groups
+that exist, no group that is its own parent, no nesting or alias expansion that would take Nornir
+minutes. Each problem names its file, line and column and the key (``r1.port``), and never shows
+a value, which could be a password. Keys Nornir does not know are left alone, as Nornir does.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedBase
-from ruamel.yaml.error import YAMLError
-
-from nornir_runbook.errors import Problem
-from nornir_runbook.project.yamldepth import MAX_DEPTH, TOO_DEEP, too_deep
+from nornir_runbook.errors import InventoryError, Problem
+from nornir_runbook.project.fastyaml import gc_paused
+from nornir_runbook.project.inventoryfile import InventoryFile
+from nornir_runbook.project.yamldepth import MAX_DEPTH, TOO_DEEP
 from nornir_runbook.runner.options import is_whole
 from nornir_runbook.text import described, kind_of, suggest
 
 MAX_GROUP_DEPTH = 50  # levels of parent groups Nornir resolves in reasonable time
 MAX_GROUP_PATHS = 10_000  # paths from a group to its ancestors (shared parents multiply them)
 MAX_EXPANDED_VALUES = 5_000_000  # values an inventory file may hold once its aliases expand
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# what YAML loaders raise for a tagged value they cannot build: "!!float x", "!!bool maybe"
-BAD_VALUE = (ValueError, TypeError, KeyError, OverflowError)
 _STRING_KEYS = ("hostname", "username", "password", "platform")
+_FILES = (("host_file", "hosts"), ("group_file", "groups"), ("defaults_file", "defaults"))
 
 
-class _InventoryFile:
-    """One inventory file and the problems found in it.
+@dataclass(frozen=True, slots=True)
+class InventoryData:
+    """What the three files hold, checked: ``hosts`` and ``groups`` map names to settings
+    (empty when the file is empty, or not there); ``empty``: the files read that hold nothing,
+    as ``(role, path)`` (SimpleInventory warns of them)."""
 
-    Read fast (libyaml, no positions) first; only when a problem is found is it read again as
-    Nornir reads it (ruamel's safe loader), then with ruamel's round-trip loader, which keeps the
-    line and column of every value. None builds anything but plain values, so a tag in the file
-    cannot run anything.
-    """
+    hosts: dict[str, dict[str, Any]]
+    groups: dict[str, dict[str, Any]]
+    defaults: dict[str, Any]
+    empty: tuple[tuple[str, Path], ...] = ()
 
-    def __init__(
-        self, path: Path, role: str, problems: list[Problem], *, located: bool, named_by: str
-    ) -> None:
-        self.path = path
-        self.role = role  # "hosts", "groups" or "defaults"
-        self.problems = problems
-        self.located = located
-        self.named_by = named_by  # where its name comes from: "inventory.options.host_file in..."
 
-    def load(self, encoding: str) -> Any:
-        try:
-            text = self.path.read_text(encoding=encoding)
-        except (OSError, ValueError, LookupError) as exc:  # ValueError: not `encoding` text
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self.add(None, f"cannot read the {self.role} file ({self.named_by}): {reason}")
-            return None
-        try:
-            if not self.located:
-                return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 -- a safe loader
-            if (deep := too_deep(text)) is not None:  # ruamel would take seconds, then crash
-                self.add(None, f"invalid YAML: {TOO_DEEP}", deep.line, deep.column)
-                return None
-            YAML(typ="safe").load(text)  # the YAML errors exactly as Nornir will see them
-            return YAML(typ="rt").load(text)
-        except (YAMLError, yaml.YAMLError, *BAD_VALUE) as exc:
-            mark = getattr(exc, "problem_mark", None)
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            line, column = (mark.line, mark.column) if mark else (None, None)
-            self.add(None, f"invalid YAML: {problem}", line, column)
-            return None
-        except RecursionError:
-            self.add(None, f"invalid YAML: {TOO_DEEP}")
-            return None
-
-    def add(
-        self,
-        path: str | None,
-        message: str,
-        line: int | None = None,
-        column: int | None = None,
-    ) -> None:
-        self.problems.append(
-            Problem(
-                message=message,
-                file=str(self.path),
-                line=None if line is None else line + 1,
-                column=None if column is None else column + 1,
-                path=path,
-            )
-        )
-
-    def at(self, parent: Any, key: Any, path: str, message: str) -> None:
-        """A problem with the value of ``parent[key]``, located where it was written."""
-        line = column = None
-        if isinstance(parent, CommentedBase):
-            with contextlib.suppress(KeyError, IndexError, TypeError, AttributeError):
-                line, column = (
-                    parent.lc.value(key) if isinstance(parent, dict) else parent.lc.item(key)
-                )
-        self.add(path, message, line, column)
+def read_inventory(
+    options: Mapping[str, Any], config_file: str | None, *, required: Collection[str] = ()
+) -> InventoryData:
+    """SimpleInventory's files named by ``options`` (its own options), each read and parsed
+    once, then checked. The hosts file must be there; a groups or defaults file may be left out
+    (as SimpleInventory allows) unless its option is in ``required``: a typo in config.yaml must
+    not drop the defaults. InventoryError lists every problem, located (the files are read
+    again, with positions, only then)."""
+    with gc_paused():  # nothing to collect while the files become values
+        files, problems = _files(options, config_file, located=False)
+        data = _read(files, options, required)
+    if problems:
+        located = simple_inventory_problems(options, config_file, required=required)
+        raise InventoryError(located or sorted(problems, key=_order))
+    empty = tuple((files[key].role, files[key].path) for key, value in data.items() if value == {})
+    return InventoryData(
+        hosts=data["host_file"] or {},
+        groups=data["group_file"] or {},
+        defaults=data["defaults_file"] or {},
+        empty=empty,
+    )
 
 
 def simple_inventory_problems(
-    options: Mapping[str, Any], config_file: str, *, located: bool = False
+    options: Mapping[str, Any], config_file: str | None, *, required: Collection[str] = ()
 ) -> list[Problem]:
-    """Every problem of SimpleInventory's files that Nornir would crash on, or run with."""
+    """Every problem of SimpleInventory's files that Nornir would crash on, or run with, each
+    with its line and column (ruamel's round trip reads an alias inside its own anchor as null:
+    then the problems of :func:`read_inventory`'s reading are the ones to trust)."""
+    files, problems = _files(options, config_file, located=True)
+    _read(files, options, required)
+    return sorted(problems, key=_order)
+
+
+def _order(problem: Problem) -> tuple[str, int, int]:
+    return (problem.file or "", problem.line or 0, problem.column or 0)
+
+
+def _files(
+    options: Mapping[str, Any], config_file: str | None, *, located: bool
+) -> tuple[dict[str, InventoryFile], list[Problem]]:
     problems: list[Problem] = []
-    encoding = options.get("encoding", "utf-8")
-    if not isinstance(encoding, str):
-        encoding = "utf-8"
-    files: dict[str, _InventoryFile] = {}
-    for key, role in (
-        ("host_file", "hosts"),
-        ("group_file", "groups"),
-        ("defaults_file", "defaults"),
-    ):
+    files: dict[str, InventoryFile] = {}
+    where = f" in {config_file}" if config_file else ""
+    for key, role in _FILES:
         value = options.get(key, f"{role}.yaml")
         if not isinstance(value, str) or not value or "\0" in value:
             where = f"inventory.options.{key}"
             problems.append(Problem(message="expected a file name", file=config_file, path=where))
             continue
-        named_by = f"inventory.options.{key} in {config_file}" if key in options else "default"
-        files[key] = _InventoryFile(Path(value), role, problems, located=located, named_by=named_by)
-    if problems:
-        return problems
-    # the hosts file must exist; a groups or defaults file may be left out (as SimpleInventory
-    # allows), but one that config.yaml names must be there: a typo must not drop the defaults
-    data = {
-        key: file.load(encoding)
-        if key == "host_file" or key in options or _exists(file.path)
-        else None
-        for key, file in files.items()
-    }
+        named_by = f"inventory.options.{key}{where}" if key in options else "default"
+        path = Path(value).expanduser()  # as SimpleInventory
+        files[key] = InventoryFile(path, role, problems, located=located, named_by=named_by)
+    return files, problems
+
+
+def _read(
+    files: Mapping[str, InventoryFile], options: Mapping[str, Any], required: Collection[str]
+) -> dict[str, Any]:
+    """Each file's value (an empty mapping for one that is empty; None: not there, or not
+    read), checked: the problems go to the files."""
+    data: dict[str, Any] = dict.fromkeys(key for key, _ in _FILES)
+    if len(files) < len(_FILES):
+        return data
+    encoding = options.get("encoding", "utf-8")
+    if not isinstance(encoding, str):
+        encoding = "utf-8"
+    for key, file in files.items():
+        if key == "host_file" or key in required or file.exists():
+            value = file.load(encoding)
+            data[key] = {} if value is None and not file.problems else value
     defaults = data["defaults_file"]
     if isinstance(defaults, dict):
         _check_element(files["defaults_file"], defaults, "", None)
@@ -148,22 +124,12 @@ def simple_inventory_problems(
         _check_element(files["host_file"], host, name, known)
     _check_group_graph(files["group_file"], groups)
     for key, document in data.items():
-        _check_expanded_size(files[key], document, whole=key == "defaults_file")
-    if problems and not located:
-        # the same problems with their positions (ruamel's round trip reads an alias inside its
-        # own anchor as null: then the first reading is the one to trust)
-        return simple_inventory_problems(options, config_file, located=True) or problems
-    return sorted(problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0))
+        if files[key].aliased:
+            _check_expanded_size(files[key], document, whole=key == "defaults_file")
+    return data
 
 
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except OSError:  # a name too long, say: reading it says why
-        return True
-
-
-def _elements(file: _InventoryFile, value: Any) -> dict[str, Any]:
+def _elements(file: InventoryFile, value: Any) -> dict[str, Any]:
     """The hosts (or groups) of a file that are mappings; a problem for each that is not."""
     if value is None:
         return {}
@@ -186,7 +152,7 @@ def _elements(file: _InventoryFile, value: Any) -> dict[str, Any]:
 
 
 def _check_element(
-    file: _InventoryFile, element: dict[Any, Any], name: str, groups: set[str] | None
+    file: InventoryFile, element: dict[Any, Any], name: str, groups: set[str] | None
 ) -> None:
     """A host, a group or the defaults (``groups`` None): every value of the type Nornir needs."""
     prefix = f"{name}." if name else ""
@@ -194,7 +160,7 @@ def _check_element(
     data = element.get("data")
     if data is not None and not isinstance(data, dict):
         file.at(element, "data", f"{prefix}data", f"expected a mapping, got {kind_of(data)}")
-    elif data is not None and (problem := _data_problem(data)):
+    elif data is not None and file.aliased and (problem := _data_problem(data)):
         file.at(element, "data", f"{prefix}data", problem)
     if groups is not None and element.get("groups") is not None:
         _check_parents(file, element, f"{prefix}groups", groups)
@@ -203,7 +169,7 @@ def _check_element(
 
 
 def _check_parents(
-    file: _InventoryFile, element: dict[Any, Any], path: str, groups: set[str]
+    file: InventoryFile, element: dict[Any, Any], path: str, groups: set[str]
 ) -> None:
     parents = element["groups"]
     if not isinstance(parents, list):
@@ -219,7 +185,7 @@ def _check_parents(
             file.at(parents, index, where, f"unknown group '{parent}'{hint}")
 
 
-def _check_connections(file: _InventoryFile, element: dict[Any, Any], path: str) -> None:
+def _check_connections(file: InventoryFile, element: dict[Any, Any], path: str) -> None:
     options = element["connection_options"]
     if not isinstance(options, dict):
         message = f"expected a mapping of connection names to options, got {kind_of(options)}"
@@ -237,7 +203,7 @@ def _check_connections(file: _InventoryFile, element: dict[Any, Any], path: str)
             file.at(settings, "extras", f"{where}.extras", message)
 
 
-def _check_fields(file: _InventoryFile, element: dict[Any, Any], name: str) -> None:
+def _check_fields(file: InventoryFile, element: dict[Any, Any], name: str) -> None:
     for key in _STRING_KEYS:
         value = element.get(key)
         if value is not None and not isinstance(value, str):
@@ -279,7 +245,7 @@ def _data_problem(value: Any) -> str | None:
         return TOO_DEEP
 
 
-def _check_group_graph(file: _InventoryFile, groups: Mapping[str, Any]) -> None:
+def _check_group_graph(file: InventoryFile, groups: Mapping[str, Any]) -> None:
     """Groups that are their own parent (``a: {groups: [b]}``, ``b: {groups: [a]}``), and
     nesting beyond what Nornir resolves: Nornir walks a group's parents recursively, once per
     path and with quadratic list work at every level, for every attribute a host inherits (a
@@ -328,7 +294,7 @@ def _check_group_graph(file: _InventoryFile, groups: Mapping[str, Any]) -> None:
 
 
 def _check_nesting(
-    file: _InventoryFile,
+    file: InventoryFile,
     groups: Mapping[str, Any],
     depth: Mapping[str, int],
     paths: Mapping[str, int],
@@ -354,7 +320,7 @@ def _check_nesting(
         return
 
 
-def _check_expanded_size(file: _InventoryFile, document: Any, *, whole: bool) -> None:
+def _check_expanded_size(file: InventoryFile, document: Any, *, whole: bool) -> None:
     """YAML aliases let a small file stand for a huge one ("billion laughs"): whatever expands
     it (``nrb inventory --list``, a report, a template over host data) would take it all. The
     first host or group (in file order) that takes the file past :data:`MAX_EXPANDED_VALUES`
