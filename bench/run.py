@@ -8,6 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_everyday
 import bench_executors
 import bench_health
 import bench_runner
@@ -20,6 +21,7 @@ if __name__ == "__main__":
     bench_runner.main()
     bench_ssh.main()
     bench_health.main()
+    bench_everyday.main()
     bench_executors.main()
     # a process of its own, so that its peak memory is the load run's alone
     load = str(Path(__file__).with_name("bench_load.py"))
