@@ -1,6 +1,7 @@
 """What a plain ``nrb run`` loads: a runbook without templates or expressions, its output a
 document to a pipe (no live line), runs against the lab without importing Jinja2 or rich's
-progress display. A hook around ``python -m nornir_runbook`` writes the modules it ended with.
+progress display, and paramiko checks packet MACs in C (``runner.fastmac``). A hook around
+``python -m nornir_runbook`` writes the modules it ended with, and paramiko's MAC check.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_kit import TIMEOUT, Nrb, WriteRunbook, clean_env
@@ -22,8 +24,10 @@ HOOK = (
     "try:\n"
     "    runpy.run_module('nornir_runbook', run_name='__main__', alter_sys=True)\n"
     "finally:\n"
+    "    util = sys.modules.get('paramiko.util')\n"
+    "    fast = getattr(getattr(util, 'constant_time_bytes_eq', None), 'fastmac', False)\n"
     "    with open(report, 'w') as f:\n"
-    "        json.dump(sorted(sys.modules), f)\n"
+    "        json.dump({'modules': sorted(sys.modules), 'fastmac': fast}, f)\n"
 )
 PLAIN = """
     name: Everyday
@@ -40,8 +44,9 @@ TEMPLATED = """
 LAZY = ("jinja2", "markupsafe", "rich.progress")
 
 
-def run_reporting_modules(nrb: Nrb, runbook: Path) -> tuple[dict[str, object], set[str]]:
-    """``nrb run RUNBOOK -l core -o json``: its document, and the modules it imported."""
+def run_reporting_modules(nrb: Nrb, runbook: Path) -> tuple[dict[str, Any], set[str]]:
+    """``nrb run RUNBOOK -l core -o json``: its document, and the modules it imported (with
+    ``fastmac`` among them when paramiko's MAC check was the one in C)."""
     report = runbook.with_suffix(".modules.json")
     argv = ["run", str(runbook), "-c", str(nrb.config), "-l", "core", "-o", "json"]
     ran = subprocess.run(
@@ -54,7 +59,8 @@ def run_reporting_modules(nrb: Nrb, runbook: Path) -> tuple[dict[str, object], s
         check=False,
     )
     assert ran.returncode == 0, ran.stderr[-1500:]
-    return json.loads(ran.stdout), set(json.loads(report.read_text()))
+    seen = json.loads(report.read_text())
+    return json.loads(ran.stdout), {*seen["modules"], *(["fastmac"] if seen["fastmac"] else [])}
 
 
 def test_a_runbook_without_templates_runs_without_jinja2_or_a_progress_display(
@@ -67,6 +73,7 @@ def test_a_runbook_without_templates_runs_without_jinja2_or_a_progress_display(
         assert "Cisco IOS Software" in host["steps"][0]["result"]["show version"]
     assert "nornir_runbook.run.engine" in modules  # the hook saw the whole run
     assert sorted(m for m in modules if m.split(".")[0] in LAZY or m in LAZY) == []
+    assert "fastmac" in modules
 
 
 def test_a_template_loads_jinja2_and_renders_as_before(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import inspect
 import io
 import multiprocessing
 import os
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from nornir_runbook.errors import ConfigError, HostKeyError
 from nornir_runbook.project.config import load_project
+from nornir_runbook.runner.fastmac import constant_time_equal
 from nornir_runbook.runner.hostkeys import (
     HostKeyChecking,
     fingerprint,
@@ -309,3 +311,22 @@ def test_bad_project_settings_are_located(
     assert problem.file == str(config)
     assert problem.path == path
     assert message in problem.message
+
+
+def test_the_mac_check_in_c_answers_as_paramikos_own() -> None:
+    original = inspect.unwrap(paramiko.util.constant_time_bytes_eq)  # installed or not
+    fast = constant_time_equal(original)
+    mac = os.urandom(32)
+    pairs = [
+        (mac, bytes(mac)),
+        (mac, bytes([mac[0] ^ 1]) + mac[1:]),
+        (mac, mac[:-1] + bytes([mac[-1] ^ 0x80])),
+        (mac, mac[:-1]),
+        (b"", b""),
+        ("abc", "abc"),  # not bytes: paramiko's own function answers
+        ("abc", "abd"),
+    ]
+
+    assert getattr(fast, "fastmac", False)
+    assert [fast(a, b) for a, b in pairs] == [original(a, b) for a, b in pairs]
+    assert [fast(a, b) for a, b in pairs] == [True, False, False, False, True, True, False]

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from nornir_runbook.errors import HostKeyError
+from nornir_runbook.runner import fastmac
 from nornir_runbook.runner.options import HostKeyChecking
 
 # on a connection error, what a jump host's ProxyCommand said before it exited
@@ -72,12 +73,14 @@ _install_guard = threading.Lock()
 
 
 def install() -> None:
-    """Hook Netmiko's SSH client set-up, once per process."""
+    """Hook Netmiko's SSH client set-up, once per process (and have paramiko check packet MACs
+    in C: :mod:`~nornir_runbook.runner.fastmac`)."""
     global _installed  # noqa: PLW0603 -- patched once per process, guarded by this flag
     with _install_guard:
         if _installed:
             return
         _installed = True
+    fastmac.install()
     from netmiko.base_connection import BaseConnection  # noqa: PLC0415 -- only when connecting
 
     original = BaseConnection._build_ssh_client
