@@ -199,8 +199,9 @@ class Found:
 
 def lookup(path: Path, name: str) -> Found:
     """The keys ``path`` files for ``name`` (read under a shared lock; a missing file is
-    empty). Only the lines whose names match are parsed: a file of thousands of hosts costs a
-    string split per line, not a key parse."""
+    empty). Only the lines whose names match are parsed: the file is read again for each host,
+    but split into lines and indexed by name once while it does not change (:class:`_Index`),
+    so a run's lookups cost the file's size, not its size times the number of hosts."""
     try:
         with open(path, "rb") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_SH)
@@ -221,17 +222,7 @@ def _scan(text: str, name: str, file: str) -> Found:
     keys: list[Any] = []
     where = file
     revoked = None
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        marker = None
-        if line.startswith("@"):
-            marker, _, line = line.partition(" ")
-            line = line.strip()
-        names = line.split(None, 1)[0]
-        if not _names_match(names, name):
-            continue
+    for number, line, marker in _index(text).lines_naming(name):
         if marker == "@revoked":
             revoked = f"{file}:{number}"
             continue
@@ -246,6 +237,58 @@ def _scan(text: str, name: str, file: str) -> Found:
                 where = f"{file}:{number}"
             keys.append(entry.key)
     return Found(keys=tuple(keys), where=where, revoked=revoked)
+
+
+_Line = tuple[int, str, str | None]  # line number, the line after its marker, the marker
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """A known_hosts text split into lines once, for every host of a run that looks in it:
+    lines naming hosts plainly, by each name (lowercase, as names compare); lines with hashed
+    names, patterns or negations, matched name by name (:func:`_names_match`)."""
+
+    text: str
+    by_name: dict[str, list[_Line]]
+    other: list[tuple[_Line, str]]  # (the line, its names field)
+
+    def lines_naming(self, name: str) -> list[_Line]:
+        """The lines whose names match ``name``, in file order."""
+        found = list(self.by_name.get(name.lower(), ()))
+        found += [line for line, names in self.other if _names_match(names, name)]
+        return sorted(found)
+
+
+_last_index: _Index | None = None  # of the file read last: the hosts of a run read one file
+
+
+def _index(text: str) -> _Index:
+    global _last_index  # noqa: PLW0603 -- one cached index, replaced whole (atomically)
+    cached = _last_index
+    if cached is not None and cached.text == text:
+        return cached
+    by_name: dict[str, list[_Line]] = {}
+    other: list[tuple[_Line, str]] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        marker = None
+        if line.startswith("@"):
+            marker, _, line = line.partition(" ")
+            line = line.strip()
+        fields = line.split(None, 1)
+        if not fields:  # a marker and nothing else names no host
+            continue
+        names = fields[0]
+        if any(c in names for c in "!*?|"):
+            other.append(((number, line, marker), names))
+            continue
+        for plain in dict.fromkeys(names.lower().split(",")):
+            by_name.setdefault(plain, []).append((number, line, marker))
+    index = _Index(text=text, by_name=by_name, other=other)
+    _last_index = index
+    return index
 
 
 def _names_match(field: str, name: str) -> bool:
