@@ -8,6 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_everyday
 import bench_executors
 import bench_health
 import bench_phases
@@ -22,6 +23,7 @@ if __name__ == "__main__":
     bench_runner.main()
     bench_ssh.main()
     bench_health.main()
+    bench_everyday.main()
     bench_executors.main()
     bench_phases.main()  # a process per size: the peak memory of each is its own
     bench_inventory.main()  # whole commands: nrb and plain Nornir each in processes of their own

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import inspect
 import io
 import multiprocessing
 import os
@@ -20,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from nornir_runbook.errors import ConfigError, HostKeyError
 from nornir_runbook.project.config import load_project
+from nornir_runbook.runner import hostkeys
+from nornir_runbook.runner.fastmac import constant_time_equal
 from nornir_runbook.runner.hostkeys import (
     HostKeyChecking,
     fingerprint,
@@ -309,3 +312,62 @@ def test_bad_project_settings_are_located(
     assert problem.file == str(config)
     assert problem.path == path
     assert message in problem.message
+
+
+def test_the_mac_check_in_c_answers_as_paramikos_own() -> None:
+    original = inspect.unwrap(paramiko.util.constant_time_bytes_eq)  # installed or not
+    fast = constant_time_equal(original)
+    mac = os.urandom(32)
+    pairs = [
+        (mac, bytes(mac)),
+        (mac, bytes([mac[0] ^ 1]) + mac[1:]),
+        (mac, mac[:-1] + bytes([mac[-1] ^ 0x80])),
+        (mac, mac[:-1]),
+        (b"", b""),
+        ("abc", "abc"),  # not bytes: paramiko's own function answers
+        ("abc", "abd"),
+    ]
+
+    assert getattr(fast, "fastmac", False)
+    assert [fast(a, b) for a, b in pairs] == [original(a, b) for a, b in pairs]
+    assert [fast(a, b) for a, b in pairs] == [True, False, False, False, True, True, False]
+
+
+def test_the_hosts_of_a_run_share_one_reading_of_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting work, not timing it: 200 hosts looked up in a file of 200 plain lines and two
+    pattern lines match names for the pattern lines only, and parse the file once."""
+    key = new_key()
+    names = [f"[127.0.0.1]:{2200 + i}" for i in range(200)]
+    known = tmp_path / "known_hosts"
+    known.write_text(
+        "".join(line(n, key) for n in names) + line("[10.*]:22", key) + line("!x,y*", key)
+    )
+    matched: list[str] = []
+    real_match = hostkeys._names_match
+    monkeypatch.setattr(
+        hostkeys,
+        "_names_match",
+        lambda field, name: matched.append(field) or real_match(field, name),
+    )
+    splits = 0
+    real_index = hostkeys._index
+
+    def index(text: str) -> Any:
+        nonlocal splits
+        splits += hostkeys._last_index is None or hostkeys._last_index.text != text
+        return real_index(text)
+
+    monkeypatch.setattr(hostkeys, "_last_index", None)
+    monkeypatch.setattr(hostkeys, "_index", index)
+
+    found = [lookup(known, name) for name in names]
+
+    assert [f.where for f in found] == [f"{known}:{i}" for i in range(1, 201)]
+    assert all(f.keys == (key,) for f in found)
+    assert splits == 1
+    assert len(matched) == 2 * len(names)  # the two pattern lines, for each host
+    assert lookup(known, "[10.1.1.1]:22").where == f"{known}:201"
+    assert lookup(known, "yes").where == f"{known}:202"
+    assert lookup(known, "x").keys == ()  # negated

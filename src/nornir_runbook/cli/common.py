@@ -21,7 +21,7 @@ from nornir_runbook.redact import Redactor, inventory_secrets
 from nornir_runbook.runbook.checks import check_runbook
 from nornir_runbook.runbook.loader import load_runbook
 from nornir_runbook.runbook.model import Runbook
-from nornir_runbook.runbook.registry import default_registry
+from nornir_runbook.runbook.registry import TaskRegistry, default_registry
 from nornir_runbook.text import plural, printable
 
 
@@ -36,10 +36,14 @@ def load_project_for(args: argparse.Namespace, redactor: Redactor) -> Project:
 
 
 def load_checked(
-    path: Path, project: Project | None, extra_vars: Mapping[str, Any] | None = None
+    path: Path,
+    project: Project | None,
+    extra_vars: Mapping[str, Any] | None = None,
+    registry: TaskRegistry | None = None,
 ) -> Runbook:
-    """Load and check a runbook against the tasks and (when known) the inventory, with
-    ``extra_vars`` (``-e``) over its ``vars``: templates are checked against both.
+    """Load and check a runbook against the tasks (``registry``, by default the project's) and
+    (when known) the inventory, with ``extra_vars`` (``-e``) over its ``vars``: templates are
+    checked against both.
 
     Steps whose shape is fine are checked even when others are not: every problem at once.
     """
@@ -51,7 +55,8 @@ def load_checked(
     except ShapeError as exc:
         runbook, shape, vars_known = exc.partial, exc.problems, exc.vars_known
     runbook = with_extra_vars(runbook, extra_vars or {})
-    registry = default_registry(project.directory if project else path.parent)
+    if registry is None:
+        registry = default_registry(project.directory if project else path.parent)
     inv = project.nr.inventory if project else None
     problems = check_runbook(
         runbook,

@@ -31,7 +31,8 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
     serial = _serial(args.serial)
     extra_vars = read_extra_vars(args.extra_vars)
     project = load_project_for(args, redactor)
-    runbook = load_checked(args.runbook, project, extra_vars)
+    registry = default_registry(project.directory)  # one for the checks and the plan
+    runbook = load_checked(args.runbook, project, extra_vars, registry)
     nr = project.nr
     hosts = select_hosts(
         nr.inventory,
@@ -51,7 +52,6 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         for i, step in enumerate(runbook.steps, 1):
             out.file.write(f"{i}. {escaped(step.name)} ({step.kind.value})\n")
         return ExitCode.OK
-    registry = default_registry(project.directory)
     plan = make_plan(nr, runbook, hosts, registry, project.directory, check_mode=args.check)
     settings = settings_from(project.runner_options, runbook).merged(
         workers=args.workers,

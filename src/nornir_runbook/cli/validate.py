@@ -18,7 +18,7 @@ from nornir_runbook.project.selection import select_hosts
 from nornir_runbook.redact import Redactor
 from nornir_runbook.run.plan import make_plan
 from nornir_runbook.runbook.model import Runbook
-from nornir_runbook.runbook.registry import default_registry
+from nornir_runbook.runbook.registry import TaskRegistry, default_registry
 
 
 def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor: Redactor) -> int:
@@ -33,9 +33,10 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor:
     problems: list[Any] = []
     for path in args.runbooks:
         try:
-            runbook = load_checked(path, project, extra_vars)
+            registry = default_registry(project.directory if project else path.parent)
+            runbook = load_checked(path, project, extra_vars, registry)
             if project is not None:
-                _plan(runbook, project)
+                _plan(runbook, project, registry)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
@@ -47,12 +48,11 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console, redactor:
     return ExitCode.OK
 
 
-def _plan(runbook: Runbook, project: Project) -> None:
+def _plan(runbook: Runbook, project: Project, registry: TaskRegistry) -> None:
     """What ``nrb run`` does before it connects: every template rendered and every ``when``
     evaluated for each host of the runbook's targets, and a parser template found for each
     (platform, command) they will send."""
     hosts = select_hosts(project.nr.inventory, targets=runbook.targets)
-    registry = default_registry(project.directory)
     make_plan(project.nr, runbook, hosts, registry, project.directory)
 
 

@@ -3,8 +3,7 @@ elapsed time; and :class:`ProgressOutput`, that line alone beside a machine form
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING
 
 from nornir_runbook.redact import Redactor
 from nornir_runbook.report.results import (
@@ -17,6 +16,9 @@ from nornir_runbook.report.results import (
     StepStarted,
 )
 from nornir_runbook.text import plural, printable
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 BAD = (Status.FAILED, Status.UNREACHABLE)
 
@@ -40,6 +42,14 @@ class ProgressLine:
     """The transient live line: spinner, what runs, hosts done, failures, elapsed time."""
 
     def __init__(self, console: Console) -> None:
+        # imported only for a live line: a run without one (output to a pipe) loads none of it
+        from rich.progress import (  # noqa: PLC0415
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}", markup=False),

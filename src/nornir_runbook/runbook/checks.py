@@ -10,8 +10,9 @@ located as the loader locates its own.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import Any
 
 from nornir_runbook.errors import Problem, in_file_order
 from nornir_runbook.project.hostdata import FORBIDDEN_KEYS
@@ -19,8 +20,7 @@ from nornir_runbook.project.targets import Targets
 from nornir_runbook.runbook.model import Runbook, Step, StepKind
 from nornir_runbook.runbook.parsers import ParseError, Template, read_template, template_problem
 from nornir_runbook.runbook.registry import TaskRegistry, arg_problems
-from nornir_runbook.runbook.template_check import compile_check
-from nornir_runbook.runbook.templating import index_path, key_path, located_problem
+from nornir_runbook.runbook.templating import has_templates, index_path, key_path, located_problem
 from nornir_runbook.text import suggest
 
 __all__ = ["check_runbook"]
@@ -45,7 +45,7 @@ def check_runbook(
     registered: set[str] = set()  # names registered by the steps so far
     for step in runbook.steps:
         problems.extend(_check_task(step, registry))
-        found = compile_check(
+        found = _check_templates(
             step, vars=runbook.vars if vars_known else None, registered=frozenset(registered)
         )
         problems.extend(located_problem(locations, path, message) for path, message in found)
@@ -66,6 +66,18 @@ def check_runbook(
                 located_problem(locations, where, f"unknown group '{group}'{hint}", key=True)
             )
     return in_file_order(problems)
+
+
+def _check_templates(
+    step: Step, *, vars: Mapping[str, Any] | None, registered: Collection[str]
+) -> list[tuple[str, str]]:
+    """:func:`~nornir_runbook.runbook.template_check.compile_check` of a step with templates or
+    expressions; Jinja2 is not loaded for a runbook that has none."""
+    if not has_templates(step):
+        return []
+    from nornir_runbook.runbook.template_check import compile_check  # noqa: PLC0415 -- Jinja2
+
+    return compile_check(step, vars=vars, registered=registered)
 
 
 def _check_task(step: Step, registry: TaskRegistry) -> list[Problem]:

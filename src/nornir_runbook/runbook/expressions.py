@@ -5,6 +5,9 @@
 They run in the same bounded, immutable sandbox as templates
 (:mod:`nornir_runbook.runbook.sandbox`). :func:`explain` says what a false expression saw, short
 enough for one line of text output: ``saw 1 >= 2``.
+
+Jinja2 is imported when an expression is first parsed or run, not with this module: a runbook
+without expressions or templates loads none of it.
 """
 
 from __future__ import annotations
@@ -12,20 +15,27 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, Undefined, nodes
-from jinja2.exceptions import UndefinedError
-from jinja2.parser import Parser
+if TYPE_CHECKING:
+    from jinja2 import nodes
 
-from nornir_runbook.runbook.sandbox import BoundedEnvironment
+    from nornir_runbook.runbook.sandbox import BoundedEnvironment
 
 __all__ = ["evaluate", "explain", "parse_expression", "single_expression"]
 
-_ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False)
 _SINGLE = re.compile(r"\s*\{\{-?(.*?)-?\}\}\s*", re.DOTALL)
 _SHOWN = 60  # characters of one value in an explanation
+
+
+@cache
+def _environment() -> BoundedEnvironment:
+    from jinja2 import StrictUndefined  # noqa: PLC0415 -- Jinja2 on first use
+
+    from nornir_runbook.runbook.sandbox import BoundedEnvironment  # noqa: PLC0415
+
+    return BoundedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 def single_expression(source: str) -> str | None:
@@ -41,7 +51,9 @@ def single_expression(source: str) -> str | None:
 @lru_cache(maxsize=4096)
 def parse_expression(source: str) -> nodes.Expr:
     """The expression's tree; ``TemplateSyntaxError`` when it is not one expression."""
-    parser = Parser(_ENV, source, state="variable")
+    from jinja2.parser import Parser  # noqa: PLC0415 -- Jinja2 on first use
+
+    parser = Parser(_environment(), source, state="variable")
     expression = parser.parse_expression()
     if not parser.stream.eos:
         parser.fail(f"unexpected '{parser.stream.current.value}' after the expression")
@@ -54,8 +66,10 @@ def _compiled(source: str) -> Any:
 
 
 def _template_for(expression: nodes.Expr) -> Any:
+    from jinja2 import nodes  # noqa: PLC0415 -- Jinja2 on first use
+
     body = [nodes.Assign(nodes.Name("result", "store"), expression, lineno=1)]
-    return _ENV.from_string(nodes.Template(body, lineno=1))
+    return _environment().from_string(nodes.Template(body, lineno=1))
 
 
 def evaluate(source: str, context: Mapping[str, Any]) -> Any:
@@ -66,7 +80,9 @@ def evaluate(source: str, context: Mapping[str, Any]) -> Any:
 
 
 def _run(template: Any, context: Mapping[str, Any]) -> Any:
-    value = _ENV.evaluate_bounded(template, dict(context))
+    from jinja2 import Undefined  # noqa: PLC0415 -- Jinja2 on first use
+
+    value = _environment().evaluate_bounded(template, dict(context))
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()  # what StrictUndefined raises on use
     return copy.deepcopy(value)
@@ -82,6 +98,9 @@ def explain(source: str, context: Mapping[str, Any]) -> str:
 
 
 def _seen(node: nodes.Expr, context: Mapping[str, Any]) -> str:
+    from jinja2 import nodes  # noqa: PLC0415 -- Jinja2 on first use
+    from jinja2.exceptions import UndefinedError  # noqa: PLC0415
+
     if isinstance(node, nodes.Not):
         return "not " + _seen(node.node, context)
     if isinstance(node, nodes.And):  # the first operand that is false

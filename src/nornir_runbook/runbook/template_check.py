@@ -16,13 +16,13 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 from nornir_runbook.runbook.expressions import parse_expression
 from nornir_runbook.runbook.sandbox import constant_problems
 from nornir_runbook.runbook.templating import (
-    ENV,
     HOST_FIELDS,
     RESULT_NAMES,
     TEMPLATE_NAMES,
     TOO_DEEP,
     HostView,
     compiled,
+    environment,
     expression_strings,
     is_template,
     key_path,
@@ -87,7 +87,7 @@ def _check_source(
 ) -> list[str]:
     try:
         compiled(source)  # unknown filters and tests are found when compiling, not parsing
-        tree = ENV.parse(source)
+        tree = environment().parse(source)
     except TemplateSyntaxError as exc:
         where = f" (template line {exc.lineno})" if "\n" in source.rstrip("\n") else ""
         return [f"template syntax error: {exc.message}{where}"]
@@ -107,7 +107,7 @@ def _check_source(
     messages = limits + [
         _unknown_name_message(name, vars, known)
         for name in sorted(undeclared)
-        if name not in known and name not in ENV.globals and name not in guarded
+        if name not in known and name not in environment().globals and name not in guarded
     ]
     if registered is not None:
         for name in registered_references:

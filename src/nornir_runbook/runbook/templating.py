@@ -23,6 +23,9 @@ into its non-blank lines, so one template may give several commands (a ``{% for 
 ``host`` attributes, unknown ``vars``); :func:`render_step` renders for one host and raises
 :class:`RunbookError` with a located problem, so template errors are input errors found before
 any connection opens.
+
+A string with no ``{{``, ``{%`` or ``{#`` is no template: it is used as written, and Jinja2 is
+imported (:func:`environment`) only when a runbook has a template.
 """
 
 from __future__ import annotations
@@ -31,30 +34,26 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
-
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
-from jinja2.exceptions import SecurityError, UndefinedError
 
 from nornir_runbook.errors import Problem, RenderError
 from nornir_runbook.project.hostdata import all_groups
 from nornir_runbook.runbook.expressions import evaluate, single_expression
-from nornir_runbook.runbook.sandbox import BoundedEnvironment
 from nornir_runbook.text import suggest
 
 if TYPE_CHECKING:
+    from jinja2 import Template, nodes
     from nornir.core.inventory import Host
 
     from nornir_runbook.runbook.model import Location, Step
+    from nornir_runbook.runbook.sandbox import BoundedEnvironment
 
 # check_mode: true under nrb run --check (Ansible's ansible_check_mode)
 TEMPLATE_NAMES = frozenset({"host", "vars", "registered", "check_mode"})
 RESULT_NAMES = TEMPLATE_NAMES | {"result"}  # in assert and fail_msg
 _MISSING_KEY = re.compile(r"has no attribute '([^']*)'$")
 
-# Not HTML: commands for network devices, so nothing is escaped.
-ENV = BoundedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 TOO_DEEP = "template syntax error: expressions nested too deeply"
 
@@ -85,6 +84,19 @@ class HostView:
 
 
 HOST_FIELDS = tuple(f.name for f in fields(HostView))
+
+
+@cache
+def environment() -> BoundedEnvironment:
+    """The sandbox every template renders in, made (and Jinja2 imported) on first use."""
+    from jinja2 import StrictUndefined  # noqa: PLC0415 -- Jinja2 only for a template
+
+    from nornir_runbook.runbook.sandbox import BoundedEnvironment  # noqa: PLC0415
+
+    # Not HTML: commands for network devices, so nothing is escaped.
+    return BoundedEnvironment(
+        undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +145,14 @@ def expression_strings(step: Step) -> Iterator[tuple[str, str, bool]]:
             yield index_path(key_path(step.yaml_path, key), index), source, result
 
 
+def has_templates(step: Step) -> bool:
+    """Whether any string of the step is a template, or it has an expression (``when``,
+    ``assert``): else there is nothing for Jinja2 to check or render."""
+    if step.when or step.asserts or (step.fail_msg is not None and is_template(step.fail_msg)):
+        return True
+    return any(is_template(text) for _, text in template_strings(step))
+
+
 def uses_registered(step: Step) -> bool:
     """Whether the step's templates or ``when`` need earlier steps' results (then they are
     rendered on the host, as the step starts, not when the plan is made)."""
@@ -143,8 +163,10 @@ def uses_registered(step: Step) -> bool:
 
 @lru_cache(maxsize=4096)
 def _names(source: str) -> frozenset[str]:
+    from jinja2 import TemplateSyntaxError, meta  # noqa: PLC0415 -- Jinja2 only for a template
+
     try:
-        return frozenset(meta.find_undeclared_variables(ENV.parse(source)))
+        return frozenset(meta.find_undeclared_variables(environment().parse(source)))
     except (TemplateSyntaxError, RecursionError):
         return frozenset()
 
@@ -166,7 +188,7 @@ def is_template(text: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def compiled(source: str) -> Template:
-    return ENV.from_string(source)
+    return environment().from_string(source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,7 +243,7 @@ def render_text(source: str, context: Mapping[str, Any]) -> str:
     """One template rendered with ``context`` (``fail_msg``); raises what Jinja2 raises."""
     if not is_template(source):
         return source
-    return ENV.render_bounded(compiled(source), dict(context))
+    return environment().render_bounded(compiled(source), dict(context))
 
 
 class _Renderer:
@@ -254,10 +276,13 @@ class _Renderer:
     def text(self, source: str, path: str, expression: str | None = None) -> Any:
         if not is_template(source):
             return source
+        from jinja2 import TemplateSyntaxError  # noqa: PLC0415 -- Jinja2 only for a template
+        from jinja2.exceptions import SecurityError, UndefinedError  # noqa: PLC0415
+
         try:
             if expression is not None:
                 return evaluate(expression, self.context)
-            return ENV.render_bounded(compiled(source), self.context)
+            return environment().render_bounded(compiled(source), self.context)
         except TemplateSyntaxError as exc:
             message = f"template syntax error: {exc.message}"
             reason = message
@@ -279,6 +304,8 @@ def _hint(source: str, context: Mapping[str, Any], error: str) -> str:
     if missing is None:
         return ""
     key = missing.group(1)
+    from jinja2 import nodes  # noqa: PLC0415 -- Jinja2 only for a template
+
     try:
         chains = [_chain(node) for node in _compile_tree(source).find_all(nodes.Getattr)]
         chains += [_chain(node) for node in _compile_tree(source).find_all(nodes.Getitem)]
@@ -301,6 +328,8 @@ def _hint(source: str, context: Mapping[str, Any], error: str) -> str:
 
 def _chain(node: nodes.Node) -> list[str] | None:
     """``["host", "data", "x"]`` for ``host.data.x`` or ``host['data']['x']``, else None."""
+    from jinja2 import nodes  # noqa: PLC0415 -- Jinja2 only for a template
+
     if isinstance(node, nodes.Name):
         return [node.name]
     if isinstance(node, nodes.Getattr):
@@ -315,7 +344,7 @@ def _chain(node: nodes.Node) -> list[str] | None:
 
 @lru_cache(maxsize=256)
 def _compile_tree(source: str) -> nodes.Template:
-    return ENV.parse(source)
+    return environment().parse(source)
 
 
 def located_problem(

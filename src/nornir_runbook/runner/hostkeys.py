@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from nornir_runbook.errors import HostKeyError
+from nornir_runbook.runner import fastmac
 from nornir_runbook.runner.options import HostKeyChecking
 
 # on a connection error, what a jump host's ProxyCommand said before it exited
@@ -72,12 +73,14 @@ _install_guard = threading.Lock()
 
 
 def install() -> None:
-    """Hook Netmiko's SSH client set-up, once per process."""
+    """Hook Netmiko's SSH client set-up, once per process (and have paramiko check packet MACs
+    in C: :mod:`~nornir_runbook.runner.fastmac`)."""
     global _installed  # noqa: PLW0603 -- patched once per process, guarded by this flag
     with _install_guard:
         if _installed:
             return
         _installed = True
+    fastmac.install()
     from netmiko.base_connection import BaseConnection  # noqa: PLC0415 -- only when connecting
 
     original = BaseConnection._build_ssh_client
@@ -196,8 +199,9 @@ class Found:
 
 def lookup(path: Path, name: str) -> Found:
     """The keys ``path`` files for ``name`` (read under a shared lock; a missing file is
-    empty). Only the lines whose names match are parsed: a file of thousands of hosts costs a
-    string split per line, not a key parse."""
+    empty). Only the lines whose names match are parsed: the file is read again for each host,
+    but split into lines and indexed by name once while it does not change (:class:`_Index`),
+    so a run's lookups cost the file's size, not its size times the number of hosts."""
     try:
         with open(path, "rb") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_SH)
@@ -218,17 +222,7 @@ def _scan(text: str, name: str, file: str) -> Found:
     keys: list[Any] = []
     where = file
     revoked = None
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        marker = None
-        if line.startswith("@"):
-            marker, _, line = line.partition(" ")
-            line = line.strip()
-        names = line.split(None, 1)[0]
-        if not _names_match(names, name):
-            continue
+    for number, line, marker in _index(text).lines_naming(name):
         if marker == "@revoked":
             revoked = f"{file}:{number}"
             continue
@@ -243,6 +237,58 @@ def _scan(text: str, name: str, file: str) -> Found:
                 where = f"{file}:{number}"
             keys.append(entry.key)
     return Found(keys=tuple(keys), where=where, revoked=revoked)
+
+
+_Line = tuple[int, str, str | None]  # line number, the line after its marker, the marker
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """A known_hosts text split into lines once, for every host of a run that looks in it:
+    lines naming hosts plainly, by each name (lowercase, as names compare); lines with hashed
+    names, patterns or negations, matched name by name (:func:`_names_match`)."""
+
+    text: str
+    by_name: dict[str, list[_Line]]
+    other: list[tuple[_Line, str]]  # (the line, its names field)
+
+    def lines_naming(self, name: str) -> list[_Line]:
+        """The lines whose names match ``name``, in file order."""
+        found = list(self.by_name.get(name.lower(), ()))
+        found += [line for line, names in self.other if _names_match(names, name)]
+        return sorted(found)
+
+
+_last_index: _Index | None = None  # of the file read last: the hosts of a run read one file
+
+
+def _index(text: str) -> _Index:
+    global _last_index  # noqa: PLW0603 -- one cached index, replaced whole (atomically)
+    cached = _last_index
+    if cached is not None and cached.text == text:
+        return cached
+    by_name: dict[str, list[_Line]] = {}
+    other: list[tuple[_Line, str]] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        marker = None
+        if line.startswith("@"):
+            marker, _, line = line.partition(" ")
+            line = line.strip()
+        fields = line.split(None, 1)
+        if not fields:  # a marker and nothing else names no host
+            continue
+        names = fields[0]
+        if any(c in names for c in "!*?|"):
+            other.append(((number, line, marker), names))
+            continue
+        for plain in dict.fromkeys(names.lower().split(",")):
+            by_name.setdefault(plain, []).append((number, line, marker))
+    index = _Index(text=text, by_name=by_name, other=other)
+    _last_index = index
+    return index
 
 
 def _names_match(field: str, name: str) -> bool:
