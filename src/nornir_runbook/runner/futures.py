@@ -183,7 +183,11 @@ class FuturesRunner:
         (with their workers' sessions) until ``close()``."""
         if self._executor is None:
             self._executor = make_executor(
-                self.executor, self.num_workers, self.dask_address, host_keys=self.host_keys
+                self.executor,
+                self.num_workers,
+                self.dask_address,
+                host_keys=self.host_keys,
+                connect_limit=self.connect_limit,
             )
         return self._executor
 

@@ -1,0 +1,107 @@
+"""``connect_limit`` on every executor, counted where it matters: on the devices.
+
+The lab's devices answer each login after ``LOGIN_DELAY`` seconds (fault ``slow_login``, a slow
+TACACS server), so that connection set-ups pile up on them, and count the set-ups in progress
+at once (``Lab.peak_setups``). Each run goes over ``HOSTS`` devices at ``HOSTS`` workers, after
+a run that starts every worker without connecting anywhere: without a limit, the set-ups
+overlap on the devices; with ``connect_limit=2``, two of them do and never more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from nornir.core import Nornir
+from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hosts, Inventory
+from nornir.core.plugins.connections import ConnectionPluginRegister
+
+from dask_kit import dask_cluster
+from nornir_runbook import FuturesRunner
+from nornir_runbook.lab import Device, Lab
+from nornir_runbook.tasks.echo import echo
+from nornir_runbook.tasks.send_commands import send_commands
+
+pytestmark = pytest.mark.integration
+
+HERE = Path(__file__).resolve().parent
+HOSTS = 8
+LIMIT = 2
+LOGIN_DELAY = 1.0  # seconds: ample for the set-ups of a run without a limit to meet
+USERNAME, PASSWORD = "limit", "Limit-Lab-Pw-5d1c"
+NETMIKO_EXTRAS = {"conn_timeout": 20, "auth_timeout": 20, "banner_timeout": 20}
+
+
+@pytest.fixture(scope="module")
+def dask_address(free_ports: Callable[..., list[int]]) -> Iterator[str]:
+    with dask_cluster(free_ports(1)[0], workers=2, nthreads=HOSTS, pythonpath=[HERE]) as address:
+        yield address
+
+
+@pytest.fixture(params=["thread", "process", "dask"])
+def executor(request: pytest.FixtureRequest) -> dict[str, object]:
+    if request.param == "dask":
+        return {"executor": "dask", "dask_address": request.getfixturevalue("dask_address")}
+    return {"executor": request.param}
+
+
+@pytest.fixture
+def slow_lab(free_ports: Callable[..., list[int]]) -> Iterator[Lab]:
+    devices = [
+        Device(
+            name=f"slow-{i}",
+            address="127.0.0.1",
+            port=port,
+            username=USERNAME,
+            password=PASSWORD,
+            fault="slow_login",
+            fault_delay=LOGIN_DELAY,
+        )
+        for i, port in enumerate(free_ports(HOSTS))
+    ]
+    with Lab(devices, processes=0) as lab:
+        yield lab
+
+
+def lab_nornir(lab: Lab, runner: FuturesRunner) -> Nornir:
+    ConnectionPluginRegister.auto_register()  # netmiko, for the thread executor
+    defaults = Defaults(
+        username=USERNAME,
+        password=PASSWORD,
+        platform="cisco_ios",
+        connection_options={"netmiko": ConnectionOptions(extras=NETMIKO_EXTRAS)},
+    )
+    hosts = Hosts(
+        {
+            d.name: Host(d.name, hostname=d.address, port=d.port, defaults=defaults)
+            for d in lab.devices
+        }
+    )
+    return Nornir(
+        inventory=Inventory(hosts=hosts, groups=Groups(), defaults=defaults), runner=runner
+    )
+
+
+@pytest.mark.parametrize("limit", [LIMIT, None], ids=["limit", "no-limit"])
+def test_connect_limit_bounds_setups_on_the_devices(
+    executor: dict[str, object], limit: int | None, slow_lab: Lab
+) -> None:
+    runner = FuturesRunner(num_workers=HOSTS, connect_limit=limit, **executor)
+    nr = lab_nornir(slow_lab, runner)
+    try:
+        warm = nr.run(task=echo)  # every worker up, no session yet
+        result = nr.run(task=send_commands, commands=["show clock"])
+        again = nr.run(task=send_commands, commands=["show clock"])  # sessions open: no set-up
+    finally:
+        nr.close_connections(on_good=True, on_failed=True)
+        runner.close()
+
+    assert not warm.failed
+    assert not result.failed, {h: str(result[h].exception) for h in result.failed_hosts}
+    assert not again.failed
+    assert all(s.logins == 1 for s in slow_lab.stats().values())
+    if limit is None:
+        assert slow_lab.peak_setups() > LIMIT  # the lab sees set-ups pile up without a limit
+    else:
+        assert slow_lab.peak_setups() == LIMIT
