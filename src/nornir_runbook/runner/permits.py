@@ -97,11 +97,13 @@ class PermitServer:
                         self._held += 1
                         mine += 1
                     worker.send(True)
-                elif request == _RELEASE and mine:
-                    with self._free:
-                        self._held -= 1
-                        mine -= 1
-                        self._free.notify()
+                elif request == _RELEASE:
+                    if mine:
+                        with self._free:
+                            self._held -= 1
+                            mine -= 1
+                            self._free.notify()
+                    worker.send(True)
         except (OSError, EOFError):
             pass  # the worker process ended, or died
         finally:
@@ -154,7 +156,9 @@ class ProcessGate:
         tb: TracebackType | None,
     ) -> None:
         try:
-            _connection(self.address).send(_RELEASE)
+            connection = _connection(self.address)
+            connection.send(_RELEASE)
+            connection.recv()  # given back: the next set-up anywhere may start
         except BaseException:
             _drop(self.address)
             raise
