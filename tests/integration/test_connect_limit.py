@@ -9,10 +9,15 @@ overlap on the devices; with ``connect_limit=2``, two of them do and never more.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from nornir.core import Nornir
 from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hosts, Inventory
 from nornir.core.plugins.connections import ConnectionPluginRegister
@@ -31,6 +36,7 @@ LIMIT = 2
 LOGIN_DELAY = 1.0  # seconds: ample for the set-ups of a run without a limit to meet
 USERNAME, PASSWORD = "limit", "Limit-Lab-Pw-5d1c"
 NETMIKO_EXTRAS = {"conn_timeout": 20, "auth_timeout": 20, "banner_timeout": 20}
+NRB_TIMEOUT = 120  # seconds: a hung nrb fails the test
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +111,65 @@ def test_connect_limit_bounds_setups_on_the_devices(
         assert slow_lab.peak_setups() > LIMIT  # the lab sees set-ups pile up without a limit
     else:
         assert slow_lab.peak_setups() == LIMIT
+
+
+@pytest.mark.cli
+def test_nrb_holds_the_runbooks_connect_limit_on_worker_processes(
+    slow_lab: Lab, tmp_path: Path
+) -> None:
+    """The option as a user gives it: in the runbook, with ``--executor process``."""
+    config = write_project(tmp_path, slow_lab)
+    book = tmp_path / "clock.yaml"
+    book.write_text(
+        yaml.safe_dump(
+            {
+                "name": "Clock",
+                "options": {"connect_limit": LIMIT},
+                "steps": [{"name": "Clock", "commands": ["show clock"]}],
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NRB_")}
+    args = ["run", str(book), "-c", str(config), "--executor", "process", "-w", str(HOSTS)]
+    ran = subprocess.run(
+        [sys.executable, "-m", "nornir_runbook", *args, "-o", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=NRB_TIMEOUT,
+        check=False,
+    )
+
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert json.loads(ran.stdout)["summary"]["ok"] == HOSTS
+    assert slow_lab.peak_setups() == LIMIT
+
+
+def write_project(folder: Path, lab: Lab) -> Path:
+    """``config.yaml`` and a SimpleInventory of ``lab``'s devices; the config file's path."""
+    inventory = folder / "inventory"
+    inventory.mkdir()
+    hosts = {d.name: {"hostname": d.address, "port": d.port} for d in lab.devices}
+    defaults = {
+        "username": USERNAME,
+        "password": PASSWORD,
+        "platform": "cisco_ios",
+        "connection_options": {"netmiko": {"extras": NETMIKO_EXTRAS}},
+    }
+    for name, content in (("hosts", hosts), ("groups", {}), ("defaults", defaults)):
+        (inventory / f"{name}.yaml").write_text(yaml.safe_dump(content))
+    config = {
+        "inventory": {
+            "plugin": "SimpleInventory",
+            "options": {
+                "host_file": str(inventory / "hosts.yaml"),
+                "group_file": str(inventory / "groups.yaml"),
+                "defaults_file": str(inventory / "defaults.yaml"),
+            },
+        },
+        "logging": {"enabled": False},
+    }
+    config_file = folder / "config.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    return config_file
