@@ -14,8 +14,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+import limit_tasks
 import pytest
 import yaml
 from nornir.core import Nornir
@@ -37,6 +39,8 @@ LOGIN_DELAY = 1.0  # seconds: ample for the set-ups of a run without a limit to 
 USERNAME, PASSWORD = "limit", "Limit-Lab-Pw-5d1c"
 NETMIKO_EXTRAS = {"conn_timeout": 20, "auth_timeout": 20, "banner_timeout": 20}
 NRB_TIMEOUT = 120  # seconds: a hung nrb fails the test
+# seconds: far past the wait of the last of HOSTS set-ups made one at a time on a busy machine
+ONE_AT_A_TIME_TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +177,23 @@ def write_project(folder: Path, lab: Lab) -> Path:
     config_file = folder / "config.yaml"
     config_file.write_text(yaml.safe_dump(config))
     return config_file
+
+
+def test_a_worker_process_that_dies_mid_set_up_gives_its_permit_back(slow_lab: Lab) -> None:
+    """One permit, held by a worker process when it dies: its slot's next process and every
+    other host still get to connect (with the permit lost, they would all wait for ever, until
+    ``task_timeout`` failed them)."""
+    victim = slow_lab.devices[0].name
+    runner = FuturesRunner(
+        num_workers=HOSTS, connect_limit=1, task_timeout=ONE_AT_A_TIME_TIMEOUT, executor="process"
+    )
+    nr = lab_nornir(slow_lab, runner)
+    try:
+        died = nr.filter(name=victim).run(task=limit_tasks.die_connecting)
+        result = nr.run(task=send_commands, commands=["show clock"])
+    finally:
+        runner.close()
+
+    assert isinstance(died[victim].exception, BrokenProcessPool)
+    assert not result.failed, {h: str(result[h].exception) for h in result.failed_hosts}
+    assert slow_lab.peak_setups() == 1
