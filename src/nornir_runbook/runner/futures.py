@@ -94,7 +94,8 @@ class FuturesRunner:
             hosts not yet started are left out of the result (``last_run.skipped``).
         counts_as_failure: which results count toward ``max_fail_percentage``; default: every
             failed one (``result.failed``).
-        connect_limit: at most this many connection set-ups at once.
+        connect_limit: at most this many connection set-ups at once, on every executor
+            (the process and dask executors take it when they are made, at the first run).
         group_limits: ``{group: n}``: at most n hosts of that group (or its child groups) at once.
         on_result: called in the caller's thread with a ``HostCompletion`` per host.
         grace_period: seconds to wait for running hosts after Ctrl-C; a second Ctrl-C, or the
