@@ -42,3 +42,9 @@ ConnectionPluginRegister.register(DYING, DyingConnection)
 def die_connecting(task: Task) -> Result:
     task.host.get_connection(DYING, task.nornir.config)
     return Result(host=task.host, result="not reached")
+
+
+def run_semaphores(dask_scheduler: Any) -> list[str]:
+    """(Run on a dask scheduler.) The runs' connect_limit semaphores it still knows."""
+    known = dask_scheduler.extensions["semaphores"].max_leases
+    return sorted(name for name in known if name.startswith("nrb-connect-"))

@@ -20,6 +20,7 @@ from pathlib import Path
 import limit_tasks
 import pytest
 import yaml
+from distributed import Client
 from nornir.core import Nornir
 from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hosts, Inventory
 from nornir.core.plugins.connections import ConnectionPluginRegister
@@ -197,3 +198,29 @@ def test_a_worker_process_that_dies_mid_set_up_gives_its_permit_back(slow_lab: L
     assert isinstance(died[victim].exception, BrokenProcessPool)
     assert not result.failed, {h: str(result[h].exception) for h in result.failed_hosts}
     assert slow_lab.peak_setups() == 1
+
+
+def test_each_runs_semaphore_is_forgotten_when_the_run_ends(
+    dask_address: str, slow_lab: Lab
+) -> None:
+    runner = FuturesRunner(
+        num_workers=HOSTS, connect_limit=LIMIT, executor="dask", dask_address=dask_address
+    )
+    nr = lab_nornir(slow_lab, runner)
+    with Client(dask_address, timeout=10) as client:
+        try:
+            half = [d.name for d in slow_lab.devices[: HOSTS // 2]]
+            first = nr.filter(filter_func=lambda h: h.name in half).run(
+                task=send_commands, commands=["show clock"]
+            )
+            during = client.run_on_scheduler(limit_tasks.run_semaphores)
+            second = nr.run(task=send_commands, commands=["show clock"])
+        finally:
+            runner.close()
+        after = client.run_on_scheduler(limit_tasks.run_semaphores)
+
+    assert not first.failed
+    assert not second.failed
+    assert slow_lab.peak_setups() <= LIMIT
+    assert during == []
+    assert after == []
