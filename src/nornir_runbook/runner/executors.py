@@ -392,7 +392,7 @@ class DaskExecutor:
         if left:
             self.client.cancel(left)
         gate, self._gate = self._gate, None
-        if gate is not None:
+        if gate is not None and not left:  # else its attempts still running may wait on it
             gate.close(self.client)
 
     def close(self) -> None:

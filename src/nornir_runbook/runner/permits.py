@@ -113,11 +113,18 @@ class PermitServer:
             worker.close()
 
 
-_connections = threading.local()  # in a worker process: this thread's connection per server
+class _Connections(threading.local):
+    """In a worker process: this thread's connection to each permit server."""
+
+    def __init__(self) -> None:
+        self.by_address: dict[Any, Connection] = {}
+
+
+_connections = _Connections()
 
 
 def _connection(address: Any) -> Connection:
-    known: dict[Any, Connection] = _connections.__dict__.setdefault("by_address", {})
+    known = _connections.by_address
     if address not in known:
         known[address] = Client(address, authkey=_authkey())
     return known[address]
@@ -125,8 +132,7 @@ def _connection(address: Any) -> Connection:
 
 def _drop(address: Any) -> None:
     """Close this thread's connection to ``address``: the server gives back what it held."""
-    known: dict[Any, Connection] = _connections.__dict__.get("by_address", {})
-    connection = known.pop(address, None)
+    connection = _connections.by_address.pop(address, None)
     if connection is not None:
         with contextlib.suppress(OSError):
             connection.close()
@@ -200,7 +206,8 @@ class ClusterGate:
             _semaphores.let_go(self.name)
 
     def close(self, client: Any) -> None:
-        """Forget the semaphore on the scheduler (the run is over)."""
+        """Forget the semaphore on the scheduler: the run is over, and none of its attempts
+        still runs (one waiting for a lease would wait for ever)."""
         client.sync(client.scheduler.semaphore_close, name=self.name)
 
 
