@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -192,3 +194,35 @@ def test_drop_mid_output_sends_half_then_closes(lab: Lab) -> None:
     assert "Configuration register" not in received  # the last line did not
     assert not conn.is_alive()
     assert settled(lab, "mid").drops == 1
+
+
+def test_slow_login_makes_set_ups_pile_up_and_the_lab_counts_them() -> None:
+    """Served from a child process: the count comes over its pipe. One set-up, then three at
+    once: each waits for its login answer while the others arrive."""
+    ports = pick_free_ports(3)
+    devices = [
+        device(f"slow-{i}", port, "slow_login", fault_delay=1.0) for i, port in enumerate(ports)
+    ]
+    together = threading.Barrier(len(ports), timeout=SETTLE_TIMEOUT)
+
+    def log_in(port: int) -> str:
+        together.wait()
+        session = connect(port)
+        try:
+            return str(session.find_prompt())
+        finally:
+            session.disconnect()
+
+    with Lab(devices, processes=1) as lab:
+        alone = connect(ports[0])
+        alone.disconnect()
+        peak_alone = lab.peak_setups()
+        with ThreadPoolExecutor(len(ports)) as pool:
+            prompts = list(pool.map(log_in, ports))
+        peak = lab.peak_setups()
+        logins = [stats.logins for stats in lab.stats().values()]
+
+    assert peak_alone == 1
+    assert prompts == ["slow-0>", "slow-1>", "slow-2>"]
+    assert peak == len(ports)
+    assert logins == [2, 1, 1]

@@ -13,7 +13,8 @@ every device listens (or with the error that stopped it), then one line per requ
 :meth:`Lab.stop` closes it, or when this process dies for any reason.
 
 A device may misbehave (``Device(fault=...)``, or data key ``lab_fault`` in the inventory): see
-:mod:`nornir_runbook.lab.faults`. :meth:`Lab.stats` counts each device's sessions.
+:mod:`nornir_runbook.lab.faults`. :meth:`Lab.stats` counts each device's sessions, and
+:meth:`Lab.peak_setups` the most connection set-ups the devices had in progress at once.
 
 Every device presents the same SSH host key, made once per user and kept in nornir-runbook's
 state folder (:func:`~nornir_runbook.runner.hostkeys.lab_host_key`): a known_hosts file that trusted
@@ -44,7 +45,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from nornir_runbook.errors import LabError
 from nornir_runbook.lab.devices import Device, check_port_free, check_unique, devices_from_nornir
-from nornir_runbook.lab.faults import SessionStats
+from nornir_runbook.lab.faults import SessionStats, SetupGauge
 from nornir_runbook.runner.hostkeys import lab_host_key, lab_known_hosts
 from nornir_runbook.text import plural
 
@@ -79,6 +80,7 @@ class Lab:
         self.processes = min(processes, len(self.devices))
         self._children: list[_Child] = []
         self._servers: list[LabSshServer] = []
+        self._setups = SetupGauge()  # of the devices served from this process
         self._running = False
         self._keys_dir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -99,7 +101,8 @@ class Lab:
         lab_host_key()  # made here once, before child processes read it
         try:
             if self.processes == 0:
-                self._servers = _serve(self.devices)
+                self._setups = SetupGauge()
+                self._servers = _serve(self.devices, self._setups)
             else:
                 for i in range(self.processes):
                     self._children.append(_Child(self.devices[i :: self.processes]))
@@ -135,6 +138,20 @@ class Lab:
             found.update(child.stats())
         return {d.name: found[d.name] for d in self.devices}
 
+    def peak_setups(self) -> int:
+        """The most connection set-ups (TCP accepted, login not yet answered) that the devices
+        had in progress at once since the lab started: what a client's ``connect_limit`` bounds.
+
+        Counted per serving process: exact for a lab of one process (50 devices or fewer, or
+        ``processes=0``); with more, the highest of its processes' figures, which may be lower
+        than the lab-wide one. :class:`LabError` if the lab is stopped.
+        """
+        if not self._running:
+            raise LabError("the lab is not running")
+        peaks = [self._setups.peak()] if self.processes == 0 else []
+        peaks.extend(child.peak_setups() for child in self._children)
+        return max(peaks, default=0)
+
     def known_hosts(self) -> Path:
         """A known_hosts file filing the lab's key for each device, removed by :meth:`stop`."""
         if self._keys_dir is None:
@@ -169,8 +186,9 @@ class Lab:
         self.stop()
 
 
-def _serve(devices: Iterable[Device]) -> list[LabSshServer]:
-    """Start a server per device in this process (halting them all if one fails)."""
+def _serve(devices: Iterable[Device], setups: SetupGauge) -> list[LabSshServer]:
+    """Start a server per device in this process (halting them all if one fails), counting
+    their connection set-ups on ``setups``."""
     from nornir_runbook.lab.server import LabSshServer  # noqa: PLC0415  # fakenos loads slowly
 
     fakenos_log = logging.getLogger("fakenos")
@@ -188,6 +206,7 @@ def _serve(devices: Iterable[Device]) -> list[LabSshServer]:
                 fault=device.fault,
                 fault_delay=device.fault_delay,
                 platform=device.platform,
+                setups=setups,
             )
             try:
                 server.start()
@@ -255,6 +274,14 @@ class _Child:
             raise LabError(f"lab process for {self._span()} failed: {self.describe_exit()}")
 
     def stats(self) -> dict[str, SessionStats]:
+        reply = self._counters()
+        return {name: SessionStats.from_dict(data) for name, data in reply["stats"].items()}
+
+    def peak_setups(self) -> int:
+        return int(self._counters()["peak_setups"])
+
+    def _counters(self) -> dict[str, Any]:
+        """The child's counters now: ``stats`` (per device) and ``peak_setups``."""
         stdin, stdout = self._pipe(self.proc.stdin), self._pipe(self.proc.stdout)
         with self._ask, selectors.DefaultSelector() as selector:
             with contextlib.suppress(OSError):  # a dead child is reported below
@@ -265,7 +292,7 @@ class _Child:
         reply: dict[str, Any] = json.loads(line) if line.strip() else {}
         if "stats" not in reply:
             raise LabError(f"lab devices {self._span()} did not report: {self.describe_exit()}")
-        return {name: SessionStats.from_dict(data) for name, data in reply["stats"].items()}
+        return reply
 
     def close_stdin(self) -> None:
         with contextlib.suppress(OSError):
@@ -295,9 +322,10 @@ def child_main() -> None:
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # every client disconnect, too
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     servers: list[LabSshServer] = []
+    setups = SetupGauge()
     try:
         devices = [Device(**item) for item in json.loads(stdin.readline())]
-        servers = _serve(devices)
+        servers = _serve(devices, setups)
     except LabError as exc:
         reply: dict[str, Any] = {"error": str(exc)}
     except Exception as exc:  # noqa: BLE001  # reported to the parent, which raises LabError
@@ -309,6 +337,7 @@ def child_main() -> None:
     if "ready" in reply:
         for _ in iter(stdin.readline, b""):  # a request, until the parent closes or dies
             stats = {s.name: s.device_state.stats().to_dict() for s in servers}
-            stdout.write(json.dumps({"stats": stats}).encode() + b"\n")
+            counters = {"stats": stats, "peak_setups": setups.peak()}
+            stdout.write(json.dumps(counters).encode() + b"\n")
             stdout.flush()
     os._exit(0 if "ready" in reply else 1)  # no need to join session threads: we are done

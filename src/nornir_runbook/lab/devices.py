@@ -29,7 +29,7 @@ class Device:
     :mod:`~nornir_runbook.lab.platforms` serves (kept as the lab's own name for it: ``ios`` is
     ``cisco_ios``); ``fault``: None (healthy) or how it misbehaves, a
     :class:`~nornir_runbook.lab.faults.Fault` or its name; ``fault_delay``: seconds before each
-    output line of a ``slow`` device.
+    output line of a ``slow`` device, or before a ``slow_login`` device answers a login.
     """
 
     name: str

@@ -11,6 +11,8 @@ A :class:`~nornir_runbook.lab.Device` with ``fault=`` set (or an inventory host 
 ``drop_mid_output``            every session: closes it after the first half of the first
                                output of more than one line (``show version``, ``show run``)
 ``slow``                       waits ``fault_delay`` seconds before each output line
+``slow_login``                 waits ``fault_delay`` seconds before it answers a login (a slow
+                               TACACS/RADIUS server): connection set-ups pile up on it
 ``drop_after_first_command``   closes the session right after the device's first command that
                                is not session set-up (``terminal ...``, ``enable``) has answered
                                with its prompt; later sessions are healthy
@@ -28,6 +30,9 @@ A :class:`~nornir_runbook.lab.Device` with ``fault=`` set (or an inventory host 
 A refused port needs no device (pick a free port nobody listens on), and a wrong password is an
 inventory password that differs from the device's.
 
+The devices served by one process share a :class:`SetupGauge`: the connection set-ups in
+progress on them at once (from the TCP accept to the login's answer), and the most seen.
+
 :class:`DeviceState` holds one device's fault and counters, shared by its sessions;
 :class:`SessionFaults` is one session's side of the fault, used by the lab shell (any platform);
 :class:`SessionStats` is what :meth:`~nornir_runbook.lab.Lab.stats` reports for each device.
@@ -41,6 +46,7 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
@@ -84,6 +90,7 @@ class Fault(StrEnum):
     NO_PROMPT = "no_prompt"
     DROP_MID_OUTPUT = "drop_mid_output"
     SLOW = "slow"
+    SLOW_LOGIN = "slow_login"
     DROP_AFTER_FIRST_COMMAND = "drop_after_first_command"
     DROP_THEN_DENY_LOGIN = "drop_then_deny_login"
     HOSTILE_BANNER = "hostile_banner"
@@ -141,12 +148,52 @@ class SessionStats:
         return cls(**{k: int(v) for k, v in data.items()})
 
 
-class DeviceState:
-    """One device's fault and counters, shared by all its sessions (thread-safe)."""
+class SetupGauge:
+    """Connection set-ups in progress at once on the devices that share it, and the most seen:
+    a set-up runs from the TCP accept to the answer to its login (or to the end of a connection
+    that never got one). What a client's ``connect_limit`` bounds, seen from the devices."""
 
-    def __init__(self, fault: Fault | None = None, fault_delay: float = DEFAULT_FAULT_DELAY):
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._now = 0
+        self._peak = 0
+
+    def begin(self) -> Callable[[], None]:
+        """Count a set-up that starts now; the function returned ends it (once, however often
+        it is called)."""
+        with self._lock:
+            self._now += 1
+            self._peak = max(self._peak, self._now)
+        ended = False
+
+        def end() -> None:
+            nonlocal ended
+            with self._lock:
+                if not ended:
+                    ended = True
+                    self._now -= 1
+
+        return end
+
+    def peak(self) -> int:
+        """The most set-ups that were in progress at once."""
+        with self._lock:
+            return self._peak
+
+
+class DeviceState:
+    """One device's fault and counters, shared by all its sessions (thread-safe); ``setups``
+    is shared with the other devices of its process."""
+
+    def __init__(
+        self,
+        fault: Fault | None = None,
+        fault_delay: float = DEFAULT_FAULT_DELAY,
+        setups: SetupGauge | None = None,
+    ):
         self.fault = fault
         self.fault_delay = fault_delay
+        self.setups = setups if setups is not None else SetupGauge()
         self._lock = threading.Lock()
         self._counts = {f.name: 0 for f in fields(SessionStats)}
         self._first_command_done = False
@@ -164,7 +211,9 @@ class DeviceState:
             self._counts["open"] += 1
 
     def login(self, credentials_ok: bool) -> bool:
-        """Count a login attempt; True when it may log in."""
+        """Count a login attempt; True when it may log in (``slow_login``: after a wait)."""
+        if self.fault is Fault.SLOW_LOGIN:
+            time.sleep(self.fault_delay)
         with self._lock:
             allowed = credentials_ok and not (
                 self.fault is Fault.DROP_THEN_DENY_LOGIN and self._counts["logins"] > 0

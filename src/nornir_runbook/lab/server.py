@@ -15,6 +15,7 @@ import contextlib
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -34,6 +35,7 @@ from nornir_runbook.lab.faults import (
     DEFAULT_FAULT_DELAY,
     DeviceState,
     Fault,
+    SetupGauge,
     hold_silently,
     parse_fault,
 )
@@ -65,7 +67,8 @@ class LabSshServer(ParamikoSshServer):  # type: ignore[misc]  # fakenos is untyp
 
     Built without ``ParamikoSshServer.__init__``, which parses its RSA key for every host. Its
     threads are daemons, so a session that is slow to notice the end cannot hold the process.
-    ``fault`` makes it misbehave; ``device_state`` counts its sessions.
+    ``fault`` makes it misbehave; ``device_state`` counts its sessions, and its connection
+    set-ups on ``setups`` (shared with other devices).
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class LabSshServer(ParamikoSshServer):  # type: ignore[misc]  # fakenos is untyp
         fault: Fault | str | None = None,
         fault_delay: float = DEFAULT_FAULT_DELAY,
         platform: str = IOS.name,
+        setups: SetupGauge | None = None,
     ) -> None:
         TCPServerBase.__init__(self, address=address, port=port, timeout=1)
         self._socket: socket.socket | None = None
@@ -89,7 +93,7 @@ class LabSshServer(ParamikoSshServer):  # type: ignore[misc]  # fakenos is untyp
         self.nos_inventory_config: dict[str, Any] = {}
         self.platform = profile.name
         self.shell = LabShell
-        self.device_state = DeviceState(parse_fault(fault), fault_delay)
+        self.device_state = DeviceState(parse_fault(fault), fault_delay, setups)
         self.shell_configuration: dict[str, Any] = {
             "base_prompt": name,
             "platform": profile,
@@ -110,21 +114,25 @@ class LabSshServer(ParamikoSshServer):  # type: ignore[misc]  # fakenos is untyp
     def connection_function(self, client: socket.socket, is_running: threading.Event) -> None:
         """One TCP connection, counted: an SSH session, or silence for ``no_banner``."""
         self.device_state.connected()
+        set_up = self.device_state.setups.begin()
         try:
             if self.device_state.fault is Fault.NO_BANNER:
                 hold_silently(client, is_running)
             else:
-                self._session(client, is_running)
+                self._session(client, is_running, set_up)
         except Exception as exc:  # noqa: BLE001 -- a client gone mid-handshake ends its session
             log.debug("%s: session ended: %s: %s", self.name, type(exc).__name__, exc)
         finally:
             with contextlib.suppress(OSError):
                 client.close()
+            set_up()  # a connection that never got a login answer
             self.device_state.count("open", -1)
 
-    def _session(self, client: socket.socket, is_running: threading.Event) -> None:
-        """FakeNOS's ``connection_function`` with the device's login check, and a hold on the
-        channel to count the sessions that the client closed itself."""
+    def _session(
+        self, client: socket.socket, is_running: threading.Event, set_up: Callable[[], None]
+    ) -> None:
+        """FakeNOS's ``connection_function`` with the device's login check (which ends the
+        set-up), and a hold on the channel to count the sessions that the client closed itself."""
         run_srv, replied, helpers = threading.Event(), threading.Event(), []
         run_srv.set()
         transport = paramiko.Transport(client)
@@ -132,7 +140,7 @@ class LabSshServer(ParamikoSshServer):  # type: ignore[misc]  # fakenos is untyp
             self._active_sessions.add(transport)
         try:
             transport.add_server_key(self._ssh_server_key)
-            transport.start_server(server=_Login(self))
+            transport.start_server(server=_Login(self, set_up))
             channel = transport.accept()  # None once the client leaves or fails to log in
             if channel is None:
                 return
@@ -198,12 +206,16 @@ class LabSshServer(ParamikoSshServer):  # type: ignore[misc]  # fakenos is untyp
 
 
 class _Login(ParamikoSshServerInterface):  # type: ignore[misc]  # fakenos is untyped
-    """FakeNOS's SSH server interface; the device's state decides (and counts) each login."""
+    """FakeNOS's SSH server interface; the device's state decides (and counts) each login, and
+    its answer ends the connection's set-up."""
 
-    def __init__(self, server: LabSshServer) -> None:
+    def __init__(self, server: LabSshServer, set_up: Callable[[], None]) -> None:
         super().__init__(ssh_banner=BANNER, username=server.username, password=server.password)
         self._state = server.device_state
+        self._set_up = set_up
 
     def check_auth_password(self, username: str, password: str) -> int:
         matches = super().check_auth_password(username, password) == paramiko.AUTH_SUCCESSFUL
-        return int(paramiko.AUTH_SUCCESSFUL if self._state.login(matches) else paramiko.AUTH_FAILED)
+        allowed = self._state.login(matches)
+        self._set_up()
+        return int(paramiko.AUTH_SUCCESSFUL if allowed else paramiko.AUTH_FAILED)

@@ -11,6 +11,9 @@ process and dask executors send a ``remote.HostSpec`` and rebuild the result on 
   ``close()``.
 - ``dask``: a ``distributed.Client`` to ``dask_address``; each host pinned to one worker
   (with ``allow_other_workers`` as the fallback when that worker is gone).
+
+``connect_limit`` holds on all three: the thread executor's attempts carry the run's own
+semaphore; the process and dask executors send their attempts a gate of ``runner.permits``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from nornir.core.task import MultiResult, Task
 
 from nornir_runbook.errors import ConfigError, MissingDependencyError
 from nornir_runbook.runner.options import EXECUTORS, HostKeyChecking
+from nornir_runbook.runner.permits import ClusterGate, PermitServer, ProcessGate
 from nornir_runbook.runner.remote import (
     RemoteResult,
     RemoteTaskError,
@@ -70,18 +74,20 @@ def make_executor(
     dask_address: str | None = None,
     *,
     host_keys: HostKeyChecking | None = None,
+    connect_limit: int | None = None,
 ) -> HostExecutor:
-    """``host_keys``: the host key checking remote workers apply (the thread executor's
-    attempts carry it themselves)."""
+    """``host_keys``: the host key checking remote workers apply; ``connect_limit``: at most
+    this many connection set-ups at once across the remote workers (the thread executor's
+    attempts carry both themselves)."""
     host_keys = host_keys or HostKeyChecking()
     if kind == "thread":
         return ThreadExecutor(num_workers)
     if kind == "process":
-        return ProcessExecutor(num_workers, host_keys)
+        return ProcessExecutor(num_workers, host_keys, connect_limit)
     if kind == "dask":
         if not dask_address:
             raise ConfigError("executor 'dask' needs dask_address (--dask-address HOST:PORT)")
-        return DaskExecutor(dask_address, host_keys)
+        return DaskExecutor(dask_address, host_keys, connect_limit)
     raise ConfigError(f"unknown executor {kind!r} (choose one of: {', '.join(EXECUTORS)})")
 
 
@@ -166,13 +172,24 @@ class ProcessExecutor:
     A process that dies (a task that kills it, the OOM killer) fails every attempt its pool
     still held with ``BrokenProcessPool``. Only the oldest of them was running: it fails, and
     the others, which never started, are sent again to a new process for that slot.
+
+    ``connect_limit``: a :class:`~nornir_runbook.runner.permits.PermitServer` in this process
+    hands out the permits; a process that dies mid-set-up gives its permit back as it goes.
     """
 
     remote = True
 
-    def __init__(self, num_workers: int, host_keys: HostKeyChecking | None = None) -> None:
+    def __init__(
+        self,
+        num_workers: int,
+        host_keys: HostKeyChecking | None = None,
+        connect_limit: int | None = None,
+    ) -> None:
         self.num_workers = num_workers
         self.host_keys = host_keys or HostKeyChecking()
+        self.connect_limit = connect_limit
+        self._permits: PermitServer | None = None
+        self._gate: ProcessGate | None = None
         self._slots: list[ProcessPoolExecutor] = []
         self._assigned: dict[str, int] = {}
         self._held: dict[int, list[Future[Any]]] = {}  # per slot, in submission order
@@ -185,6 +202,9 @@ class ProcessExecutor:
     def _index(self, name: str) -> int:
         with self._guard:
             if not self._slots:
+                if self.connect_limit is not None and self._permits is None:
+                    self._permits = PermitServer(self.connect_limit)
+                    self._gate = self._permits.gate()
                 self._slots = [
                     ProcessPoolExecutor(max_workers=1, mp_context=self._context)
                     for _ in range(self.num_workers)
@@ -203,12 +223,12 @@ class ProcessExecutor:
     def _send(self, index: int, args: tuple[Any, ...], outcome: Future[Any]) -> None:
         with self._guard:
             slot = self._slots[index]
-            keys = self.host_keys
+            keys, gate = self.host_keys, self._gate
             try:
-                source = slot.submit(run_on_worker, *args, host_keys=keys)
+                source = slot.submit(run_on_worker, *args, host_keys=keys, connect_gate=gate)
             except BrokenProcessPool:  # its process died: start a new one
                 slot = self._replace(index, slot)
-                source = slot.submit(run_on_worker, *args, host_keys=keys)
+                source = slot.submit(run_on_worker, *args, host_keys=keys, connect_gate=gate)
             self._held.setdefault(id(slot), []).append(source)
 
         def done(f: Future[Any]) -> None:
@@ -263,6 +283,9 @@ class ProcessExecutor:
                 self._assigned = {n: i for n, i in self._assigned.items() if i != index}
 
     def close(self) -> None:
+        permits, self._permits, self._gate = self._permits, None, None
+        if permits is not None:
+            permits.close()
         used = set(self._assigned.values())
         slots, self._slots = self._slots, []
         self._assigned = {}
@@ -277,12 +300,23 @@ class ProcessExecutor:
 
 
 class DaskExecutor:
-    """Submits to a dask.distributed cluster; each device goes to the same worker each time."""
+    """Submits to a dask.distributed cluster; each device goes to the same worker each time.
+
+    ``connect_limit``: each run has a cluster-wide semaphore of its own
+    (:class:`~nornir_runbook.runner.permits.ClusterGate`), forgotten when the run ends.
+    """
 
     remote = True
 
-    def __init__(self, address: str, host_keys: HostKeyChecking | None = None) -> None:
+    def __init__(
+        self,
+        address: str,
+        host_keys: HostKeyChecking | None = None,
+        connect_limit: int | None = None,
+    ) -> None:
         self.host_keys = host_keys or HostKeyChecking()
+        self.connect_limit = connect_limit
+        self._gate: ClusterGate | None = None  # this run's
         try:
             from distributed import Client  # noqa: PLC0415 -- optional dependency
         except ImportError:
@@ -328,6 +362,7 @@ class DaskExecutor:
             attempt,
             once=f"{key}-claim",
             host_keys=self.host_keys,
+            connect_gate=self._run_gate(),
             key=key,
             pure=False,
             workers=self._worker_for(host.name),
@@ -338,6 +373,11 @@ class DaskExecutor:
         # the claim is let go only once the result is here: a result lost with its worker
         # makes dask run the task again, and then the claim must still be held
         return _chain(source, task, host, lambda: release_claim(f"{key}-claim", self.client))
+
+    def _run_gate(self) -> ClusterGate | None:
+        if self._gate is None and self.connect_limit is not None:
+            self._gate = ClusterGate.for_run(self.connect_limit)
+        return self._gate
 
     def add_worker(self) -> None:
         """The cluster's threads are the cluster's: nothing to add from here."""
@@ -351,6 +391,9 @@ class DaskExecutor:
         left = list(self._running)
         if left:
             self.client.cancel(left)
+        gate, self._gate = self._gate, None
+        if gate is not None and not left:  # else its attempts still running may wait on it
+            gate.close(self.client)
 
     def close(self) -> None:
         try:

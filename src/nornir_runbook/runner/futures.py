@@ -94,7 +94,8 @@ class FuturesRunner:
             hosts not yet started are left out of the result (``last_run.skipped``).
         counts_as_failure: which results count toward ``max_fail_percentage``; default: every
             failed one (``result.failed``).
-        connect_limit: at most this many connection set-ups at once.
+        connect_limit: at most this many connection set-ups at once, on every executor
+            (the process and dask executors take it when they are made, at the first run).
         group_limits: ``{group: n}``: at most n hosts of that group (or its child groups) at once.
         on_result: called in the caller's thread with a ``HostCompletion`` per host.
         grace_period: seconds to wait for running hosts after Ctrl-C; a second Ctrl-C, or the
@@ -183,7 +184,11 @@ class FuturesRunner:
         (with their workers' sessions) until ``close()``."""
         if self._executor is None:
             self._executor = make_executor(
-                self.executor, self.num_workers, self.dask_address, host_keys=self.host_keys
+                self.executor,
+                self.num_workers,
+                self.dask_address,
+                host_keys=self.host_keys,
+                connect_limit=self.connect_limit,
             )
         return self._executor
 

@@ -4,7 +4,9 @@ at once.
 Nornir's ``Host.get_connection`` has no lock; :func:`install_connection_guard` wraps it once per
 process (the runner's threads and every remote worker process install it). A FuturesRunner
 attempt runs inside :func:`attempt`, which tells the wrapper that attempt's connect gate and
-stop flag.
+stop flag. A gate is any context manager that holds a permit for its block: a
+``threading.BoundedSemaphore`` on threads, a gate of ``runner.permits`` in worker processes
+and on dask workers.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from nornir.core.inventory import Host
@@ -65,7 +68,7 @@ def install_connection_guard() -> None:
             return original_get(self, connection, configuration)
 
     def open_connection(self: Host, *args: Any, **kwargs: Any) -> Any:
-        gate: threading.BoundedSemaphore | None = getattr(_local, "connect_gate", None)
+        gate: AbstractContextManager[Any] | None = getattr(_local, "connect_gate", None)
         stopped: threading.Event | None = getattr(_local, "stopped", None)
         if stopped is not None and stopped.is_set():
             raise RunStopped(self.name)
@@ -127,7 +130,7 @@ def _unreachable(host: Host, exc: BaseException, *args: Any, **kwargs: Any) -> s
 
 @contextlib.contextmanager
 def attempt(
-    connect_gate: threading.BoundedSemaphore | None, stopped: threading.Event
+    connect_gate: AbstractContextManager[Any] | None, stopped: threading.Event | None = None
 ) -> Iterator[None]:
     """Within this block, connections opened by this thread take a permit of ``connect_gate``
     and are refused once ``stopped`` is set."""

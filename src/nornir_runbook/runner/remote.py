@@ -20,6 +20,7 @@ import pickle
 import threading
 import traceback
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -38,6 +39,7 @@ from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.core.task import MultiResult, Result, Task
 
 from nornir_runbook.runner.failures import is_connection_error
+from nornir_runbook.runner.guard import attempt as guarded
 from nornir_runbook.runner.guard import install_connection_guard
 from nornir_runbook.runner.hostkeys import checking
 from nornir_runbook.runner.options import HostKeyChecking
@@ -253,6 +255,7 @@ def run_on_worker(
     *,
     once: str | None = None,
     host_keys: HostKeyChecking | None = None,
+    connect_gate: AbstractContextManager[Any] | None = None,
 ) -> list[RemoteResult]:
     """One attempt of ``fn`` on one host, in a worker; never raises for a host failure.
 
@@ -262,6 +265,9 @@ def run_on_worker(
     applied twice.
 
     ``host_keys``: how the attempt's SSH connections check host keys (the runner's setting).
+
+    ``connect_gate``: the run's ``connect_limit`` (``runner.permits``), a permit of which each
+    connection the attempt opens holds while it is set up.
     """
     if once is not None and not _claim(once):
         error = RemoteTaskError(
@@ -290,7 +296,7 @@ def run_on_worker(
         task = Task(fn, state.nornir, global_dry_run=False, processors=_no_processors(), name=name)
         task.params = dict(params)
         try:
-            with checking(host_keys or HostKeyChecking()):
+            with checking(host_keys or HostKeyChecking()), guarded(connect_gate):
                 multi = task.start(host)
         except BaseException as exc:  # noqa: BLE001 -- Task.start lets KeyboardInterrupt/SystemExit out
             multi = MultiResult(name)
