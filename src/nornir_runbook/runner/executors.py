@@ -285,6 +285,8 @@ class DaskExecutor:
         self.host_keys = host_keys or HostKeyChecking()
         try:
             from distributed import Client  # noqa: PLC0415 -- optional dependency
+
+            from nornir_runbook.runner import rerun_guard  # noqa: PLC0415 -- imports distributed
         except ImportError:
             raise MissingDependencyError("executor 'dask'", "distributed", "dask") from None
         try:
@@ -295,6 +297,10 @@ class DaskExecutor:
         self._running: set[Any] = set()
         self._workers_list: list[str] = []
         self._workers_at = -math.inf
+        # the scheduler marks a task that may have run on a worker it lost (no round trip per
+        # attempt); a scheduler that refuses the plugin: each attempt claims an Event instead
+        self.rerun_guard = rerun_guard.install(self.client)
+        self._prefix = rerun_guard.PREFIX  # the keys the scheduler's guard watches
 
     def _workers(self) -> list[str]:
         """The cluster's workers, asked of the scheduler at most once a second."""
@@ -318,7 +324,8 @@ class DaskExecutor:
     def submit(
         self, task: Task, host: Host, attempt: int, local: Callable[[], MultiResult]
     ) -> Future[MultiResult]:
-        key = f"nrb-{host.name}-{uuid.uuid4().hex}"
+        key = f"{self._prefix}{host.name}-{uuid.uuid4().hex}"
+        claim = None if self.rerun_guard else f"{key}-claim"
         source = self.client.submit(
             run_on_worker,
             task.task,
@@ -326,7 +333,8 @@ class DaskExecutor:
             params_for(task.params, host.name),
             host_spec(host),
             attempt,
-            once=f"{key}-claim",
+            once=claim,
+            refuse_rerun=self.rerun_guard,
             host_keys=self.host_keys,
             key=key,
             pure=False,
@@ -335,9 +343,11 @@ class DaskExecutor:
         )
         self._running.add(source)
         source.add_done_callback(self._running.discard)
+        if claim is None:
+            return _chain(source, task, host)
         # the claim is let go only once the result is here: a result lost with its worker
         # makes dask run the task again, and then the claim must still be held
-        return _chain(source, task, host, lambda: release_claim(f"{key}-claim", self.client))
+        return _chain(source, task, host, lambda: release_claim(claim, self.client))
 
     def add_worker(self) -> None:
         """The cluster's threads are the cluster's: nothing to add from here."""

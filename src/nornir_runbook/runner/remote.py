@@ -252,6 +252,7 @@ def run_on_worker(
     attempt: int,
     *,
     once: str | None = None,
+    refuse_rerun: bool = False,
     host_keys: HostKeyChecking | None = None,
 ) -> list[RemoteResult]:
     """One attempt of ``fn`` on one host, in a worker; never raises for a host failure.
@@ -261,13 +262,16 @@ def run_on_worker(
     again elsewhere; the claim makes that second run refuse, so a config change is never
     applied twice.
 
+    ``refuse_rerun`` (dask, the scheduler running ``rerun_guard.RerunGuard``): the same
+    without a claim: the scheduler marks a task that may have run on a worker it lost.
+
     ``host_keys``: how the attempt's SSH connections check host keys (the runner's setting).
     """
-    if once is not None and not _claim(once):
+    if (refuse_rerun and _lost_before()) or (once is not None and not _claim(once)):
         error = RemoteTaskError(
             "AlreadyRan",
-            "this attempt already ran on a worker that died before its result came back; "
-            "not running it a second time",
+            "this attempt may already have run on a worker that was lost before its result "
+            "came back; not running it a second time",
             "",
             False,
         )
@@ -296,6 +300,12 @@ def run_on_worker(
             multi = MultiResult(name)
             multi.append(Result(host=host, exception=exc, result=str(exc), failed=True))
     return [_plain_result(r) for r in multi]
+
+
+def _lost_before() -> bool:
+    from nornir_runbook.runner.rerun_guard import lost_before  # noqa: PLC0415 -- dask only
+
+    return lost_before()
 
 
 def _claim(name: str) -> bool:
