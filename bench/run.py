@@ -8,6 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_dask
 import bench_executors
 import bench_health
 import bench_runner
@@ -21,6 +22,7 @@ if __name__ == "__main__":
     bench_ssh.main()
     bench_health.main()
     bench_executors.main()
+    bench_dask.main()
     # a process of its own, so that its peak memory is the load run's alone
     load = str(Path(__file__).with_name("bench_load.py"))
     subprocess.run([sys.executable, load], check=True, timeout=1800)

@@ -70,9 +70,10 @@ def make_executor(
     dask_address: str | None = None,
     *,
     host_keys: HostKeyChecking | None = None,
+    keep_sessions: float | None = None,
 ) -> HostExecutor:
     """``host_keys``: the host key checking remote workers apply (the thread executor's
-    attempts carry it themselves)."""
+    attempts carry it themselves). ``keep_sessions``: see ``DaskExecutor``."""
     host_keys = host_keys or HostKeyChecking()
     if kind == "thread":
         return ThreadExecutor(num_workers)
@@ -81,7 +82,7 @@ def make_executor(
     if kind == "dask":
         if not dask_address:
             raise ConfigError("executor 'dask' needs dask_address (--dask-address HOST:PORT)")
-        return DaskExecutor(dask_address, host_keys)
+        return DaskExecutor(dask_address, host_keys, keep_sessions=keep_sessions)
     raise ConfigError(f"unknown executor {kind!r} (choose one of: {', '.join(EXECUTORS)})")
 
 
@@ -281,8 +282,17 @@ class DaskExecutor:
 
     remote = True
 
-    def __init__(self, address: str, host_keys: HostKeyChecking | None = None) -> None:
+    def __init__(
+        self,
+        address: str,
+        host_keys: HostKeyChecking | None = None,
+        *,
+        keep_sessions: float | None = None,
+    ) -> None:
+        """``keep_sessions``: seconds the workers keep each device's session open, idle, after
+        a run, for the next runs (on any client); None: ``close()`` closes them."""
         self.host_keys = host_keys or HostKeyChecking()
+        self.keep_sessions = keep_sessions
         try:
             from distributed import Client  # noqa: PLC0415 -- optional dependency
 
@@ -301,6 +311,10 @@ class DaskExecutor:
         # attempt); a scheduler that refuses the plugin: each attempt claims an Event instead
         self.rerun_guard = rerun_guard.install(self.client)
         self._prefix = rerun_guard.PREFIX  # the keys the scheduler's guard watches
+        if keep_sessions is not None:
+            from nornir_runbook.runner.dask_sessions import NAME, SessionCloser  # noqa: PLC0415
+
+            self.client.register_plugin(SessionCloser(), name=NAME)
 
     def _workers(self) -> list[str]:
         """The cluster's workers, asked of the scheduler at most once a second."""
@@ -336,6 +350,7 @@ class DaskExecutor:
             once=claim,
             refuse_rerun=self.rerun_guard,
             host_keys=self.host_keys,
+            keep=self.keep_sessions,
             key=key,
             pure=False,
             workers=self._worker_for(host.name),
@@ -367,6 +382,7 @@ class DaskExecutor:
             # nothing may still be in flight once the client is gone: a result callback would
             # wait on the client's loop for ever and keep the process from exiting
             self.client.cancel(list(self._running))
-            self.client.run(close_on_worker)
+            if self.keep_sessions is None:  # else each closes once idle past keep_sessions
+                self.client.run(close_on_worker)
         finally:
             self.client.close()

@@ -101,6 +101,8 @@ class FuturesRunner:
             end of the grace period, aborts the sessions of the hosts still running.
         host_key_checking: ``accept-new`` (default), ``strict`` or ``off``, or a
             ``HostKeyChecking`` naming the known_hosts file too (see ``hostkeys``).
+        keep_sessions: (dask) seconds the workers keep each device's session open, idle,
+            after ``close()``, for the next runs on the cluster; None: ``close()`` ends them.
     """
 
     def __init__(
@@ -119,6 +121,7 @@ class FuturesRunner:
         on_result: Callable[[HostCompletion], None] | None = None,
         grace_period: float = 5.0,
         host_key_checking: HostKeyChecking | str = "accept-new",
+        keep_sessions: float | None = None,
     ) -> None:
         options = RunnerOptions(
             num_workers=num_workers,
@@ -135,6 +138,7 @@ class FuturesRunner:
                 if isinstance(host_key_checking, HostKeyChecking)
                 else HostKeyChecking(host_key_checking)
             ),
+            keep_sessions=keep_sessions,
         )
         # attributes, as scripts read and set them; a run reads them when it starts
         self.num_workers = options.num_workers
@@ -147,6 +151,7 @@ class FuturesRunner:
         self.group_limits = dict(options.group_limits)
         self.grace_period = options.grace_period
         self.host_keys = options.host_key_checking
+        self.keep_sessions = options.keep_sessions
         # a plain run()'s RunArgs, as scripts set them; with_args() gives a run its own
         self.max_fail_percentage = max_fail_percentage
         self.counts_as_failure = counts_as_failure
@@ -183,7 +188,11 @@ class FuturesRunner:
         (with their workers' sessions) until ``close()``."""
         if self._executor is None:
             self._executor = make_executor(
-                self.executor, self.num_workers, self.dask_address, host_keys=self.host_keys
+                self.executor,
+                self.num_workers,
+                self.dask_address,
+                host_keys=self.host_keys,
+                keep_sessions=self.keep_sessions,
             )
         return self._executor
 
