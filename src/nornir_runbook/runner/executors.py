@@ -311,10 +311,6 @@ class DaskExecutor:
         # attempt); a scheduler that refuses the plugin: each attempt claims an Event instead
         self.rerun_guard = rerun_guard.install(self.client)
         self._prefix = rerun_guard.PREFIX  # the keys the scheduler's guard watches
-        if keep_sessions is not None:
-            from nornir_runbook.runner.dask_sessions import NAME, SessionCloser  # noqa: PLC0415
-
-            self.client.register_plugin(SessionCloser(), name=NAME)
 
     def _workers(self) -> list[str]:
         """The cluster's workers, asked of the scheduler at most once a second."""

@@ -189,6 +189,7 @@ class _WorkerState:
             if keep is not None:
                 self.kept[spec.name] = (time.monotonic(), keep)
                 self._sweep_soon()
+                _close_with_worker()
             if known is not None and known[0] == spec:
                 if kept is not None:  # from an earlier run: past its idle time, or dead?
                     idle = time.monotonic() - kept[0]
@@ -242,6 +243,21 @@ class _WorkerState:
                 self.kept.pop(name, None)
                 close_quietly(self.hosts[name][1])
             return len(chosen)
+
+
+class _SessionCloser:
+    """A dask worker plugin: the worker calls its ``teardown`` as it shuts down."""
+
+    def teardown(self, worker: Any) -> None:
+        close_on_worker()
+
+
+def _close_with_worker() -> None:
+    """(On a dask worker.) Its shutdown logs out the sessions it keeps; added locally, once."""
+    from distributed import get_worker  # noqa: PLC0415 -- only on dask workers
+
+    closer = _SessionCloser()  # a worker calls a plugin's teardown if it has one
+    get_worker().plugins.setdefault("nornir-runbook-sessions", closer)  # type: ignore[arg-type]
 
 
 _state: _WorkerState | None = None
