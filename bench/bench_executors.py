@@ -34,8 +34,8 @@ PORT = 8791
 
 
 @contextmanager
-def dask_cluster(threads_per_worker: int) -> Iterator[str]:
-    address = f"tcp://127.0.0.1:{PORT}"
+def dask_cluster(threads_per_worker: int, port: int = PORT) -> Iterator[str]:
+    address = f"tcp://127.0.0.1:{port}"
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
@@ -45,7 +45,7 @@ def dask_cluster(threads_per_worker: int) -> Iterator[str]:
     quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
     procs = [
         subprocess.Popen(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(PORT), "--no-dashboard"],
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
             **quiet,
         )
     ]

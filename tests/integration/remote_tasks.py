@@ -75,3 +75,34 @@ def held_hosts(dask_worker: object) -> list[str]:
         for k in keys
         if k.startswith("nrb-") and not k.endswith("-claim")
     )
+
+
+class DiesWhenSent:
+    """A result that kills the worker process holding it when the worker sends it on (pickles
+    it outside the thread that made it), the first time only: ``once`` is a file it creates."""
+
+    def __init__(self, thread: int, once: str) -> None:
+        self.thread = thread
+        self.once = once
+
+    def __reduce__(self) -> tuple[object, ...]:
+        if threading.get_ident() != self.thread:
+            try:
+                os.close(os.open(self.once, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                pass
+            else:
+                os._exit(1)
+        return (DiesWhenSent, (self.thread, self.once))
+
+
+def mark_then_lose_result(task: Task, directory: str, lose: str) -> Result:
+    """Append the host's name to its marker file; the host named ``lose`` returns a result
+    whose worker dies as it sends it: the task finished, its result never reached the caller."""
+    marker = Path(directory) / f"{task.host.name}.applied"
+    with marker.open("a") as f:
+        f.write("applied\n")
+    if task.host.name != lose:
+        return Result(host=task.host, result="applied", changed=True)
+    dies = DiesWhenSent(threading.get_ident(), str(Path(directory) / "worker-died"))
+    return Result(host=task.host, result=dies, changed=True)

@@ -209,6 +209,41 @@ def test_a_killed_dask_worker_fails_its_hosts_and_applies_nothing_twice(
         assert applied == (0 if result[host].failed and applied == 0 else 1), host
 
 
+@pytest.mark.parametrize("guard", ["scheduler plugin", "claims"])
+def test_a_result_lost_with_its_dask_worker_is_not_applied_again(
+    make_nornir: Callable[..., Nornir],
+    free_ports: Callable[..., list[int]],
+    tmp_path: Path,
+    lab_inventory: LabInventory,
+    guard: str,
+) -> None:
+    """The victim's task finishes, then its worker dies as it sends the result: dask computes
+    the task again on another worker (whatever allowed-failures says), and that second run
+    refuses to apply it again. Either guard: the scheduler's plugin (``rerun_guard``), or,
+    where a scheduler refuses it, a claim per attempt. A cluster of its own: no worker of it
+    has died before."""
+    nr = make_nornir()
+    victim = lab_inventory.hosts[0]
+    with dask_cluster(free_ports(1)[0], workers=2, nthreads=6, pythonpath=[HERE]) as address:
+        runner = FuturesRunner(num_workers=4, executor="dask", dask_address=address)
+        try:
+            executor = runner.pool()
+            assert executor.rerun_guard  # type: ignore[attr-defined]  # the scheduler took it
+            executor.rerun_guard = guard == "scheduler plugin"  # type: ignore[attr-defined]
+            result = nr.with_runner(runner).run(
+                task=remote_tasks.mark_then_lose_result, directory=str(tmp_path), lose=victim
+            )
+        finally:
+            runner.close()
+    assert list(result) == list(lab_inventory.hosts)
+    assert "AlreadyRan" in str(result[victim][0].exception)
+    applied = {p.stem: p.read_text().count("applied") for p in tmp_path.glob("*.applied")}
+    assert applied[victim] == 1
+    # other results the dead worker held are refused the same way; nothing ran twice
+    assert all(n == 1 for n in applied.values()), applied
+    assert all(applied.get(h) == 1 for h in lab_inventory.hosts if not result[h].failed)
+
+
 def test_a_dead_worker_process_fails_its_host_only_and_is_replaced(
     make_nornir: Callable[..., Nornir], tmp_path: Path, lab_inventory: LabInventory
 ) -> None:

@@ -23,6 +23,7 @@ CONFIG_VALUES: dict[str, Any] = {
     "connect_limit": 2,
     "group_limits": {"core": 2},
     "grace_period": 7.0,
+    "keep_sessions": 600.0,
 }
 RUNBOOK = "name: t\nsteps: [{task: echo}]\n"
 

@@ -195,6 +195,12 @@ def _run_args(run: argparse.ArgumentParser) -> None:
         "--dask-address", metavar="ADDR", help="dask.distributed scheduler for --executor dask"
     )
     run.add_argument(
+        "--keep-sessions",
+        type=_checked("keep_sessions", float),
+        metavar="S",
+        help="--executor dask: workers keep device sessions open S idle seconds for next runs",
+    )
+    run.add_argument(
         "--task-timeout",
         type=_checked("task_timeout", float),
         metavar="S",

@@ -58,6 +58,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console, redactor: Reda
         strategy=Strategy(args.strategy) if args.strategy else None,
         executor=args.executor,
         dask_address=args.dask_address,
+        keep_sessions=args.keep_sessions,
         task_timeout=args.task_timeout,
         retries=args.retries,
         max_fail_percentage=args.max_fail_percentage,

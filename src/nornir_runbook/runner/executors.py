@@ -75,10 +75,11 @@ def make_executor(
     *,
     host_keys: HostKeyChecking | None = None,
     connect_limit: int | None = None,
+    keep_sessions: float | None = None,
 ) -> HostExecutor:
     """``host_keys``: the host key checking remote workers apply; ``connect_limit``: at most
     this many connection set-ups at once across the remote workers (the thread executor's
-    attempts carry both themselves)."""
+    attempts carry both themselves). ``keep_sessions``: see ``DaskExecutor``."""
     host_keys = host_keys or HostKeyChecking()
     if kind == "thread":
         return ThreadExecutor(num_workers)
@@ -87,7 +88,7 @@ def make_executor(
     if kind == "dask":
         if not dask_address:
             raise ConfigError("executor 'dask' needs dask_address (--dask-address HOST:PORT)")
-        return DaskExecutor(dask_address, host_keys, connect_limit)
+        return DaskExecutor(dask_address, host_keys, connect_limit, keep_sessions=keep_sessions)
     raise ConfigError(f"unknown executor {kind!r} (choose one of: {', '.join(EXECUTORS)})")
 
 
@@ -313,12 +314,19 @@ class DaskExecutor:
         address: str,
         host_keys: HostKeyChecking | None = None,
         connect_limit: int | None = None,
+        *,
+        keep_sessions: float | None = None,
     ) -> None:
+        """``keep_sessions``: seconds the workers keep each device's session open, idle, after
+        a run, for the next runs (on any client); None: ``close()`` closes them."""
         self.host_keys = host_keys or HostKeyChecking()
         self.connect_limit = connect_limit
         self._gate: ClusterGate | None = None  # this run's
+        self.keep_sessions = keep_sessions
         try:
             from distributed import Client  # noqa: PLC0415 -- optional dependency
+
+            from nornir_runbook.runner import rerun_guard  # noqa: PLC0415 -- imports distributed
         except ImportError:
             raise MissingDependencyError("executor 'dask'", "distributed", "dask") from None
         try:
@@ -329,6 +337,10 @@ class DaskExecutor:
         self._running: set[Any] = set()
         self._workers_list: list[str] = []
         self._workers_at = -math.inf
+        # the scheduler marks a task that may have run on a worker it lost (no round trip per
+        # attempt); a scheduler that refuses the plugin: each attempt claims an Event instead
+        self.rerun_guard = rerun_guard.install(self.client)
+        self._prefix = rerun_guard.PREFIX  # the keys the scheduler's guard watches
 
     def _workers(self) -> list[str]:
         """The cluster's workers, asked of the scheduler at most once a second."""
@@ -352,7 +364,8 @@ class DaskExecutor:
     def submit(
         self, task: Task, host: Host, attempt: int, local: Callable[[], MultiResult]
     ) -> Future[MultiResult]:
-        key = f"nrb-{host.name}-{uuid.uuid4().hex}"
+        key = f"{self._prefix}{host.name}-{uuid.uuid4().hex}"
+        claim = None if self.rerun_guard else f"{key}-claim"
         source = self.client.submit(
             run_on_worker,
             task.task,
@@ -360,9 +373,11 @@ class DaskExecutor:
             params_for(task.params, host.name),
             host_spec(host),
             attempt,
-            once=f"{key}-claim",
+            once=claim,
+            refuse_rerun=self.rerun_guard,
             host_keys=self.host_keys,
             connect_gate=self._run_gate(),
+            keep=self.keep_sessions,
             key=key,
             pure=False,
             workers=self._worker_for(host.name),
@@ -370,9 +385,11 @@ class DaskExecutor:
         )
         self._running.add(source)
         source.add_done_callback(self._running.discard)
+        if claim is None:
+            return _chain(source, task, host)
         # the claim is let go only once the result is here: a result lost with its worker
         # makes dask run the task again, and then the claim must still be held
-        return _chain(source, task, host, lambda: release_claim(f"{key}-claim", self.client))
+        return _chain(source, task, host, lambda: release_claim(claim, self.client))
 
     def _run_gate(self) -> ClusterGate | None:
         if self._gate is None and self.connect_limit is not None:
@@ -400,6 +417,7 @@ class DaskExecutor:
             # nothing may still be in flight once the client is gone: a result callback would
             # wait on the client's loop for ever and keep the process from exiting
             self.client.cancel(list(self._running))
-            self.client.run(close_on_worker)
+            if self.keep_sessions is None:  # else each closes once idle past keep_sessions
+                self.client.run(close_on_worker)
         finally:
             self.client.close()

@@ -102,6 +102,8 @@ class FuturesRunner:
             end of the grace period, aborts the sessions of the hosts still running.
         host_key_checking: ``accept-new`` (default), ``strict`` or ``off``, or a
             ``HostKeyChecking`` naming the known_hosts file too (see ``hostkeys``).
+        keep_sessions: (dask) seconds the workers keep each device's session open, idle,
+            after ``close()``, for the next runs on the cluster; None: ``close()`` ends them.
     """
 
     def __init__(
@@ -120,6 +122,7 @@ class FuturesRunner:
         on_result: Callable[[HostCompletion], None] | None = None,
         grace_period: float = 5.0,
         host_key_checking: HostKeyChecking | str = "accept-new",
+        keep_sessions: float | None = None,
     ) -> None:
         options = RunnerOptions(
             num_workers=num_workers,
@@ -136,6 +139,7 @@ class FuturesRunner:
                 if isinstance(host_key_checking, HostKeyChecking)
                 else HostKeyChecking(host_key_checking)
             ),
+            keep_sessions=keep_sessions,
         )
         # attributes, as scripts read and set them; a run reads them when it starts
         self.num_workers = options.num_workers
@@ -148,6 +152,7 @@ class FuturesRunner:
         self.group_limits = dict(options.group_limits)
         self.grace_period = options.grace_period
         self.host_keys = options.host_key_checking
+        self.keep_sessions = options.keep_sessions
         # a plain run()'s RunArgs, as scripts set them; with_args() gives a run its own
         self.max_fail_percentage = max_fail_percentage
         self.counts_as_failure = counts_as_failure
@@ -189,6 +194,7 @@ class FuturesRunner:
                 self.dask_address,
                 host_keys=self.host_keys,
                 connect_limit=self.connect_limit,
+                keep_sessions=self.keep_sessions,
             )
         return self._executor
 

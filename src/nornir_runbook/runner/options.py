@@ -85,6 +85,9 @@ CHECKS: dict[str, Check] = {
     "connect_limit": Check("an integer of 1 or more", lambda v: is_whole(v, 1)),
     "group_limits": Check("a mapping of group names to integers of 1 or more", _group_limits),
     "grace_period": Check("a number of seconds of 0 or more", lambda v: is_number(v, 0)),
+    "keep_sessions": Check(
+        "a number of seconds greater than 0", lambda v: is_number(v, 0) and v > 0
+    ),
 }
 
 
@@ -104,6 +107,8 @@ class RunnerOptions:
     group_limits: Mapping[str, int] = field(default_factory=dict)
     grace_period: float = 5.0
     host_key_checking: HostKeyChecking = field(default_factory=HostKeyChecking)
+    # dask: sessions stay open on the workers this many idle seconds, for the next runs
+    keep_sessions: float | None = None
 
     def __post_init__(self) -> None:
         if self.num_workers < 1:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import pickle
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -43,7 +44,7 @@ from nornir_runbook.runner.guard import attempt as guarded
 from nornir_runbook.runner.guard import install_connection_guard
 from nornir_runbook.runner.hostkeys import checking
 from nornir_runbook.runner.options import HostKeyChecking
-from nornir_runbook.tasks._netmiko import close_quietly
+from nornir_runbook.tasks._netmiko import close_dead, close_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,13 @@ class RemoteResult:
 
 
 class _WorkerState:
-    """Per process: the hosts seen so far, their connections, and a lock per device."""
+    """Per process: the hosts seen so far, their connections, and a lock per device.
+
+    A host is handed out only for the very spec it was built from (credentials, port and
+    connection options included): a different spec closes the old sessions and builds anew.
+    Sessions kept between runs (``keep``) are closed once idle longer than their keep time --
+    by a sweeper thread, or at next use, whichever comes first -- and checked before reuse.
+    """
 
     def __init__(self) -> None:
         ConnectionPluginRegister.auto_register()
@@ -169,16 +176,29 @@ class _WorkerState:
         self.guard = threading.Lock()
         self.hosts: dict[str, tuple[HostSpec, Host]] = {}
         self.locks: dict[str, threading.Lock] = {}
+        self.kept: dict[str, tuple[float, float]] = {}  # name -> (last used, keep seconds)
+        self.sweeper: threading.Thread | None = None
         self.nornir = Nornir(
             inventory=Inventory(hosts=Hosts(), groups=Groups(), defaults=Defaults()),
             config=Config(),
         )
 
-    def host(self, spec: HostSpec) -> tuple[Host, threading.Lock]:
+    def host(self, spec: HostSpec, keep: float | None = None) -> tuple[Host, threading.Lock]:
         with self.guard:
             lock = self.locks.setdefault(spec.name, threading.Lock())
             known = self.hosts.get(spec.name)
+            kept = self.kept.pop(spec.name, None)
+            if keep is not None:
+                self.kept[spec.name] = (time.monotonic(), keep)
+                self._sweep_soon()
+                _close_with_worker()
             if known is not None and known[0] == spec:
+                if kept is not None:  # from an earlier run: past its idle time, or dead?
+                    idle = time.monotonic() - kept[0]
+                    if idle > kept[1]:
+                        close_quietly(known[1])
+                    else:
+                        close_dead(known[1])
                 return known[1], lock
             if known is not None:
                 close_quietly(known[1])
@@ -187,12 +207,59 @@ class _WorkerState:
             self.nornir.inventory.hosts[spec.name] = host
             return host, lock
 
+    def used(self, name: str) -> None:
+        """The host's attempt is over: its idle time starts now."""
+        with self.guard:
+            if name in self.kept:
+                self.kept[name] = (time.monotonic(), self.kept[name][1])
+
+    def _sweep_soon(self) -> None:
+        if self.sweeper is None:
+            self.sweeper = threading.Thread(target=self._sweep, name="nrb-sessions", daemon=True)
+            self.sweeper.start()
+
+    def _sweep(self) -> None:
+        while True:
+            with self.guard:
+                keeps = [keep for _, keep in self.kept.values()]
+            time.sleep(min(max(min(keeps, default=30.0) / 4, 0.2), 30.0))
+            now = time.monotonic()
+            idle: list[tuple[Host, threading.Lock]] = []
+            with self.guard:
+                for name, (used, keep) in list(self.kept.items()):
+                    lock = self.locks[name]
+                    # a host in use is left alone: its next use starts its idle time again
+                    if now - used > keep and lock.acquire(blocking=False):
+                        del self.kept[name]
+                        idle.append((self.hosts[name][1], lock))
+            for host, lock in idle:
+                try:
+                    close_quietly(host)
+                finally:
+                    lock.release()
+
     def close(self, names: list[str] | None) -> int:
         with self.guard:
             chosen = list(self.hosts) if names is None else [n for n in names if n in self.hosts]
             for name in chosen:
+                self.kept.pop(name, None)
                 close_quietly(self.hosts[name][1])
             return len(chosen)
+
+
+class _SessionCloser:
+    """A dask worker plugin: the worker calls its ``teardown`` as it shuts down."""
+
+    def teardown(self, worker: Any) -> None:
+        close_on_worker()
+
+
+def _close_with_worker() -> None:
+    """(On a dask worker.) Its shutdown logs out the sessions it keeps; added locally, once."""
+    from distributed import get_worker  # noqa: PLC0415 -- only on dask workers
+
+    closer = _SessionCloser()  # a worker calls a plugin's teardown if it has one
+    get_worker().plugins.setdefault("nornir-runbook-sessions", closer)  # type: ignore[arg-type]
 
 
 _state: _WorkerState | None = None
@@ -254,8 +321,10 @@ def run_on_worker(
     attempt: int,
     *,
     once: str | None = None,
+    refuse_rerun: bool = False,
     host_keys: HostKeyChecking | None = None,
     connect_gate: AbstractContextManager[Any] | None = None,
+    keep: float | None = None,
 ) -> list[RemoteResult]:
     """One attempt of ``fn`` on one host, in a worker; never raises for a host failure.
 
@@ -264,16 +333,22 @@ def run_on_worker(
     again elsewhere; the claim makes that second run refuse, so a config change is never
     applied twice.
 
+    ``refuse_rerun`` (dask, the scheduler running ``rerun_guard.RerunGuard``): the same
+    without a claim: the scheduler marks a task that may have run on a worker it lost.
+
     ``host_keys``: how the attempt's SSH connections check host keys (the runner's setting).
 
     ``connect_gate``: the run's ``connect_limit`` (``runner.permits``), a permit of which each
     connection the attempt opens holds while it is set up.
+
+    ``keep``: seconds the host's sessions may stay open, idle, after the attempt, for the next
+    run (``keep_sessions``); None: until the executor closes them.
     """
-    if once is not None and not _claim(once):
+    if (refuse_rerun and _lost_before()) or (once is not None and not _claim(once)):
         error = RemoteTaskError(
             "AlreadyRan",
-            "this attempt already ran on a worker that died before its result came back; "
-            "not running it a second time",
+            "this attempt may already have run on a worker that was lost before its result "
+            "came back; not running it a second time",
             "",
             False,
         )
@@ -289,7 +364,7 @@ def run_on_worker(
             )
         ]
     state = _worker_state()
-    host, lock = state.host(spec)
+    host, lock = state.host(spec, keep)
     with lock:
         if attempt > 1:
             close_quietly(host)
@@ -301,7 +376,14 @@ def run_on_worker(
         except BaseException as exc:  # noqa: BLE001 -- Task.start lets KeyboardInterrupt/SystemExit out
             multi = MultiResult(name)
             multi.append(Result(host=host, exception=exc, result=str(exc), failed=True))
+        state.used(spec.name)
     return [_plain_result(r) for r in multi]
+
+
+def _lost_before() -> bool:
+    from nornir_runbook.runner.rerun_guard import lost_before  # noqa: PLC0415 -- dask only
+
+    return lost_before()
 
 
 def _claim(name: str) -> bool:
@@ -322,7 +404,7 @@ def release_claim(name: str, client: Any) -> None:
 
 def close_on_worker(names: list[str] | None = None) -> int:
     """Close this worker's sessions to ``names`` (every host when None); how many it closed."""
-    return _worker_state().close(names)
+    return _worker_state().close(names) if _state is not None else 0
 
 
 def _no_processors() -> Any:

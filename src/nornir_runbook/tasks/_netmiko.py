@@ -106,6 +106,13 @@ def close_quietly(host: Any, *names: str) -> None:
             logger.debug("host %s: error while closing %s", host.name, name)
 
 
+def close_dead(host: Any) -> None:
+    """Forget the host's Netmiko session if the device dropped it since it was last used."""
+    existing = host.connections.get(CONNECTION_NAME)
+    if existing is not None and not _alive(existing.connection):
+        close_quietly(host, CONNECTION_NAME)
+
+
 def close_host(task: Task) -> None:
     """A Nornir task: close the host's sessions (the end of a batch, or of a host's program)."""
     close_quietly(task.host)
