@@ -145,15 +145,7 @@ class ProcessGate:
     address: Any
 
     def __enter__(self) -> None:
-        try:
-            connection = _connection(self.address)
-            connection.send(_ACQUIRE)
-            connection.recv()
-        except BaseException:
-            # an answer may still be on its way: a new connection starts clean, and the
-            # server gives back whatever it granted this one
-            _drop(self.address)
-            raise
+        _exchange(self.address, _ACQUIRE)
 
     def __exit__(
         self,
@@ -161,13 +153,20 @@ class ProcessGate:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            connection = _connection(self.address)
-            connection.send(_RELEASE)
-            connection.recv()  # given back: the next set-up anywhere may start
-        except BaseException:
-            _drop(self.address)
-            raise
+        _exchange(self.address, _RELEASE)  # answered: the next set-up anywhere may start
+
+
+def _exchange(address: Any, message: Any) -> None:
+    """Send ``message`` to the server at ``address`` and wait for its answer."""
+    try:
+        connection = _connection(address)
+        connection.send(message)
+        connection.recv()
+    except BaseException:
+        # an answer may still be on its way: a new connection starts clean, and the server
+        # gives back whatever it granted this one
+        _drop(address)
+        raise
 
 
 # -- dask ----------------------------------------------------------------------------------
